@@ -1,0 +1,53 @@
+"""Bocadillo: an async web framework where the handler's signature is the contract.
+
+::
+
+    from pydantic import BaseModel
+    from bocadillo import App
+
+    app = App(title="Hello")
+
+    class Greeting(BaseModel):
+        text: str
+
+    @app.get("/hello/{name}")
+    async def hello(name: str) -> Greeting:
+        return Greeting(text=f"Hello, {name}!")
+"""
+
+from starlette.requests import Request
+
+from ._app import App
+from ._errors import ConfigurationError, HTTPError, RequestValidationError
+from ._params import Body, Cookie, Header, Path, Query
+from ._responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from ._routing import Router
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "App",
+    "Body",
+    "ConfigurationError",
+    "Cookie",
+    "HTMLResponse",
+    "HTTPError",
+    "Header",
+    "JSONResponse",
+    "Path",
+    "PlainTextResponse",
+    "Query",
+    "RedirectResponse",
+    "Request",
+    "RequestValidationError",
+    "Response",
+    "Router",
+    "StreamingResponse",
+]

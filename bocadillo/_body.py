@@ -1,0 +1,97 @@
+"""Reading a request body: size limits while streaming, and the content type."""
+
+from __future__ import annotations
+
+from starlette.requests import ClientDisconnect
+from starlette.types import Message, Receive
+
+from ._errors import HTTPError
+
+__all__ = ["BodyLimitedReceive", "is_json_media_type", "read_body"]
+
+
+def _too_large(limit: int) -> HTTPError:
+    return HTTPError(413, detail=f"The request body is larger than the limit of {limit} bytes.")
+
+
+def parse_content_length(raw: bytes | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise HTTPError(400, detail="The Content-Length header is not a number.") from None
+    if value < 0:
+        raise HTTPError(400, detail="The Content-Length header is negative.")
+    return value
+
+
+async def read_body(receive: Receive, limit: int, content_length: int | None) -> bytes:
+    """Read the whole body, refusing it with 413 as soon as it passes ``limit``.
+
+    A declared ``Content-Length`` over the limit is refused before reading; an
+    undeclared (chunked) body is counted while it streams, so nothing past the
+    limit is buffered.
+    """
+    if content_length is not None and content_length > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    if len(chunks) == 1:
+        return chunks[0]
+    return b"".join(chunks)
+
+
+class BodyLimitedReceive:
+    """A ``receive`` that raises 413 once the body passes ``limit`` bytes.
+
+    Handed to a ``Request`` that a handler reads itself, so the app's body
+    limit holds there too.
+    """
+
+    __slots__ = ("_limit", "_receive", "_size")
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._size = 0
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self._size += len(message.get("body", b""))
+            if self._size > self._limit:
+                raise _too_large(self._limit)
+        return message
+
+
+def is_json_media_type(content_type: bytes | None) -> bool:
+    """``application/json`` or ``application/*+json``, in UTF-8 if a charset is given."""
+    if content_type is None:
+        return False
+    media_type, _, params = content_type.decode("latin-1").partition(";")
+    media_type = media_type.strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        return False
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in (
+            "utf-8",
+            "utf8",
+        ):
+            return False
+    return True

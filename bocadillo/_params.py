@@ -1,0 +1,271 @@
+"""Parameter markers: where a handler argument comes from, and its constraints.
+
+A marker is used either as a default value (``limit: int = Query(10, ge=1)``)
+or inside ``Annotated`` (``limit: Annotated[int, Query(ge=1)] = 10``).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+__all__ = ["Body", "Cookie", "Header", "Param", "ParamSource", "Path", "Query"]
+
+
+class ParamSource(enum.Enum):
+    """The part of a request a parameter is read from."""
+
+    PATH = "path"
+    QUERY = "query"
+    HEADER = "header"
+    COOKIE = "cookie"
+    BODY = "body"
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET: Any = _Unset()
+
+# Keyword arguments a marker forwards to ``pydantic.Field`` as constraints.
+_CONSTRAINTS = (
+    "gt",
+    "ge",
+    "lt",
+    "le",
+    "multiple_of",
+    "min_length",
+    "max_length",
+    "pattern",
+    "strict",
+    "allow_inf_nan",
+    "max_digits",
+    "decimal_places",
+)
+
+
+class Param:
+    """A parameter marker. Use the ``Query``/``Header``/... functions to make one."""
+
+    __slots__ = (
+        "alias",
+        "constraints",
+        "default",
+        "deprecated",
+        "description",
+        "examples",
+        "include_in_schema",
+        "source",
+        "title",
+    )
+
+    def __init__(
+        self,
+        source: ParamSource,
+        default: Any = UNSET,
+        *,
+        alias: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        examples: list[Any] | None = None,
+        deprecated: bool = False,
+        include_in_schema: bool = True,
+        **constraints: Any,
+    ) -> None:
+        unknown = set(constraints) - set(_CONSTRAINTS)
+        if unknown:
+            raise TypeError(f"unknown constraint(s) for {source.value} parameter: {sorted(unknown)}")
+        self.source = source
+        self.default = default
+        self.alias = alias
+        self.title = title
+        self.description = description
+        self.examples = examples
+        self.deprecated = deprecated
+        self.include_in_schema = include_in_schema
+        self.constraints = {k: v for k, v in constraints.items() if v is not None}
+
+    @property
+    def has_default(self) -> bool:
+        return self.default is not UNSET
+
+    def __repr__(self) -> str:
+        return f"{self.source.value.capitalize()}({self.default!r})"
+
+
+def Query(  # noqa: N802 - markers read like types in a signature
+    default: Any = UNSET,
+    *,
+    alias: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    examples: list[Any] | None = None,
+    deprecated: bool = False,
+    include_in_schema: bool = True,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    multiple_of: float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    pattern: str | None = None,
+) -> Any:
+    """A query-string parameter.
+
+    ``def search(q: str = Query(min_length=1), limit: int = Query(10, ge=1, le=100))``
+    """
+    return Param(
+        ParamSource.QUERY,
+        default,
+        alias=alias,
+        title=title,
+        description=description,
+        examples=examples,
+        deprecated=deprecated,
+        include_in_schema=include_in_schema,
+        gt=gt,
+        ge=ge,
+        lt=lt,
+        le=le,
+        multiple_of=multiple_of,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=pattern,
+    )
+
+
+def Path(  # noqa: N802
+    default: Any = UNSET,
+    *,
+    alias: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    examples: list[Any] | None = None,
+    deprecated: bool = False,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    pattern: str | None = None,
+) -> Any:
+    """A path parameter with constraints: ``id: int = Path(ge=1)``.
+
+    A parameter named like a ``{placeholder}`` of the route is a path parameter
+    without any marker; use ``Path`` to add constraints or a description.
+    """
+    return Param(
+        ParamSource.PATH,
+        default,
+        alias=alias,
+        title=title,
+        description=description,
+        examples=examples,
+        deprecated=deprecated,
+        gt=gt,
+        ge=ge,
+        lt=lt,
+        le=le,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=pattern,
+    )
+
+
+def Header(  # noqa: N802
+    default: Any = UNSET,
+    *,
+    alias: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    examples: list[Any] | None = None,
+    deprecated: bool = False,
+    include_in_schema: bool = True,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    pattern: str | None = None,
+) -> Any:
+    """A request header. ``x_request_id: str = Header()`` reads ``X-Request-Id``.
+
+    Underscores in the parameter name become hyphens; ``alias`` names the
+    header exactly. Header names are matched case-insensitively.
+    """
+    return Param(
+        ParamSource.HEADER,
+        default,
+        alias=alias,
+        title=title,
+        description=description,
+        examples=examples,
+        deprecated=deprecated,
+        include_in_schema=include_in_schema,
+        gt=gt,
+        ge=ge,
+        lt=lt,
+        le=le,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=pattern,
+    )
+
+
+def Cookie(  # noqa: N802
+    default: Any = UNSET,
+    *,
+    alias: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    examples: list[Any] | None = None,
+    deprecated: bool = False,
+    include_in_schema: bool = True,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    pattern: str | None = None,
+) -> Any:
+    """A cookie: ``session_id: str | None = Cookie(None)``."""
+    return Param(
+        ParamSource.COOKIE,
+        default,
+        alias=alias,
+        title=title,
+        description=description,
+        examples=examples,
+        deprecated=deprecated,
+        include_in_schema=include_in_schema,
+        gt=gt,
+        ge=ge,
+        lt=lt,
+        le=le,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=pattern,
+    )
+
+
+def Body(  # noqa: N802
+    default: Any = UNSET,
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    examples: list[Any] | None = None,
+) -> Any:
+    """The JSON request body, for types that are not read as a body on their own.
+
+    A pydantic model, dataclass or ``TypedDict`` parameter is the body without a
+    marker; ``payload: dict[str, int] = Body()`` makes any type the body.
+    """
+    return Param(
+        ParamSource.BODY, default, title=title, description=description, examples=examples
+    )

@@ -1,0 +1,279 @@
+"""Declaring routes (``Router``) and finding them again (``RouteTable``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+from starlette.types import ASGIApp
+
+from ._errors import ConfigurationError
+from ._plan import EndpointPlan
+
+__all__ = ["Mount", "PathEntry", "RouteDef", "RouteTable", "Router", "compile_path"]
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_VIEW_METHODS = tuple(m.lower() for m in HTTP_METHODS)
+_PLACEHOLDER = re.compile(r"{([^{}:]*)(?::([^{}]*))?}")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass(slots=True)
+class RouteDef:
+    """One handler bound to one path and method, as the user declared it."""
+
+    path: str
+    method: str
+    endpoint: Callable[..., Any]
+    view_class: type | None = None
+    name: str | None = None
+    tags: list[str] = dataclasses.field(default_factory=list)
+    status_code: int | None = None
+    max_body_size: int | None = None
+    summary: str | None = None
+    description: str | None = None
+    deprecated: bool = False
+    include_in_schema: bool = True
+    responses: dict[int, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(slots=True)
+class Mount:
+    path: str
+    app: ASGIApp
+    name: str | None = None
+
+
+def compile_path(path: str) -> tuple[re.Pattern[str] | None, list[str]]:
+    """``/todos/{id}`` -> (a regex with named groups, ``["id"]``); ``None`` for static paths.
+
+    ``{name}`` matches one path segment; ``{name:path}`` matches the rest of the
+    path, slashes included. The parameter's type comes from the handler's
+    annotation, not the pattern.
+    """
+    if not path.startswith("/"):
+        raise ConfigurationError(f"route path {path!r} must start with '/'")
+    names: list[str] = []
+    pattern = "^"
+    end = 0
+    for match in _PLACEHOLDER.finditer(path):
+        name, converter = match.group(1), match.group(2)
+        if not name.isidentifier():
+            raise ConfigurationError(
+                f"route path {path!r}: placeholder {{{name}}} is not a valid Python name"
+            )
+        if name in names:
+            raise ConfigurationError(f"route path {path!r}: placeholder {{{name}}} appears twice")
+        if converter not in (None, "path"):
+            raise ConfigurationError(
+                f"route path {path!r}: unknown converter {converter!r} in {{{name}:{converter}}}; "
+                "only {name:path} exists. The type comes from the handler's annotation."
+            )
+        names.append(name)
+        pattern += re.escape(path[end : match.start()])
+        pattern += f"(?P<{name}>.*)" if converter == "path" else f"(?P<{name}>[^/]+)"
+        end = match.end()
+    rest = path[end:]
+    if "{" in rest or "}" in rest:
+        raise ConfigurationError(f"route path {path!r} has an unbalanced brace")
+    if not names:
+        return None, []
+    return re.compile(pattern + re.escape(rest) + "$"), names
+
+
+class Router:
+    """A group of routes with a shared path prefix and tags.
+
+    ::
+
+        router = Router(prefix="/todos", tags=["todos"])
+
+        @router.get("/{id}")
+        async def get_todo(id: int) -> Todo: ...
+
+        app.include_router(router)
+    """
+
+    def __init__(self, prefix: str = "", *, tags: Sequence[str] | None = None) -> None:
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ConfigurationError(
+                f"router prefix {prefix!r} must start with '/' and not end with '/'"
+            )
+        self.prefix = prefix
+        self.tags = list(tags or [])
+        self._routes: list[RouteDef] = []
+        self._mounts: list[Mount] = []
+        self._includes: list[tuple[Router, str, list[str]]] = []
+
+    # -- declaring -----------------------------------------------------------
+
+    def add_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        methods: Sequence[str] = ("GET",),
+        **options: Any,
+    ) -> None:
+        """Register ``endpoint`` (a function, or a class with a method per verb)."""
+        if isinstance(endpoint, type):
+            verbs = [m for m in _VIEW_METHODS if callable(getattr(endpoint, m, None))]
+            if not verbs:
+                raise ConfigurationError(
+                    f"view class {endpoint.__qualname__} defines none of {', '.join(_VIEW_METHODS)}"
+                )
+            for verb in verbs:
+                self._add(path, verb.upper(), getattr(endpoint, verb), endpoint, options)
+            return
+        if isinstance(methods, str):
+            methods = [methods]
+        for method in methods:
+            self._add(path, method.upper(), endpoint, None, options)
+
+    def _add(
+        self,
+        path: str,
+        method: str,
+        endpoint: Callable[..., Any],
+        view_class: type | None,
+        options: dict[str, Any],
+    ) -> None:
+        if method not in HTTP_METHODS:
+            raise ConfigurationError(f"unknown HTTP method {method!r} for route {path!r}")
+        compile_path(path)  # fail at declaration on a malformed pattern
+        options = dict(options)
+        tags = list(options.pop("tags", None) or [])
+        responses = dict(options.pop("responses", None) or {})
+        self._routes.append(
+            RouteDef(
+                path=path,
+                method=method,
+                endpoint=endpoint,
+                view_class=view_class,
+                tags=tags,
+                responses=responses,
+                **options,
+            )
+        )
+        self._changed()
+
+    def _changed(self) -> None:
+        """Called when the declared routes change (the app drops its compiled table)."""
+
+    def route(
+        self, path: str, *, methods: Sequence[str] = ("GET",), **options: Any
+    ) -> Callable[[F], F]:
+        """Register a function for ``methods``, or a class-based view (a method per verb)."""
+
+        def decorator(endpoint: F) -> F:
+            self.add_route(path, endpoint, methods=methods, **options)
+            return endpoint
+
+        return decorator
+
+    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a GET handler (HEAD is answered by it too)."""
+        return self.route(path, methods=("GET",), **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a POST handler."""
+        return self.route(path, methods=("POST",), **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a PUT handler."""
+        return self.route(path, methods=("PUT",), **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a PATCH handler."""
+        return self.route(path, methods=("PATCH",), **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+        """Register a DELETE handler."""
+        return self.route(path, methods=("DELETE",), **options)
+
+    def include_router(
+        self, router: Router, *, prefix: str = "", tags: Sequence[str] | None = None
+    ) -> None:
+        """Serve ``router``'s routes here, under ``prefix`` + the router's own prefix."""
+        if router is self:
+            raise ConfigurationError("a router cannot include itself")
+        self._includes.append((router, prefix, list(tags or [])))
+        self._changed()
+
+    def mount(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:
+        """Serve any ASGI app under ``path`` (its ``root_path`` is extended by ``path``)."""
+        if not path.startswith("/") or path.endswith("/") or "{" in path:
+            raise ConfigurationError(
+                f"mount path {path!r} must start with '/', not end with '/', and have no "
+                "placeholders"
+            )
+        self._mounts.append(Mount(path, app, name))
+        self._changed()
+
+    # -- reading back --------------------------------------------------------
+
+    def iter_routes(self, prefix: str = "", tags: Sequence[str] = ()) -> Iterator[RouteDef]:
+        """Every route of this router and the ones it includes, with prefixes and tags applied."""
+        prefix = prefix + self.prefix
+        tags = [*tags, *self.tags]
+        for route in self._routes:
+            path = prefix + route.path if route.path != "/" or not prefix else prefix
+            yield dataclasses.replace(
+                route, path=path, tags=list(dict.fromkeys([*tags, *route.tags]))
+            )
+        for router, include_prefix, include_tags in self._includes:
+            yield from router.iter_routes(prefix + include_prefix, [*tags, *include_tags])
+
+    def iter_mounts(self, prefix: str = "") -> Iterator[Mount]:
+        prefix = prefix + self.prefix
+        for mount in self._mounts:
+            yield dataclasses.replace(mount, path=prefix + mount.path)
+        for router, include_prefix, _ in self._includes:
+            yield from router.iter_mounts(prefix + include_prefix)
+
+
+@dataclasses.dataclass(slots=True)
+class PathEntry:
+    """Every method served at one path pattern."""
+
+    path: str
+    methods: dict[str, EndpointPlan]
+    allow: str = ""
+
+
+class RouteTable:
+    """The compiled routes: a dict for static paths, then patterns, then mounts."""
+
+    def __init__(self, entries: Mapping[str, PathEntry], mounts: Sequence[Mount]) -> None:
+        self.static: dict[str, PathEntry] = {}
+        self.dynamic: list[tuple[re.Pattern[str], PathEntry]] = []
+        for path, entry in entries.items():
+            if "GET" in entry.methods and "HEAD" not in entry.methods:
+                entry.methods["HEAD"] = entry.methods["GET"]
+            entry.allow = ", ".join(m for m in HTTP_METHODS if m in entry.methods)
+            regex, _ = compile_path(path)
+            if regex is None:
+                self.static[path] = entry
+            else:
+                self.dynamic.append((regex, entry))
+        # Longest mount first, so /api/v2 wins over /api.
+        self.mounts = sorted(mounts, key=lambda m: len(m.path), reverse=True)
+
+    def match(self, path: str) -> tuple[PathEntry | None, dict[str, str] | None]:
+        entry = self.static.get(path)
+        if entry is not None:
+            return entry, None
+        for regex, entry in self.dynamic:
+            found = regex.match(path)
+            if found is not None:
+                return entry, found.groupdict()
+        return None, None
+
+    def match_mount(self, path: str) -> Mount | None:
+        for mount in self.mounts:
+            if path == mount.path or path.startswith(mount.path + "/"):
+                return mount
+        return None

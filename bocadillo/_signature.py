@@ -1,0 +1,258 @@
+"""The signature compiler: reads a handler once and makes its ``EndpointPlan``.
+
+Where a parameter comes from is decided here, by these rules in order:
+
+1. an explicit marker (``Query``, ``Header``, ``Cookie``, ``Path``, ``Body``),
+   as the default value or inside ``Annotated``;
+2. a name that appears in the route's path pattern is a path parameter;
+3. ``Request`` (or a subclass) receives the request;
+4. a model type (pydantic model, dataclass, ``TypedDict``, a list of them) is
+   the JSON body;
+5. any other annotated scalar, or list of scalars, is a query parameter.
+
+Anything else is a ``ConfigurationError`` naming the handler and its source
+location, raised when the app starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+import typing
+from collections.abc import Callable, Collection
+from typing import Annotated, Any
+
+from pydantic import Field
+from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ._errors import ConfigurationError
+from ._params import UNSET, Param, ParamSource
+from ._plan import BodySpec, EndpointPlan, ParamSpec, ResponseSpec
+from ._schemas import adapter_for
+from ._types import (
+    is_body_type,
+    is_none_type,
+    is_scalar_type,
+    is_sequence_type,
+    split_annotated,
+)
+
+__all__ = ["compile_endpoint", "describe"]
+
+
+def describe(func: Callable[..., Any]) -> str:
+    """``module.qualname (file:line)`` for error messages."""
+    func = inspect.unwrap(func)
+    name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+    try:
+        file = inspect.getsourcefile(func)
+        _, line = inspect.getsourcelines(func)
+    except (OSError, TypeError):
+        return name
+    return f"{name} ({file}:{line})"
+
+
+def _type_hints(func: Callable[..., Any], where: str) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func, include_extras=True)
+    except Exception as exc:  # a NameError or TypeError from a forward reference
+        raise ConfigurationError(f"{where}: cannot resolve the type annotations: {exc}") from exc
+
+
+def _is_request_type(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Request)
+
+
+def _is_response_type(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Response)
+
+
+def _with_constraints(base: Any, metadata: list[Any], marker: Param | None) -> Any:
+    """The type to validate: ``base`` with its non-marker metadata and the marker's constraints."""
+    extra = [m for m in metadata if not isinstance(m, Param)]
+    if marker is not None and marker.constraints:
+        extra.append(Field(**marker.constraints))
+    if not extra:
+        return base
+    return Annotated[(base, *extra)]  # type: ignore[valid-type]
+
+
+def compile_endpoint(
+    func: Callable[..., Any],
+    *,
+    path_params: Collection[str],
+    status_code: int | None,
+    max_body_size: int,
+    view_class: type | None = None,
+) -> EndpointPlan:
+    """Read ``func``'s signature and return its plan, or raise ``ConfigurationError``."""
+    where = describe(func)
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{where}: cannot read the handler's signature: {exc}") from exc
+    hints = _type_hints(func, where)
+    parameters = list(signature.parameters.values())
+    if view_class is not None:
+        if not parameters:
+            raise ConfigurationError(f"{where}: a view method must take `self`")
+        parameters = parameters[1:]
+
+    params: list[ParamSpec] = []
+    body: BodySpec | None = None
+    request_arg: str | None = None
+
+    for parameter in parameters:
+        name = parameter.name
+        if parameter.kind in (
+            inspect.Parameter.VAR_POSITIONAL,
+            inspect.Parameter.VAR_KEYWORD,
+            inspect.Parameter.POSITIONAL_ONLY,
+        ):
+            raise ConfigurationError(
+                f"{where}: parameter {name!r} is {parameter.kind.description}; "
+                "handler parameters must be named"
+            )
+        annotation = hints.get(name, inspect.Parameter.empty)
+        base, metadata = split_annotated(annotation)
+        marker = next((m for m in metadata if isinstance(m, Param)), None)
+        default = parameter.default
+        if isinstance(default, Param):
+            if marker is not None:
+                raise ConfigurationError(
+                    f"{where}: parameter {name!r} has two markers (in Annotated and as default)"
+                )
+            marker = default
+            default = marker.default
+        elif marker is not None and marker.has_default and default is inspect.Parameter.empty:
+            default = marker.default
+        if default is inspect.Parameter.empty:
+            default = UNSET
+        annotated = annotation is not inspect.Parameter.empty
+
+        if marker is not None:
+            source = marker.source
+        elif name in path_params:
+            source = ParamSource.PATH
+        elif annotated and _is_request_type(base):
+            if request_arg is not None:
+                raise ConfigurationError(f"{where}: two parameters ask for the Request")
+            request_arg = name
+            continue
+        elif not annotated:
+            raise ConfigurationError(
+                f"{where}: parameter {name!r} has no type annotation and is not a path "
+                f"parameter (path parameters: {sorted(path_params) or 'none'}). "
+                "Annotate it (`name: int`) or add it to the path pattern."
+            )
+        elif is_body_type(annotation):
+            source = ParamSource.BODY
+        elif is_scalar_type(annotation) or is_sequence_type(annotation):
+            source = ParamSource.QUERY
+        else:
+            raise ConfigurationError(
+                f"{where}: parameter {name!r}: {annotation!r} cannot be read from a query "
+                "string; mark it `= Body()` to read it from the JSON body"
+            )
+
+        if not annotated:
+            base = str  # an unannotated path parameter is a string
+        validated = _with_constraints(base, metadata, marker)
+
+        if source is ParamSource.BODY:
+            if body is not None:
+                raise ConfigurationError(
+                    f"{where}: parameters {body.name!r} and {name!r} both read the body; "
+                    "declare one model that holds both"
+                )
+            try:
+                adapter = adapter_for(validated)
+            except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+                raise ConfigurationError(
+                    f"{where}: parameter {name!r}: cannot validate {annotation!r}: {exc}"
+                ) from exc
+            body = BodySpec(name, validated, adapter, default is UNSET, default, marker)
+            continue
+
+        key = marker.alias if marker is not None and marker.alias else name
+        if source is ParamSource.PATH:
+            if key not in path_params:
+                raise ConfigurationError(
+                    f"{where}: parameter {name!r} is marked Path() but the path has no "
+                    f"{{{key}}} placeholder"
+                )
+            default = UNSET  # a matched path always carries the value
+        elif source is ParamSource.HEADER and not (marker and marker.alias):
+            key = name.replace("_", "-")
+        if source is ParamSource.HEADER:
+            key = key.lower()
+        sequence = is_sequence_type(annotation)
+        if sequence and source in (ParamSource.PATH, ParamSource.COOKIE):
+            raise ConfigurationError(
+                f"{where}: parameter {name!r}: a {source.value} parameter holds one value, "
+                f"not {annotation!r}"
+            )
+        if not sequence and not is_scalar_type(annotation):
+            raise ConfigurationError(
+                f"{where}: parameter {name!r}: {annotation!r} cannot be read from a "
+                f"{source.value} parameter"
+            )
+        params.append(
+            ParamSpec(
+                name=name,
+                source=source,
+                key=key,
+                annotation=validated,
+                required=default is UNSET,
+                default=None if default is UNSET else default,
+                sequence=sequence,
+                marker=marker,
+            )
+        )
+
+    try:
+        plan = EndpointPlan(
+            endpoint=func,
+            name=where,
+            location=where,
+            is_async=inspect.iscoroutinefunction(func),
+            view_class=view_class,
+            params=params,
+            body=body,
+            request_arg=request_arg,
+            response=_response_spec(func, hints, status_code, where),
+            max_body_size=max_body_size,
+        )
+    except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+        raise ConfigurationError(f"{where}: cannot validate the parameters: {exc}") from exc
+    return plan
+
+
+def _response_spec(
+    func: Callable[..., Any], hints: dict[str, Any], status_code: int | None, where: str
+) -> ResponseSpec:
+    if "return" not in hints:
+        return ResponseSpec("untyped", status_code or 200, None, None)
+    annotation = hints["return"]
+    if is_none_type(annotation):
+        return ResponseSpec("empty", status_code or 204, None, None)
+    if annotation is Any or _is_response_type(annotation):
+        return ResponseSpec("untyped", status_code or 200, annotation, None)
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        members = [a for a in typing.get_args(annotation) if not _is_response_type(a)]
+        if not members:
+            return ResponseSpec("untyped", status_code or 200, annotation, None)
+        if len(members) == 1:
+            annotation = members[0]
+        else:
+            annotation = typing.Union[tuple(members)]
+    try:
+        adapter = adapter_for(annotation)
+    except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+        raise ConfigurationError(
+            f"{where}: cannot serialize the return type {annotation!r}: {exc}"
+        ) from exc
+    return ResponseSpec("typed", status_code or 200, annotation, adapter)
