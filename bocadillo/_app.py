@@ -213,10 +213,8 @@ class App(Router):
         try:
             return self._handler_cache[exc_type]
         except KeyError:
-            handler = next(
-                (self._exception_handlers[c] for c in exc_type.__mro__ if c in self._exception_handlers),
-                None,
-            )
+            handlers = self._exception_handlers
+            handler = next((handlers[c] for c in exc_type.__mro__ if c in handlers), None)
             self._handler_cache[exc_type] = handler
             return handler
 

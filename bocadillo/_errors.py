@@ -20,7 +20,13 @@ __all__ = [
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 
+# RFC 9110 names, where Python's http module still has the older ones.
+_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
 def status_phrase(status: int) -> str:
+    if status in _PHRASES:
+        return _PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -76,7 +76,9 @@ class Param:
     ) -> None:
         unknown = set(constraints) - set(_CONSTRAINTS)
         if unknown:
-            raise TypeError(f"unknown constraint(s) for {source.value} parameter: {sorted(unknown)}")
+            raise TypeError(
+                f"unknown constraint(s) for {source.value} parameter: {sorted(unknown)}"
+            )
         self.source = source
         self.default = default
         self.alias = alias
@@ -95,7 +97,7 @@ class Param:
         return f"{self.source.value.capitalize()}({self.default!r})"
 
 
-def Query(  # noqa: N802 - markers read like types in a signature
+def Query(
     default: Any = UNSET,
     *,
     alias: str | None = None,
@@ -137,7 +139,7 @@ def Query(  # noqa: N802 - markers read like types in a signature
     )
 
 
-def Path(  # noqa: N802
+def Path(
     default: Any = UNSET,
     *,
     alias: str | None = None,
@@ -176,7 +178,7 @@ def Path(  # noqa: N802
     )
 
 
-def Header(  # noqa: N802
+def Header(
     default: Any = UNSET,
     *,
     alias: str | None = None,
@@ -217,7 +219,7 @@ def Header(  # noqa: N802
     )
 
 
-def Cookie(  # noqa: N802
+def Cookie(
     default: Any = UNSET,
     *,
     alias: str | None = None,
@@ -254,7 +256,7 @@ def Cookie(  # noqa: N802
     )
 
 
-def Body(  # noqa: N802
+def Body(
     default: Any = UNSET,
     *,
     title: str | None = None,
@@ -266,6 +268,4 @@ def Body(  # noqa: N802
     A pydantic model, dataclass or ``TypedDict`` parameter is the body without a
     marker; ``payload: dict[str, int] = Body()`` makes any type the body.
     """
-    return Param(
-        ParamSource.BODY, default, title=title, description=description, examples=examples
-    )
+    return Param(ParamSource.BODY, default, title=title, description=description, examples=examples)

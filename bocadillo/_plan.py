@@ -8,10 +8,11 @@ result to bytes, send. Nothing here inspects a signature or a type.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NotRequired
 from urllib.parse import parse_qsl
 
 from pydantic import TypeAdapter, ValidationError
@@ -19,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
+from typing_extensions import TypedDict
 
 from ._body import BodyLimitedReceive, is_json_media_type, parse_content_length, read_body
 from ._errors import HTTPError, RequestValidationError
@@ -37,7 +39,9 @@ class ResponseValidationError(Exception):
     """
 
     def __init__(self, handler: str, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{handler} returned a value that does not match its return type: {errors}")
+        super().__init__(
+            f"{handler} returned a value that does not match its return type: {errors}"
+        )
         self.errors = errors
 
 
@@ -124,6 +128,13 @@ class EndpointPlan:
         self._headers = {s.key.lower().encode("latin-1"): s for s in by_source[ParamSource.HEADER]}
         self._cookies = {s.key: s for s in by_source[ParamSource.COOKIE]}
         self._defaults = {s.name: s.default for s in params if not s.required}
+        # A mutable default (`tags: list[str] = Query([])`) is copied per request,
+        # so a handler that changes it cannot change the next request's default.
+        self._mutable_defaults = [
+            (name, value)
+            for name, value in self._defaults.items()
+            if isinstance(value, list | dict | set | bytearray)
+        ]
         self._locs = {s.name: _loc(s) for s in params}
         self._validator = _params_validator(params) if params else None
         self._needs_headers = bool(self._headers or self._cookies or body is not None)
@@ -156,9 +167,7 @@ class EndpointPlan:
             await _send_response_object(result, scope, receive, send)
             return
         if self._empty:
-            await send(
-                {"type": "http.response.start", "status": self._status, "headers": []}
-            )
+            await send({"type": "http.response.start", "status": self._status, "headers": []})
             await send({"type": "http.response.body", "body": b""})
             return
         assert self._dump is not None
@@ -203,6 +212,9 @@ class EndpointPlan:
                 errors = self._param_errors(exc)
             if self._defaults:
                 kwargs = {**self._defaults, **kwargs}
+                for name, value in self._mutable_defaults:
+                    if kwargs[name] is value:
+                        kwargs[name] = copy.deepcopy(value)
 
         body: bytes | None = None
         if self.body is not None:
@@ -300,15 +312,13 @@ class EndpointPlan:
 
 def _params_validator(params: list[ParamSpec]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """One validator for all of a route's scalar parameters: a TypedDict over them."""
-    from typing_extensions import NotRequired, TypedDict
-
     fields: dict[str, Any] = {
         spec.name: spec.annotation if spec.required else NotRequired[spec.annotation]
         for spec in params
     }
-    typed_dict = TypedDict("Params", fields)  # type: ignore[operator]
-    validate: Callable[[dict[str, Any]], dict[str, Any]] = TypeAdapter(typed_dict).validate_python
-    return validate
+    make_typed_dict: Any = TypedDict  # called with computed fields, which mypy cannot follow
+    adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(make_typed_dict("Params", fields))
+    return adapter.validate_python
 
 
 async def _send_response_object(

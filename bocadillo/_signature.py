@@ -16,7 +16,9 @@ location, raised when the app starts.
 
 from __future__ import annotations
 
+import functools
 import inspect
+import operator
 import types
 import typing
 from collections.abc import Callable, Collection
@@ -76,7 +78,7 @@ def _with_constraints(base: Any, metadata: list[Any], marker: Param | None) -> A
         extra.append(Field(**marker.constraints))
     if not extra:
         return base
-    return Annotated[(base, *extra)]  # type: ignore[valid-type]
+    return Annotated[(base, *extra)]
 
 
 def compile_endpoint(
@@ -245,10 +247,7 @@ def _response_spec(
         members = [a for a in typing.get_args(annotation) if not _is_response_type(a)]
         if not members:
             return ResponseSpec("untyped", status_code or 200, annotation, None)
-        if len(members) == 1:
-            annotation = members[0]
-        else:
-            annotation = typing.Union[tuple(members)]
+        annotation = functools.reduce(operator.or_, members)
     try:
         adapter = adapter_for(annotation)
     except (PydanticSchemaGenerationError, PydanticUserError) as exc:

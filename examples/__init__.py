@@ -1,0 +1,1 @@
+"""Runnable example apps; each is served, tested and contract-tested."""

@@ -1,0 +1,1 @@
+"""A to-do list API: the example that ``python3 scripts/serve.py`` serves."""
