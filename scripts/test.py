@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import sys
 
-from _venv import BIN, ensure, run
+from _venv import BIN, ROOT, ensure, run
+
+LINTED = [d for d in ("bocadillo", "tests", "examples", "scripts", "bench") if (ROOT / d).is_dir()]
 
 if __name__ == "__main__":
     python = ensure("dev")
     steps = [
-        [BIN / "ruff", "check", "bocadillo", "tests", "examples", "scripts", "bench"],
-        [BIN / "ruff", "format", "--check", "bocadillo", "tests", "examples", "scripts", "bench"],
+        [BIN / "ruff", "check", *LINTED],
+        [BIN / "ruff", "format", "--check", *LINTED],
         [BIN / "mypy", "--strict", "bocadillo"],
         [python, "-m", "pytest", *sys.argv[1:]],
     ]
