@@ -1,0 +1,734 @@
+"""In-process benchmark: Bocadillo against Starlette, FastAPI and Litestar.
+
+Each framework's ASGI app is called directly, with a hand-built HTTP scope and
+a minimal ``receive``/``send`` (no sockets, no server), so the figures are the
+framework's own cost per request. Every app serves the same five scenarios,
+each written the way that framework's users would write it; every response is
+checked (status, content type, body) once before anything is timed.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python bench/inprocess.py            # ~3 minutes
+    .venv/bin/python bench/inprocess.py --quick    # ~20 s smoke run
+
+Timing: per scenario and framework, a batch of requests sized to take
+``--batch-time`` seconds; each round runs one batch of every (scenario,
+framework), the framework order rotating from round to round; the table shows
+the median µs per request over the rounds and the speed relative to Starlette
+(``2.00x`` = twice as fast as Starlette, ``0.50x`` = half as fast).
+
+``--profile bocadillo:params`` runs one scenario under cProfile instead.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import datetime
+import gc
+import importlib.metadata
+import json
+import os
+import platform
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+import orjson
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+# -- the data every framework serves -----------------------------------------
+
+
+class Greeting(BaseModel):
+    message: str
+    lang: str
+    count: int
+
+
+class ItemIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    price: float = Field(gt=0)
+    quantity: int = Field(ge=0)
+    tags: list[str] = []
+
+
+class Item(ItemIn):
+    id: int
+
+
+PLAINTEXT = "Hello, world!"
+GREETING = {"message": "Hello, world!", "lang": "en", "count": 3}
+ITEMS = [
+    Item(id=i, name=f"item {i}", price=1.5 + i, quantity=i % 7, tags=["bench", "x"])
+    for i in range(100)
+]
+ITEMS_JSON = [item.model_dump(mode="json") for item in ITEMS]
+NEW_ITEM = {"name": "widget", "price": 9.5, "quantity": 3, "tags": ["a", "b"]}
+
+
+def make_greeting() -> Greeting:
+    return Greeting(message="Hello, world!", lang="en", count=3)
+
+
+def make_item(data: ItemIn) -> Item:
+    return Item(id=1, **data.model_dump())
+
+
+# -- scenarios -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    method: str
+    path: str
+    query: bytes = b""
+    body: bytes = b""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    status: int = 200
+    content_type: str = "application/json"
+    expected: Any = None  # bytes for a raw body, anything else is compared as JSON
+
+
+SCENARIOS = [
+    Scenario(
+        "plaintext",
+        "plaintext GET",
+        "GET",
+        "/plaintext",
+        content_type="text/plain",
+        expected=PLAINTEXT.encode(),
+    ),
+    Scenario("json", "small JSON GET", "GET", "/json", expected=GREETING),
+    Scenario(
+        "params",
+        "int path + 2 query params",
+        "GET",
+        "/items/42",
+        query=b"limit=10&q=abc",
+        expected={"id": 42, "limit": 10, "q": "abc"},
+    ),
+    Scenario(
+        "post",
+        "POST pydantic body → model",
+        "POST",
+        "/items",
+        body=json.dumps(NEW_ITEM).encode(),
+        headers=((b"content-type", b"application/json"),),
+        status=201,
+        expected={"id": 1, **NEW_ITEM},
+    ),
+    Scenario("list", "100-object JSON list", "GET", "/items", expected=ITEMS_JSON),
+]
+SCENARIO_BY_KEY = {s.key: s for s in SCENARIOS}
+
+_CLIENT_HEADERS = (
+    (b"host", b"127.0.0.1:8000"),
+    (b"user-agent", b"bench/1.0"),
+    (b"accept", b"*/*"),
+)
+
+
+# -- the apps ------------------------------------------------------------------
+
+
+def bocadillo_app() -> ASGIApp:
+    from bocadillo import App, PlainTextResponse, Query
+
+    app = App(title="bench")
+
+    @app.get("/plaintext")
+    async def plaintext() -> PlainTextResponse:
+        return PlainTextResponse(PLAINTEXT)
+
+    @app.get("/json")
+    async def small_json() -> Greeting:
+        return make_greeting()
+
+    @app.get("/items/{id}")
+    async def get_item(
+        id: int,
+        limit: int = Query(10, ge=1, le=100),
+        q: str = Query("", max_length=50),
+    ) -> dict[str, Any]:
+        return {"id": id, "limit": limit, "q": q}
+
+    @app.post("/items", status_code=201)
+    async def create_item(item: ItemIn) -> Item:
+        return make_item(item)
+
+    @app.get("/items")
+    async def list_items() -> list[Item]:
+        return ITEMS
+
+    return app
+
+
+class ItemQuery(BaseModel):
+    limit: int = Field(10, ge=1, le=100)
+    q: str = Field("", max_length=50)
+
+
+ITEMS_ADAPTER = TypeAdapter(list[Item])
+
+
+def starlette_app() -> ASGIApp:
+    """Hand-written Starlette: pydantic called by hand where the scenario validates."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.routing import Route
+
+    def invalid(exc: ValidationError) -> Response:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        return JSONResponse({"errors": errors}, status_code=422)
+
+    async def plaintext(request: Request) -> Response:
+        return PlainTextResponse(PLAINTEXT)
+
+    async def small_json(request: Request) -> Response:
+        return JSONResponse({"message": "Hello, world!", "lang": "en", "count": 3})
+
+    async def get_item(request: Request) -> Response:
+        try:
+            query = ItemQuery.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            return invalid(exc)
+        item_id = request.path_params["id"]
+        return JSONResponse({"id": item_id, "limit": query.limit, "q": query.q})
+
+    async def create_item(request: Request) -> Response:
+        try:
+            data = ItemIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return invalid(exc)
+        body = make_item(data).model_dump_json()
+        return Response(body, status_code=201, media_type="application/json")
+
+    async def list_items(request: Request) -> Response:
+        return Response(ITEMS_ADAPTER.dump_json(ITEMS), media_type="application/json")
+
+    return Starlette(
+        routes=[
+            Route("/plaintext", plaintext),
+            Route("/json", small_json),
+            Route("/items/{id:int}", get_item),
+            Route("/items", create_item, methods=["POST"]),
+            Route("/items", list_items),
+        ]
+    )
+
+
+def fastapi_app() -> ASGIApp:
+    from fastapi import FastAPI, Query
+    from fastapi.responses import PlainTextResponse
+
+    app = FastAPI()
+
+    @app.get("/plaintext")
+    async def plaintext() -> PlainTextResponse:
+        return PlainTextResponse(PLAINTEXT)
+
+    @app.get("/json")
+    async def small_json() -> Greeting:
+        return make_greeting()
+
+    @app.get("/items/{id}")
+    async def get_item(
+        id: int,
+        limit: Annotated[int, Query(ge=1, le=100)] = 10,
+        q: Annotated[str, Query(max_length=50)] = "",
+    ) -> dict[str, Any]:
+        return {"id": id, "limit": limit, "q": q}
+
+    @app.post("/items", status_code=201)
+    async def create_item(item: ItemIn) -> Item:
+        return make_item(item)
+
+    @app.get("/items")
+    async def list_items() -> list[Item]:
+        return ITEMS
+
+    return app
+
+
+def litestar_app() -> ASGIApp:
+    from litestar import Litestar, MediaType, get, post
+    from litestar.params import FromPath, JSONBody, QueryParameter
+
+    @get("/plaintext", media_type=MediaType.TEXT)
+    async def plaintext() -> str:
+        return PLAINTEXT
+
+    @get("/json")
+    async def small_json() -> Greeting:
+        return make_greeting()
+
+    @get("/items/{id:int}")
+    async def get_item(
+        id: FromPath[int],
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
+        q: Annotated[str, QueryParameter(max_length=50)] = "",
+    ) -> dict[str, Any]:
+        return {"id": id, "limit": limit, "q": q}
+
+    @post("/items")  # 201 is Litestar's default for POST
+    async def create_item(data: JSONBody[ItemIn]) -> Item:
+        return make_item(data)
+
+    @get("/items")
+    async def list_items() -> list[Item]:
+        return ITEMS
+
+    return Litestar([plaintext, small_json, get_item, create_item, list_items])
+
+
+_RAW_QUERY = TypeAdapter(ItemQuery)
+_RAW_ITEM_IN = TypeAdapter(ItemIn)
+_RAW_ITEM = TypeAdapter(Item)
+_RAW_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def raw_app() -> ASGIApp:
+    """The floor: one ASGI callable, a dict of routes, no framework at all."""
+
+    async def send_bytes(send: Any, status: int, body: bytes, content_type: bytes) -> None:
+        headers = [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def plaintext(scope: Any, receive: Any, send: Any) -> None:
+        await send_bytes(send, 200, b"Hello, world!", b"text/plain; charset=utf-8")
+
+    async def small_json(scope: Any, receive: Any, send: Any) -> None:
+        body = orjson.dumps({"message": "Hello, world!", "lang": "en", "count": 3})
+        await send_bytes(send, 200, body, b"application/json")
+
+    async def get_item(scope: Any, receive: Any, send: Any, item_id: str) -> None:
+        query = _RAW_QUERY.validate_python(dict(parse_qsl(scope["query_string"].decode())))
+        body = orjson.dumps({"id": int(item_id), "limit": query.limit, "q": query.q})
+        await send_bytes(send, 200, body, b"application/json")
+
+    async def create_item(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        data = _RAW_ITEM_IN.validate_json(message["body"])
+        await send_bytes(send, 201, _RAW_ITEM.dump_json(make_item(data)), b"application/json")
+
+    async def list_items(scope: Any, receive: Any, send: Any) -> None:
+        await send_bytes(send, 200, ITEMS_ADAPTER.dump_json(ITEMS), b"application/json")
+
+    routes = {
+        ("GET", "/plaintext"): plaintext,
+        ("GET", "/json"): small_json,
+        ("POST", "/items"): create_item,
+        ("GET", "/items"): list_items,
+    }
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                kind = message["type"].rsplit(".", 1)[-1]  # startup / shutdown
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        path = scope["path"]
+        handler = routes.get((scope["method"], path))
+        if handler is not None:
+            await handler(scope, receive, send)
+        elif path.startswith("/items/"):
+            await get_item(scope, receive, send, path[7:])
+        else:
+            await send_bytes(send, 404, b"", b"text/plain")
+
+    return app
+
+
+@dataclass(frozen=True)
+class Framework:
+    key: str
+    title: str
+    make: Callable[[], ASGIApp]
+    dist: str | None  # the distribution whose version is reported
+
+
+FRAMEWORKS = [
+    Framework("raw", "raw ASGI", raw_app, None),
+    Framework("starlette", "Starlette", starlette_app, "starlette"),
+    Framework("bocadillo", "Bocadillo", bocadillo_app, "bocadillo"),
+    Framework("fastapi", "FastAPI", fastapi_app, "fastapi"),
+    Framework("litestar", "Litestar", litestar_app, "litestar"),
+]
+FRAMEWORK_BY_KEY = {f.key: f for f in FRAMEWORKS}
+
+
+# -- the harness -----------------------------------------------------------------
+
+
+def make_scope(scenario: Scenario, state: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """A factory of fresh scopes, as uvicorn builds them (frameworks write into the scope)."""
+    headers = list(_CLIENT_HEADERS + scenario.headers)
+    if scenario.body:
+        headers.append((b"content-length", str(len(scenario.body)).encode()))
+    template: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": scenario.method,
+        "root_path": "",
+        "path": scenario.path,
+        "raw_path": scenario.path.encode(),
+        "query_string": scenario.query,
+        "headers": headers,
+    }
+
+    def scope() -> dict[str, Any]:
+        return {**template, "state": state.copy()}
+
+    return scope
+
+
+def make_receive(scenario: Scenario) -> Callable[[], Callable[[], Awaitable[dict[str, Any]]]]:
+    """A factory of one-shot ``receive``s: the request body once, then a disconnect."""
+    request = {"type": "http.request", "body": scenario.body, "more_body": False}
+    disconnect = {"type": "http.disconnect"}
+
+    def factory() -> Callable[[], Awaitable[dict[str, Any]]]:
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return disconnect
+            sent = True
+            return request
+
+        return receive
+
+    return factory
+
+
+async def discard(message: dict[str, Any]) -> None:
+    pass
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: ASGIApp) -> Any:
+    """Run the app's ASGI lifespan start-up, yield its state, then shut it down."""
+    state: dict[str, Any] = {}
+    to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    from_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
+    task = asyncio.ensure_future(app(scope, to_app.get, from_app.put))
+
+    async def expect(kind: str) -> None:
+        getter = asyncio.ensure_future(from_app.get())
+        await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+        if not getter.done():
+            getter.cancel()
+            task.result()  # raises the app's own error
+            raise RuntimeError(f"the app's lifespan ended without {kind}")
+        message = getter.result()
+        if message["type"] != f"lifespan.{kind}.complete":
+            raise RuntimeError(f"lifespan {kind} failed: {message}")
+
+    await to_app.put({"type": "lifespan.startup"})
+    await expect("startup")
+    try:
+        yield state
+    finally:
+        await to_app.put({"type": "lifespan.shutdown"})
+        await expect("shutdown")
+        await task
+
+
+@dataclass
+class Target:
+    """One (framework, scenario): what to call, and the timings gathered."""
+
+    framework: Framework
+    scenario: Scenario
+    app: ASGIApp
+    scope: Callable[[], dict[str, Any]]
+    receive: Callable[[], Callable[[], Awaitable[dict[str, Any]]]]
+    n: int = 0
+    samples: list[float] = field(default_factory=list)
+
+    async def call(self, send: Any = discard) -> None:
+        await self.app(self.scope(), self.receive(), send)
+
+    async def batch(self, n: int) -> float:
+        """Serve ``n`` requests; the mean seconds per request."""
+        app, scope, receive = self.app, self.scope, self.receive
+        start = time.perf_counter()
+        for _ in range(n):
+            await app(scope(), receive(), discard)
+        return (time.perf_counter() - start) / n
+
+
+async def check(target: Target) -> None:
+    """Serve the scenario once and assert the status, content type and body."""
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        messages.append(message)
+
+    await target.call(send)
+    where = f"{target.framework.title}, {target.scenario.title}"
+    start = [m for m in messages if m["type"] == "http.response.start"]
+    assert len(start) == 1, f"{where}: {messages}"
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    scenario = target.scenario
+    assert start[0]["status"] == scenario.status, f"{where}: status {start[0]['status']}: {body!r}"
+    headers = {k.decode().lower(): v.decode() for k, v in start[0].get("headers", [])}
+    content_type = headers.get("content-type", "")
+    assert content_type.split(";")[0].strip() == scenario.content_type, (
+        f"{where}: content-type {content_type!r}"
+    )
+    if isinstance(scenario.expected, bytes):
+        assert body == scenario.expected, f"{where}: body {body!r}"
+    else:
+        assert json.loads(body) == scenario.expected, f"{where}: body {body!r}"
+
+
+@contextlib.asynccontextmanager
+async def started(frameworks: list[Framework]) -> Any:
+    """Build and start every framework's app; yield them by key."""
+    async with contextlib.AsyncExitStack() as stack:
+        apps: dict[str, tuple[ASGIApp, dict[str, Any]]] = {}
+        for fw in frameworks:
+            app = fw.make()
+            state = await stack.enter_async_context(lifespan(app))
+            apps[fw.key] = (app, state)
+        yield apps
+
+
+def targets_for(
+    apps: dict[str, tuple[ASGIApp, dict[str, Any]]],
+    frameworks: list[Framework],
+    scenarios: list[Scenario],
+) -> list[Target]:
+    targets = []
+    for scenario in scenarios:
+        for fw in frameworks:
+            app, state = apps[fw.key]
+            targets.append(
+                Target(fw, scenario, app, make_scope(scenario, state), make_receive(scenario))
+            )
+    return targets
+
+
+async def check_all(framework_keys: list[str], scenario_keys: list[str] | None = None) -> None:
+    """Start each framework's app and check its response to every scenario (no timing)."""
+    frameworks = [FRAMEWORK_BY_KEY[k] for k in framework_keys]
+    scenarios = [SCENARIO_BY_KEY[k] for k in scenario_keys] if scenario_keys else SCENARIOS
+    async with started(frameworks) as apps:
+        for target in targets_for(apps, frameworks, scenarios):
+            await check(target)
+
+
+def rotated(items: list[Target], by: int) -> Iterator[Target]:
+    by %= len(items)
+    yield from items[by:] + items[:by]
+
+
+async def measure(
+    frameworks: list[Framework], scenarios: list[Scenario], rounds: int, batch_time: float
+) -> list[Target]:
+    async with started(frameworks) as apps:
+        targets = targets_for(apps, frameworks, scenarios)
+        for target in targets:
+            await check(target)
+        # Warm up, then size each batch to take about batch_time.
+        for target in targets:
+            await target.batch(50)
+            per_request = await target.batch(200)
+            target.n = max(20, int(batch_time / per_request))
+        by_scenario = {s.key: [t for t in targets if t.scenario is s] for s in scenarios}
+        total = rounds * len(targets)
+        done = 0
+        for r in range(rounds):
+            for group in by_scenario.values():
+                for target in rotated(group, r):
+                    gc.collect()
+                    target.samples.append(await target.batch(target.n))
+                    done += 1
+            print(f"\rround {r + 1}/{rounds} ({done}/{total} batches)", end="", file=sys.stderr)
+        print(file=sys.stderr)
+    return targets
+
+
+# -- reporting -------------------------------------------------------------------
+
+
+def version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def describe_machine(pinned: int | None, loop: str) -> str:
+    dists = ["bocadillo", "starlette", "fastapi", "litestar", "pydantic", "orjson"]
+    versions = ", ".join(f"{d} {version(d)}" for d in dists)
+    cpu = f"pinned to CPU {pinned}" if pinned is not None else "not pinned"
+    return (
+        f"{datetime.date.today().isoformat()}, {os.cpu_count()} CPUs ({cpu}), "
+        f"Python {platform.python_version()}, {loop} loop; {versions}"
+    )
+
+
+def table(targets: list[Target], frameworks: list[Framework], scenarios: list[Scenario]) -> str:
+    medians = {
+        (t.framework.key, t.scenario.key): statistics.median(t.samples) * 1e6 for t in targets
+    }
+    header = "| scenario | " + " | ".join(f.title for f in frameworks) + " |"
+    lines = [header, "| --- |" + " ---: |" * len(frameworks)]
+    for scenario in scenarios:
+        base = medians.get(("starlette", scenario.key))
+        cells = []
+        for fw in frameworks:
+            us = medians[(fw.key, scenario.key)]
+            cell = f"{us:.1f}" if us < 100 else f"{us:.0f}"
+            if base is not None:
+                cell += f" ({base / us:.2f}x)"
+            cells.append(cell)
+        lines.append(f"| {scenario.title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def spread(targets: list[Target], frameworks: list[Framework], scenarios: list[Scenario]) -> str:
+    """The interquartile range of each cell, as a share of its median."""
+    lines = ["| IQR / median | " + " | ".join(f.title for f in frameworks) + " |"]
+    lines.append("| --- |" + " ---: |" * len(frameworks))
+    by_key = {(t.framework.key, t.scenario.key): t for t in targets}
+    for scenario in scenarios:
+        cells = []
+        for fw in frameworks:
+            samples = by_key[(fw.key, scenario.key)].samples
+            if len(samples) >= 4:
+                q1, _, q3 = statistics.quantiles(samples, n=4)
+                cells.append(f"{(q3 - q1) / statistics.median(samples) * 100:.1f}%")
+            else:
+                cells.append("-")
+        lines.append(f"| {scenario.title} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# -- entry points ------------------------------------------------------------------
+
+
+def pin(cpu: int | None) -> int | None:
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    chosen = allowed[-1] if cpu is None else cpu
+    os.sched_setaffinity(0, {chosen})
+    return chosen
+
+
+def new_loop(name: str) -> asyncio.AbstractEventLoop:
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+def available(keys: list[str]) -> list[Framework]:
+    frameworks = []
+    for key in keys:
+        fw = FRAMEWORK_BY_KEY[key]
+        if fw.dist in ("fastapi", "litestar") and version(fw.dist) == "?":
+            print(
+                f"skipping {fw.title}: not installed (pip install -e '.[bench]')", file=sys.stderr
+            )
+            continue
+        frameworks.append(fw)
+    return frameworks
+
+
+async def profile(framework: Framework, scenario: Scenario, seconds: float) -> None:
+    async with started([framework]) as apps:
+        (target,) = targets_for(apps, [framework], [scenario])
+        await check(target)
+        n = max(100, int(seconds / await target.batch(500)))
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await target.batch(n)
+        profiler.disable()
+    print(f"{framework.title}, {scenario.title}: {n} requests under cProfile")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(30)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a ~20 s smoke run")
+    parser.add_argument("--rounds", type=int, help="rounds (default 15, quick 5)")
+    parser.add_argument(
+        "--batch-time", type=float, help="seconds per batch (default 0.4, quick 0.1)"
+    )
+    parser.add_argument(
+        "--frameworks",
+        default=",".join(FRAMEWORK_BY_KEY),
+        help="comma-separated, from: " + ", ".join(FRAMEWORK_BY_KEY),
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIO_BY_KEY),
+        help="comma-separated, from: " + ", ".join(SCENARIO_BY_KEY),
+    )
+    parser.add_argument("--cpu", type=int, help="the CPU to pin to (default: the last one)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
+    parser.add_argument("--spread", action="store_true", help="also print each cell's IQR")
+    parser.add_argument(
+        "--profile", metavar="FRAMEWORK:SCENARIO", help="cProfile one scenario instead"
+    )
+    args = parser.parse_args(argv)
+
+    pinned = None if args.no_pin else pin(args.cpu)
+    if args.loop == "uvloop":
+        try:
+            import uvloop  # noqa: F401
+        except ImportError:
+            args.loop = "asyncio"
+    loop = new_loop(args.loop)
+
+    if args.profile:
+        fw_key, _, sc_key = args.profile.partition(":")
+        task = profile(FRAMEWORK_BY_KEY[fw_key], SCENARIO_BY_KEY[sc_key], 3.0)
+        loop.run_until_complete(task)
+        return
+
+    rounds = args.rounds or (5 if args.quick else 15)
+    batch_time = args.batch_time or (0.1 if args.quick else 0.4)
+    frameworks = available(args.frameworks.split(","))
+    scenarios = [SCENARIO_BY_KEY[k] for k in args.scenarios.split(",")]
+    started_at = time.perf_counter()
+    targets = loop.run_until_complete(measure(frameworks, scenarios, rounds, batch_time))
+    elapsed = time.perf_counter() - started_at
+
+    print(f"µs per request, median of {rounds} rounds (x Starlette: higher is faster)\n")
+    print(table(targets, frameworks, scenarios))
+    if args.spread:
+        print()
+        print(spread(targets, frameworks, scenarios))
+    print(f"\n{describe_machine(pinned, args.loop)}; {elapsed:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
