@@ -8,11 +8,12 @@ library plugs in with ``register_backend``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
 __all__ = [
@@ -62,15 +63,27 @@ def _convert_errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 class PydanticAdapter:
-    """The pydantic v2 backend, over one ``TypeAdapter`` built at start-up."""
+    """The pydantic v2 backend, over one ``TypeAdapter`` built at start-up.
 
-    __slots__ = ("_adapter", "_dump", "_validate_json", "_validate_python")
+    The request path calls pydantic-core's validator and serializer directly,
+    skipping the ``TypeAdapter`` wrappers.
+    """
+
+    __slots__ = ("_adapter", "_exact", "_to_json", "_validate_json", "_validate_python")
 
     def __init__(self, tp: Any) -> None:
         self._adapter: TypeAdapter[Any] = TypeAdapter(tp)
-        self._validate_json = self._adapter.validate_json
-        self._validate_python = self._adapter.validate_python
-        self._dump = self._adapter.dump_json
+        validator = self._adapter.validator
+        self._validate_json = validator.validate_json
+        self._validate_python = validator.validate_python
+        self._to_json = self._adapter.serializer.to_json
+        # An instance of a model or dataclass type (subclasses included) is
+        # dumped by the declared type's fields alone, so it needs no check.
+        self._exact: type | None = (
+            tp
+            if isinstance(tp, type) and (issubclass(tp, BaseModel) or dataclasses.is_dataclass(tp))
+            else None
+        )
 
     def validate_json(self, data: bytes) -> Any:
         try:
@@ -88,16 +101,18 @@ class PydanticAdapter:
             raise SchemaValidationError(_convert_errors(exc)) from None
 
     def dump_json(self, value: Any) -> bytes:
+        if self._exact is not None and isinstance(value, self._exact):
+            return self._to_json(value, by_alias=True)
         try:
             # warnings="error": a value that is not of the declared type (a dict
             # for a model, say) is validated first, so no undeclared field leaks.
-            return self._dump(value, by_alias=True, warnings="error")
+            return self._to_json(value, by_alias=True, warnings="error")
         except PydanticSerializationError:
             try:
                 value = self._validate_python(value, from_attributes=True)
             except ValidationError as exc:
                 raise SchemaValidationError(_convert_errors(exc)) from None
-            return self._dump(value, by_alias=True)
+            return self._to_json(value, by_alias=True)
 
     def json_schema(self) -> dict[str, Any]:
         return self._adapter.json_schema(mode="serialization", by_alias=True)
