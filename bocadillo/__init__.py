@@ -15,11 +15,10 @@
         return Greeting(text=f"Hello, {name}!")
 """
 
-from starlette.requests import Request
-
 from ._app import App
 from ._errors import ConfigurationError, HTTPError, RequestValidationError
 from ._params import Body, Cookie, Header, Path, Query
+from ._requests import Request
 from ._responses import (
     HTMLResponse,
     JSONResponse,

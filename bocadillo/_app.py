@@ -8,9 +8,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._errors import (
     ConfigurationError,
@@ -19,6 +19,7 @@ from ._errors import (
     problem_response,
 )
 from ._plan import EndpointPlan, ResponseAlreadyStarted, ResponseValidationError
+from ._requests import Request
 from ._routing import PathEntry, RouteDef, Router, RouteTable
 from ._signature import compile_endpoint
 
@@ -178,6 +179,8 @@ class App(Router):
                 await send({"type": "websocket.close", "code": 1000, "reason": ""})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "HEAD":
+            send = _headers_only(send)
         table = self._table or self.check()
         path = route_path(scope)
         entry, path_params = table.match(path)
@@ -300,6 +303,21 @@ class App(Router):
                 await send({"type": "lifespan.startup.failed", "message": message})
             raise
         await send({"type": "lifespan.shutdown.complete"})
+
+
+def _headers_only(send: Send) -> Send:
+    """A ``send`` that drops body bytes: the answer to HEAD is the GET's headers alone.
+
+    Covers what plans do not build themselves: returned ``Response`` objects,
+    errors, and mounted apps.
+    """
+
+    async def send_headers_only(message: Message) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            message = {**message, "body": b""}
+        await send(message)
+
+    return send_headers_only
 
 
 async def _call_hook(hook: Hook) -> None:

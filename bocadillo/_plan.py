@@ -17,7 +17,7 @@ from urllib.parse import unquote_plus
 
 from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request, cookie_parser
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 from typing_extensions import TypedDict
@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 from ._body import BodyLimitedReceive, is_json_media_type, parse_content_length, read_body
 from ._errors import HTTPError, RequestValidationError
 from ._params import Param, ParamSource
+from ._requests import Request
 from ._schemas import MalformedInput, SchemaAdapter, SchemaValidationError, dump_untyped
 
 __all__ = ["BodySpec", "EndpointPlan", "ParamSpec", "ResponseSpec", "ResponseValidationError"]
@@ -222,6 +223,7 @@ class EndpointPlan:
         if errors:
             raise RequestValidationError(errors)
         if self.request_arg is not None:
+            scope["path_params"] = path_params or {}
             request = Request(scope, BodyLimitedReceive(receive, self.max_body_size))
             if body is not None:
                 request._body = body

@@ -9,13 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.responses import (
-    HTMLResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-    StreamingResponse,
-)
+from starlette import responses
 
 from ._schemas import dump_untyped
 
@@ -29,7 +23,38 @@ __all__ = [
 ]
 
 
-class JSONResponse(Response):
+class Response(responses.Response):
+    """A response you build yourself: body, status, headers, media type.
+
+    A handler that returns one (or any Starlette response) sends it as it is::
+
+        return Response(pdf_bytes, media_type="application/pdf")
+    """
+
+
+class HTMLResponse(responses.HTMLResponse):
+    """An HTML page: ``return HTMLResponse("<h1>Hello</h1>")``."""
+
+
+class PlainTextResponse(responses.PlainTextResponse):
+    """Plain text in UTF-8: ``return PlainTextResponse("pong")``."""
+
+
+class RedirectResponse(responses.RedirectResponse):
+    """A redirect to ``url``, 307 unless ``status_code`` says otherwise.
+
+    ``return RedirectResponse("/todos", status_code=303)``
+    """
+
+
+class StreamingResponse(responses.StreamingResponse):
+    """A body sent chunk by chunk as an (async) iterator yields it.
+
+    ``return StreamingResponse(rows_as_csv(), media_type="text/csv")``
+    """
+
+
+class JSONResponse(responses.Response):
     """A JSON response rendered with orjson (pydantic models are dumped too).
 
     ``return JSONResponse({"id": 1}, status_code=201, headers={"Location": "/todos/1"})``

@@ -1,0 +1,106 @@
+"""Shared fixtures: a fresh app, a test client, a raw ASGI caller, a problem checker."""
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx2
+import pytest
+from starlette.testclient import TestClient
+
+from bocadillo import App
+
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture
+def app() -> App:
+    return App()
+
+
+@pytest.fixture
+def client(app: App) -> TestClient:
+    """A client that sends no lifespan events: the app compiles on its first request."""
+    return TestClient(app)
+
+
+@dataclasses.dataclass
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _call_asgi(
+    app: Any,
+    method: str,
+    path: str,
+    *,
+    headers: Sequence[tuple[str, str]] = (),
+    chunks: Sequence[bytes] = (b"",),
+    query_string: bytes = b"",
+) -> RawResponse:
+    """Send one HTTP request straight to an ASGI app and collect what it sends back.
+
+    Unlike the TestClient, this shows the body an app sends for HEAD, and sends
+    the request body in exactly the ``chunks`` given, with exactly ``headers``.
+    """
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": query_string,
+        "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    incoming = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if incoming:
+            return incoming.pop(0)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return RawResponse(
+        status=start["status"],
+        headers={k.decode("latin-1"): v.decode("latin-1") for k, v in start["headers"]},
+        body=body,
+    )
+
+
+@pytest.fixture
+def call_asgi() -> Callable[..., RawResponse]:
+    return _call_asgi
+
+
+def _problem(response: httpx2.Response, status: int) -> dict[str, Any]:
+    """Assert ``response`` is an RFC 9457 problem with ``status``; return its JSON."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert isinstance(body["title"], str)
+    assert body["title"]
+    return body
+
+
+@pytest.fixture
+def problem() -> Callable[[httpx2.Response, int], dict[str, Any]]:
+    return _problem
