@@ -18,6 +18,7 @@
 from ._app import App
 from ._errors import ConfigurationError, HTTPError, RequestValidationError
 from ._params import Body, Cookie, Header, Path, Query
+from ._providers import discover_providers, provider
 from ._requests import Request
 from ._responses import (
     HTMLResponse,
@@ -49,4 +50,6 @@ __all__ = [
     "Response",
     "Router",
     "StreamingResponse",
+    "discover_providers",
+    "provider",
 ]

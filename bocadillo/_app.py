@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -19,8 +21,19 @@ from ._errors import (
     problem_response,
 )
 from ._plan import EndpointPlan, ResponseAlreadyStarted, ResponseValidationError
+from ._provider_graph import ProviderGraph
+from ._providers import (
+    GLOBAL_PROVIDERS,
+    AppNode,
+    AppProviders,
+    Provider,
+    ProviderRegistry,
+    ProviderScope,
+    load_providerconf,
+    register_provider,
+)
 from ._requests import Request
-from ._routing import PathEntry, RouteDef, Router, RouteTable
+from ._routing import PathEntry, RouteDef, Router, RouteTable, compile_path
 from ._signature import compile_endpoint
 
 __all__ = ["App"]
@@ -34,6 +47,7 @@ Hook = Callable[[], Any]
 Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 E = TypeVar("E", bound=ExceptionHandler)
 H = TypeVar("H", bound=Hook)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def route_path(scope: Scope) -> str:
@@ -92,6 +106,14 @@ class App(Router):
         )
         self._handler_cache: dict[type[BaseException], ExceptionHandler | None] = {}
         self._table: RouteTable | None = None
+        self._providers = ProviderRegistry(parent=GLOBAL_PROVIDERS)
+        self._overrides: dict[str, Provider] = {}
+        self._app_providers = AppProviders()
+        self._app_nodes: list[AppNode] = []
+        self._app_nodes_ready = False
+        self._app_nodes_lock = asyncio.Lock()
+        # The module that made the app: its providerconf.py is loaded at start-up.
+        self._module: str | None = sys._getframe(1).f_globals.get("__name__")
 
     # -- configuration -------------------------------------------------------
 
@@ -125,6 +147,79 @@ class App(Router):
 
         return decorator
 
+    # -- providers -------------------------------------------------------------
+
+    @overload
+    def provider(self, func: F, /) -> F: ...
+
+    @overload
+    def provider(
+        self,
+        /,
+        *,
+        scope: ProviderScope = "request",
+        name: str | None = None,
+        autouse: bool = False,
+        raises: Mapping[int, str] | None = None,
+    ) -> Callable[[F], F]: ...
+
+    def provider(
+        self,
+        func: F | None = None,
+        /,
+        *,
+        scope: ProviderScope = "request",
+        name: str | None = None,
+        autouse: bool = False,
+        raises: Mapping[int, str] | None = None,
+    ) -> Any:
+        """Register a provider for this app only (it wins over a global one of the same name).
+
+        Takes the same arguments as ``bocadillo.provider``.
+        """
+        self._changed()
+        return register_provider(
+            self._providers, func, scope=scope, name=name, autouse=autouse, raises=raises
+        )
+
+    def override_provider(
+        self, name: str, replacement: Any, *, scope: ProviderScope | None = None
+    ) -> ProviderOverride:
+        """Replace provider ``name`` for this app, in tests; undone on leaving the ``with``.
+
+        ``replacement`` is a function (sync or async, plain or generator, with
+        parameters like any provider's) or, if not callable, the value itself::
+
+            with app.override_provider("db", fake_db):
+                ...
+
+        The replacement keeps the original's scope unless ``scope`` is given.
+        """
+        original = self._lookup(name)
+        if original is None:
+            known = ", ".join(sorted(self._providers.names())) or "none"
+            raise ConfigurationError(
+                f"there is no provider named {name!r} to override (providers: {known})"
+            )
+        previous = self._overrides.get(name)
+        self._overrides[name] = Provider(
+            replacement, name=name, scope=scope or original.scope, raises=original.raises
+        )
+        self._changed()
+        return ProviderOverride(self, name, previous)
+
+    def _restore_override(self, name: str, previous: Provider | None) -> None:
+        if previous is None:
+            self._overrides.pop(name, None)
+        else:
+            self._overrides[name] = previous
+        self._changed()
+
+    def _lookup(self, name: str) -> Provider | None:
+        return self._overrides.get(name) or self._providers.get(name)
+
+    # -- compiling ---------------------------------------------------------------
+
     def check(self) -> RouteTable:
         """Compile every handler now; raise ``ConfigurationError`` on the first bad one."""
         if self._table is None:
@@ -132,6 +227,13 @@ class App(Router):
         return self._table
 
     def _build_table(self) -> RouteTable:
+        load_providerconf(self._module)
+        graph = ProviderGraph(
+            self._lookup,
+            lambda: self._providers.names() | set(self._overrides),
+            [self._lookup(p.name) or p for p in self._providers.autouse()],
+        )
+        graph.resolve_app_autouse()
         entries: dict[str, PathEntry] = {}
         for route in self.iter_routes():
             entry = entries.setdefault(route.path, PathEntry(route.path, {}))
@@ -140,12 +242,13 @@ class App(Router):
                     f"{route.method} {route.path} is declared twice (second: "
                     f"{getattr(route.endpoint, '__qualname__', route.endpoint)})"
                 )
-            entry.methods[route.method] = self._compile(route)
-        return RouteTable(entries, list(self.iter_mounts()))
+            entry.methods[route.method] = self._compile(route, graph)
+        table = RouteTable(entries, list(self.iter_mounts()))
+        self._app_nodes = graph.app_nodes
+        self._app_nodes_ready = False
+        return table
 
-    def _compile(self, route: RouteDef) -> EndpointPlan:
-        from ._routing import compile_path
-
+    def _compile(self, route: RouteDef, graph: ProviderGraph) -> EndpointPlan:
         _, names = compile_path(route.path)
         return compile_endpoint(
             route.endpoint,
@@ -153,7 +256,16 @@ class App(Router):
             status_code=route.status_code,
             max_body_size=route.max_body_size or self.max_body_size,
             view_class=route.view_class,
+            graph=graph,
+            app_values=self._app_providers.values,
         )
+
+    async def _start_app_providers(self) -> None:
+        """Make the app providers the compiled routes need (once; again after an override)."""
+        async with self._app_nodes_lock:
+            if not self._app_nodes_ready:
+                await self._app_providers.ensure(self._app_nodes)
+                self._app_nodes_ready = True
 
     def plans(self) -> list[tuple[RouteDef, EndpointPlan]]:
         """Every declared route with its compiled plan, in declaration order."""
@@ -182,6 +294,8 @@ class App(Router):
         if scope["method"] == "HEAD":
             send = _headers_only(send)
         table = self._table or self.check()
+        if not self._app_nodes_ready:
+            await self._start_app_providers()
         path = route_path(scope)
         entry, path_params = table.match(path)
         try:
@@ -271,10 +385,13 @@ class App(Router):
 
     @contextlib.asynccontextmanager
     async def lifespan_context(self) -> AsyncIterator[dict[str, Any]]:
-        """Compile the handlers, run the start-up hooks and ``lifespan``; undo on exit."""
+        """Compile the handlers, make the app providers, run the start-up hooks and
+        ``lifespan``; undo it all on exit, in reverse."""
         self.check()
         state: dict[str, Any] = {}
         async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(self._app_providers.close)
+            await self._start_app_providers()
             for hook in self._on_startup:
                 await _call_hook(hook)
             for hook in reversed(self._on_shutdown):
@@ -318,6 +435,25 @@ def _headers_only(send: Send) -> Send:
         await send(message)
 
     return send_headers_only
+
+
+class ProviderOverride:
+    """An override made by ``App.override_provider``; leaving its ``with`` undoes it."""
+
+    def __init__(self, app: App, name: str, previous: Provider | None) -> None:
+        self._app = app
+        self._name = name
+        self._previous = previous
+
+    def __enter__(self) -> ProviderOverride:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.undo()
+
+    def undo(self) -> None:
+        """Put back what was there before the override."""
+        self._app._restore_override(self._name, self._previous)
 
 
 async def _call_hook(hook: Hook) -> None:

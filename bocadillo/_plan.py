@@ -11,8 +11,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable
-from typing import Any, NotRequired
+from typing import TYPE_CHECKING, Any, NotRequired
 from urllib.parse import unquote_plus
 
 from pydantic import TypeAdapter, ValidationError
@@ -25,10 +26,16 @@ from typing_extensions import TypedDict
 from ._body import BodyLimitedReceive, is_json_media_type, parse_content_length, read_body
 from ._errors import HTTPError, RequestValidationError
 from ._params import Param, ParamSource
+from ._providers import solve, teardown
 from ._requests import Request
 from ._schemas import MalformedInput, SchemaAdapter, SchemaValidationError, dump_untyped
 
+if TYPE_CHECKING:
+    from ._provider_graph import RouteProviders
+
 __all__ = ["BodySpec", "EndpointPlan", "ParamSpec", "ResponseSpec", "ResponseValidationError"]
+
+logger = logging.getLogger("bocadillo")
 
 _JSON_HEADER = (b"content-type", b"application/json")
 
@@ -54,7 +61,8 @@ class ResponseAlreadyStarted(Exception):
 class ParamSpec:
     """One scalar (or list-of-scalars) parameter of a handler."""
 
-    name: str  # the handler's argument name
+    name: str  # the argument name in the handler (or provider)
+    field: str  # unique within the route: the key in the single validation pass
     source: ParamSource
     key: str  # the name on the wire: placeholder, query key, header name, cookie name
     annotation: Any  # the type validated, constraints included
@@ -93,6 +101,15 @@ def _loc(spec: ParamSpec) -> list[Any]:
     return [spec.source.value, spec.key]
 
 
+def _by_key(params: list[ParamSpec], source: ParamSource) -> dict[str, tuple[ParamSpec, ...]]:
+    """Wire name -> the parameters read from it (a handler and a provider may share one)."""
+    found: dict[str, tuple[ParamSpec, ...]] = {}
+    for spec in params:
+        if spec.source is source:
+            found[spec.key] = (*found.get(spec.key, ()), spec)
+    return found
+
+
 class EndpointPlan:
     """Everything needed to serve one handler, decided at start-up."""
 
@@ -101,7 +118,6 @@ class EndpointPlan:
         *,
         endpoint: Callable[..., Any],
         name: str,
-        location: str,
         is_async: bool,
         view_class: type | None,
         params: list[ParamSpec],
@@ -109,36 +125,42 @@ class EndpointPlan:
         request_arg: str | None,
         response: ResponseSpec,
         max_body_size: int,
+        providers: RouteProviders,
+        app_values: dict[Any, Any],
     ) -> None:
         self.endpoint = endpoint
         self.name = name
-        self.location = location
         self.is_async = is_async
         self.view_class = view_class
-        self.params = params
+        self.params = params  # the handler's and its providers' request data
         self.body = body
         self.request_arg = request_arg
         self.response = response
         self.max_body_size = max_body_size
+        self.providers = providers
+        self._app_values = app_values
 
-        by_source: dict[ParamSource, list[ParamSpec]] = {s: [] for s in ParamSource}
-        for spec in params:
-            by_source[spec.source].append(spec)
-        self._path = [(s.name, s.key) for s in by_source[ParamSource.PATH]]
-        self._query = {s.key: s for s in by_source[ParamSource.QUERY]}
-        self._headers = {s.key.lower().encode("latin-1"): s for s in by_source[ParamSource.HEADER]}
-        self._cookies = {s.key: s for s in by_source[ParamSource.COOKIE]}
-        self._defaults = {s.name: s.default for s in params if not s.required}
+        self._path = [(s.field, s.key) for s in params if s.source is ParamSource.PATH]
+        self._query = _by_key(params, ParamSource.QUERY)
+        self._headers = {
+            k.encode("latin-1"): v for k, v in _by_key(params, ParamSource.HEADER).items()
+        }
+        self._cookies = _by_key(params, ParamSource.COOKIE)
+        self._defaults = {s.field: s.default for s in params if not s.required}
         # A mutable default (`tags: list[str] = Query([])`) is copied per request,
         # so a handler that changes it cannot change the next request's default.
         self._mutable_defaults = [
-            (name, value)
-            for name, value in self._defaults.items()
+            (field, value)
+            for field, value in self._defaults.items()
             if isinstance(value, list | dict | set | bytearray)
         ]
-        self._locs = {s.name: _loc(s) for s in params}
+        self._locs = {s.field: _loc(s) for s in params}
         self._validator = _params_validator(params) if params else None
         self._needs_headers = bool(self._headers or self._cookies or body is not None)
+        self._needs_request = request_arg is not None or providers.request_needed
+        self._steps = providers.steps
+        self._handler_providers = [(a.arg, a.key, a.from_app) for a in providers.handler_args]
+        self._uses_providers = bool(self._steps or self._handler_providers)
         self._status = response.status_code
         self._empty = response.kind == "empty"
         self._dump: Callable[[Any], bytes] | None = None
@@ -156,14 +178,54 @@ class EndpointPlan:
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, path_params: dict[str, str] | None
     ) -> None:
-        kwargs = await self._arguments(scope, receive, path_params)
+        kwargs, request = await self._arguments(scope, receive, path_params)
+        if self._uses_providers:
+            await self._call_with_providers(kwargs, request, scope, receive, send)
+            return
+        result = await self._call(kwargs)
+        await self._respond(result, scope, receive, send)
+
+    async def _call(self, kwargs: dict[str, Any]) -> Any:
         endpoint = self.endpoint
         if self.view_class is not None:
             endpoint = functools.partial(endpoint, self.view_class())
         if self.is_async:
-            result = await endpoint(**kwargs)
-        else:
-            result = await run_in_threadpool(endpoint, **kwargs)
+            return await endpoint(**kwargs)
+        return await run_in_threadpool(endpoint, **kwargs)
+
+    async def _call_with_providers(
+        self,
+        kwargs: dict[str, Any],
+        request: Request | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        values: dict[str, Any] = {}
+        exits: list[Any] = []
+        app_values = self._app_values
+        try:
+            await solve(self._steps, kwargs, values, app_values, request, exits)
+            for arg, key, from_app in self._handler_providers:
+                kwargs[arg] = app_values[key] if from_app else values[key]
+            result = await self._call(kwargs)
+        except BaseException as exc:
+            if exits:
+                replacement = await teardown(exits, exc)
+                if replacement is not None and replacement is not exc:
+                    raise replacement from exc
+            raise
+        try:
+            await self._respond(result, scope, receive, send)
+        finally:
+            if exits:
+                error = await teardown(exits, None)
+                if error is not None:
+                    logger.error(
+                        "A provider failed to tear down after %s", self.name, exc_info=error
+                    )
+
+    async def _respond(self, result: Any, scope: Scope, receive: Receive, send: Send) -> None:
         if isinstance(result, Response):
             await _send_response_object(result, scope, receive, send)
             return
@@ -189,11 +251,12 @@ class EndpointPlan:
 
     async def _arguments(
         self, scope: Scope, receive: Receive, path_params: dict[str, str] | None
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], Request | None]:
+        """The validated arguments, keyed by field, and the Request if anything asked for it."""
         raw: dict[str, Any] = {}
         if path_params is not None:
-            for name, key in self._path:
-                raw[name] = path_params[key]
+            for field, key in self._path:
+                raw[field] = path_params[key]
         if self._query:
             query_string: bytes = scope["query_string"]
             if query_string:
@@ -213,33 +276,36 @@ class EndpointPlan:
                 errors = self._param_errors(exc)
             if self._defaults:
                 kwargs = {**self._defaults, **kwargs}
-                for name, value in self._mutable_defaults:
-                    if kwargs[name] is value:
-                        kwargs[name] = copy.deepcopy(value)
+                for field, value in self._mutable_defaults:
+                    if kwargs[field] is value:
+                        kwargs[field] = copy.deepcopy(value)
 
         body: bytes | None = None
         if self.body is not None:
             body = await self._read_body(receive, content_type, content_length, kwargs, errors)
         if errors:
             raise RequestValidationError(errors)
-        if self.request_arg is not None:
+        request = None
+        if self._needs_request:
             scope["path_params"] = path_params or {}
             request = Request(scope, BodyLimitedReceive(receive, self.max_body_size))
             if body is not None:
                 request._body = body
-            kwargs[self.request_arg] = request
-        return kwargs
+            if self.request_arg is not None:
+                kwargs[self.request_arg] = request
+        return kwargs, request
 
     def _read_query(self, query_string: bytes, raw: dict[str, Any]) -> None:
-        specs = self._query
+        wanted = self._query
         for key, value in parse_query(query_string):
-            spec = specs.get(key)
-            if spec is None:
+            specs = wanted.get(key)
+            if specs is None:
                 continue
-            if spec.sequence:
-                raw.setdefault(spec.name, []).append(value)
-            else:
-                raw[spec.name] = value
+            for spec in specs:
+                if spec.sequence:
+                    raw.setdefault(spec.field, []).append(value)
+                else:
+                    raw[spec.field] = value
 
     def _read_headers(
         self, headers: list[tuple[bytes, bytes]], raw: dict[str, Any]
@@ -254,26 +320,28 @@ class EndpointPlan:
                 content_length = value
             elif name == b"cookie":
                 cookie_headers.append(value.decode("latin-1"))
-            spec = wanted.get(name)
-            if spec is not None:
+            specs = wanted.get(name)
+            if specs is not None:
                 text = value.decode("latin-1")
-                if spec.sequence:
-                    raw.setdefault(spec.name, []).append(text)
-                elif spec.name not in raw:
-                    raw[spec.name] = text
+                for spec in specs:
+                    if spec.sequence:
+                        raw.setdefault(spec.field, []).append(text)
+                    elif spec.field not in raw:
+                        raw[spec.field] = text
         if self._cookies and cookie_headers:
             cookies = cookie_parser("; ".join(cookie_headers))
-            for key, spec in self._cookies.items():
+            for key, specs in self._cookies.items():
                 if key in cookies:
-                    raw[spec.name] = cookies[key]
+                    for spec in specs:
+                        raw[spec.field] = cookies[key]
         return content_type, content_length
 
     def _param_errors(self, exc: ValidationError) -> list[dict[str, Any]]:
         errors = []
         for err in exc.errors(include_url=False, include_input=False, include_context=False):
-            name, *rest = err["loc"]
+            field, *rest = err["loc"]
             errors.append(
-                {"loc": [*self._locs[str(name)], *rest], "msg": err["msg"], "type": err["type"]}
+                {"loc": [*self._locs[str(field)], *rest], "msg": err["msg"], "type": err["type"]}
             )
         return errors
 
@@ -334,7 +402,7 @@ def parse_query(query_string: bytes) -> list[tuple[str, str]]:
 def _params_validator(params: list[ParamSpec]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """One validator for all of a route's scalar parameters: a TypedDict over them."""
     fields: dict[str, Any] = {
-        spec.name: spec.annotation if spec.required else NotRequired[spec.annotation]
+        spec.field: spec.annotation if spec.required else NotRequired[spec.annotation]
         for spec in params
     }
     make_typed_dict: Any = TypedDict  # called with computed fields, which mypy cannot follow

@@ -5,10 +5,13 @@ Where a parameter comes from is decided here, by these rules in order:
 1. an explicit marker (``Query``, ``Header``, ``Cookie``, ``Path``, ``Body``),
    as the default value or inside ``Annotated``;
 2. a name that appears in the route's path pattern is a path parameter;
-3. ``Request`` (or a subclass) receives the request;
-4. a model type (pydantic model, dataclass, ``TypedDict``, a list of them) is
+3. a name that matches a registered provider is injected;
+4. ``Request`` (or a subclass) receives the request;
+5. a model type (pydantic model, dataclass, ``TypedDict``, a list of them) is
    the JSON body;
-5. any other annotated scalar, or list of scalars, is a query parameter.
+6. any other annotated scalar, or list of scalars, is a query parameter.
+
+An unannotated parameter must be a path parameter or a provider.
 
 Anything else is a ``ConfigurationError`` naming the handler and its source
 location, raised when the app starts.
@@ -16,13 +19,15 @@ location, raised when the app starts.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import inspect
 import operator
 import types
 import typing
 from collections.abc import Callable, Collection
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
@@ -41,7 +46,10 @@ from ._types import (
     split_annotated,
 )
 
-__all__ = ["compile_endpoint", "describe"]
+if TYPE_CHECKING:
+    from ._provider_graph import ProviderGraph
+
+__all__ = ["SignatureParts", "compile_endpoint", "describe", "read_parameters"]
 
 
 def describe(func: Callable[..., Any]) -> str:
@@ -81,31 +89,45 @@ def _with_constraints(base: Any, metadata: list[Any], marker: Param | None) -> A
     return Annotated[(base, *extra)]
 
 
-def compile_endpoint(
+@dataclasses.dataclass(slots=True)
+class SignatureParts:
+    """Where each parameter of one callable (a handler or a provider) comes from."""
+
+    params: list[ParamSpec]
+    body: BodySpec | None
+    request_arg: str | None
+    providers: list[tuple[str, str]]  # (argument, provider name)
+    hints: dict[str, Any]
+
+
+def read_parameters(
     func: Callable[..., Any],
     *,
+    where: str,
     path_params: Collection[str],
-    status_code: int | None,
-    max_body_size: int,
-    view_class: type | None = None,
-) -> EndpointPlan:
-    """Read ``func``'s signature and return its plan, or raise ``ConfigurationError``."""
-    where = describe(func)
+    is_provider: Callable[[str], bool],
+    provider_names: Callable[[], Collection[str]] = tuple,
+    skip_first: bool = False,
+    field_prefix: str = "",
+    allow_body: bool = True,
+) -> SignatureParts:
+    """Sort ``func``'s parameters by source, or raise ``ConfigurationError``.
+
+    ``field_prefix`` keeps a provider's parameters apart from the handler's in
+    the route's single validation pass.
+    """
     try:
         signature = inspect.signature(func)
     except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"{where}: cannot read the handler's signature: {exc}") from exc
+        raise ConfigurationError(f"{where}: cannot read the signature: {exc}") from exc
     hints = _type_hints(func, where)
     parameters = list(signature.parameters.values())
-    if view_class is not None:
+    if skip_first:
         if not parameters:
             raise ConfigurationError(f"{where}: a view method must take `self`")
         parameters = parameters[1:]
 
-    params: list[ParamSpec] = []
-    body: BodySpec | None = None
-    request_arg: str | None = None
-
+    parts = SignatureParts([], None, None, [], hints)
     for parameter in parameters:
         name = parameter.name
         if parameter.kind in (
@@ -115,7 +137,7 @@ def compile_endpoint(
         ):
             raise ConfigurationError(
                 f"{where}: parameter {name!r} is {parameter.kind.description}; "
-                "handler parameters must be named"
+                "parameters must be passable by name"
             )
         annotation = hints.get(name, inspect.Parameter.empty)
         base, metadata = split_annotated(annotation)
@@ -138,16 +160,22 @@ def compile_endpoint(
             source = marker.source
         elif name in path_params:
             source = ParamSource.PATH
+        elif is_provider(name):
+            parts.providers.append((name, name))
+            continue
         elif annotated and _is_request_type(base):
-            if request_arg is not None:
+            if parts.request_arg is not None:
                 raise ConfigurationError(f"{where}: two parameters ask for the Request")
-            request_arg = name
+            parts.request_arg = name
             continue
         elif not annotated:
+            close = difflib.get_close_matches(name, [*provider_names(), *path_params], n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(
-                f"{where}: parameter {name!r} has no type annotation and is not a path "
-                f"parameter (path parameters: {sorted(path_params) or 'none'}). "
-                "Annotate it (`name: int`) or add it to the path pattern."
+                f"{where}: parameter {name!r} names no provider, is not a path parameter "
+                f"(path parameters: {sorted(path_params) or 'none'}) and has no type "
+                f"annotation.{hint} Register a provider named {name!r}, or annotate it "
+                "(`name: int`) to read it from the query string."
             )
         elif is_body_type(annotation):
             source = ParamSource.BODY
@@ -164,9 +192,14 @@ def compile_endpoint(
         validated = _with_constraints(base, metadata, marker)
 
         if source is ParamSource.BODY:
-            if body is not None:
+            if not allow_body:
                 raise ConfigurationError(
-                    f"{where}: parameters {body.name!r} and {name!r} both read the body; "
+                    f"{where}: parameter {name!r} reads the request body; a provider cannot. "
+                    "Take the body in the handler."
+                )
+            if parts.body is not None:
+                raise ConfigurationError(
+                    f"{where}: parameters {parts.body.name!r} and {name!r} both read the body; "
                     "declare one model that holds both"
                 )
             try:
@@ -175,7 +208,7 @@ def compile_endpoint(
                 raise ConfigurationError(
                     f"{where}: parameter {name!r}: cannot validate {annotation!r}: {exc}"
                 ) from exc
-            body = BodySpec(name, validated, adapter, default is UNSET, default, marker)
+            parts.body = BodySpec(name, validated, adapter, default is UNSET, default, marker)
             continue
 
         key = marker.alias if marker is not None and marker.alias else name
@@ -201,9 +234,10 @@ def compile_endpoint(
                 f"{where}: parameter {name!r}: {annotation!r} cannot be read from a "
                 f"{source.value} parameter"
             )
-        params.append(
+        parts.params.append(
             ParamSpec(
                 name=name,
+                field=field_prefix + name,
                 source=source,
                 key=key,
                 annotation=validated,
@@ -213,28 +247,50 @@ def compile_endpoint(
                 marker=marker,
             )
         )
+    return parts
 
+
+def compile_endpoint(
+    func: Callable[..., Any],
+    *,
+    path_params: Collection[str],
+    status_code: int | None,
+    max_body_size: int,
+    view_class: type | None = None,
+    graph: ProviderGraph,
+    app_values: dict[Any, Any],
+) -> EndpointPlan:
+    """Read ``func``'s signature and return its plan, or raise ``ConfigurationError``."""
+    where = describe(func)
+    parts = read_parameters(
+        func,
+        where=where,
+        path_params=path_params,
+        is_provider=graph.is_provider,
+        provider_names=graph.names,
+        skip_first=view_class is not None,
+    )
+    wiring = graph.resolve_route(parts.providers, path_params=path_params, where=where)
     try:
         plan = EndpointPlan(
             endpoint=func,
             name=where,
-            location=where,
             is_async=inspect.iscoroutinefunction(func),
             view_class=view_class,
-            params=params,
-            body=body,
-            request_arg=request_arg,
-            response=_response_spec(func, hints, status_code, where),
+            params=[*wiring.params, *parts.params],
+            body=parts.body,
+            request_arg=parts.request_arg,
+            response=_response_spec(parts.hints, status_code, where),
             max_body_size=max_body_size,
+            providers=wiring,
+            app_values=app_values,
         )
     except (PydanticSchemaGenerationError, PydanticUserError) as exc:
         raise ConfigurationError(f"{where}: cannot validate the parameters: {exc}") from exc
     return plan
 
 
-def _response_spec(
-    func: Callable[..., Any], hints: dict[str, Any], status_code: int | None, where: str
-) -> ResponseSpec:
+def _response_spec(hints: dict[str, Any], status_code: int | None, where: str) -> ResponseSpec:
     if "return" not in hints:
         return ResponseSpec("untyped", status_code or 200, None, None)
     annotation = hints["return"]

@@ -492,7 +492,7 @@ async def two_bodies_one_marked(first: TodoIn, extra: dict[str, int] = Body()) -
 
 
 START_UP_ERRORS = [
-    pytest.param(unannotated_query, "'q' has no type annotation", id="unannotated"),
+    pytest.param(unannotated_query, "'q' names no provider", id="unannotated"),
     pytest.param(path_marker_without_placeholder, "no {item_id} placeholder", id="path-marker"),
     pytest.param(star_args, "'args'", id="star-args"),
     pytest.param(star_kwargs, "'kwargs'", id="star-kwargs"),

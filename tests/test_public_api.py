@@ -24,6 +24,8 @@ PUBLIC_NAMES = [
     "Response",
     "Router",
     "StreamingResponse",
+    "discover_providers",
+    "provider",
 ]
 
 
