@@ -274,6 +274,10 @@ class App(Router):
         by_path.update({entry.path: entry for _, entry in table.dynamic})
         return [(route, by_path[route.path].methods[route.method]) for route in self.iter_routes()]
 
+    async def _stop_app_providers(self) -> None:
+        self._app_nodes_ready = False
+        await self._app_providers.close()
+
     # -- ASGI ----------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -390,7 +394,7 @@ class App(Router):
         self.check()
         state: dict[str, Any] = {}
         async with contextlib.AsyncExitStack() as stack:
-            stack.push_async_callback(self._app_providers.close)
+            stack.push_async_callback(self._stop_app_providers)
             await self._start_app_providers()
             for hook in self._on_startup:
                 await _call_hook(hook)

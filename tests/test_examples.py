@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import socket
 import subprocess
@@ -22,9 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    # A fresh module per test, so each test starts with an empty store.
-    module = importlib.reload(importlib.import_module("examples.todos.app"))
-    with TestClient(module.app) as test_client:
+    # The store is an app-scoped provider: each lifespan (each `with`) makes a fresh one.
+    from examples.todos.app import app
+
+    with TestClient(app) as test_client:
         yield test_client
 
 
