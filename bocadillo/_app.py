@@ -298,11 +298,11 @@ class App(Router):
         if scope["method"] == "HEAD":
             send = _headers_only(send)
         table = self._table or self.check()
-        if not self._app_nodes_ready:
-            await self._start_app_providers()
         path = route_path(scope)
         entry, path_params = table.match(path)
         try:
+            if not self._app_nodes_ready:
+                await self._start_app_providers()
             if entry is None:
                 mount = table.match_mount(path)
                 if mount is None:

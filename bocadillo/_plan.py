@@ -209,21 +209,19 @@ class EndpointPlan:
             for arg, key, from_app in self._handler_providers:
                 kwargs[arg] = app_values[key] if from_app else values[key]
             result = await self._call(kwargs)
+            await self._respond(result, scope, receive, send)
         except BaseException as exc:
+            # Generators see the error at their yield (a result that could not
+            # be serialized included), and may replace it with another.
             if exits:
                 replacement = await teardown(exits, exc)
                 if replacement is not None and replacement is not exc:
                     raise replacement from exc
             raise
-        try:
-            await self._respond(result, scope, receive, send)
-        finally:
-            if exits:
-                error = await teardown(exits, None)
-                if error is not None:
-                    logger.error(
-                        "A provider failed to tear down after %s", self.name, exc_info=error
-                    )
+        if exits:
+            error = await teardown(exits, None)
+            if error is not None:
+                logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
 
     async def _respond(self, result: Any, scope: Scope, receive: Receive, send: Send) -> None:
         if isinstance(result, Response):

@@ -147,6 +147,7 @@ class ProviderGraph:
                 node = self.resolve_app(provider, chain, where)
                 for used in self._app_closure(node):
                     app_nodes[used.provider.name] = used
+                    raises.update(used.provider.raises)
                 return node.key, True
             if name in made:
                 return name, False

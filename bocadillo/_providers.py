@@ -112,7 +112,8 @@ class ProviderRegistry:
 
     def autouse(self) -> list[Provider]:
         found = {p.name: p for p in self._parent.autouse()} if self._parent else {}
-        found.update({p.name: p for p in self._providers.values() if p.autouse})
+        # A provider of this registry hides the parent's of the same name, autouse or not.
+        found.update(self._providers)
         return [p for p in found.values() if p.autouse]
 
 
@@ -195,6 +196,11 @@ def provider(
 
 def discover_providers(module: str) -> ModuleType:
     """Import ``module`` (``"pkg.providers"``) so the providers it defines are registered."""
+    if not all(part.isidentifier() for part in module.split(".")):
+        # "" and ".relative" would raise ValueError and TypeError from importlib.
+        raise ConfigurationError(
+            f"cannot load providers from {module!r}: not an absolute module name like 'pkg.mod'"
+        )
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -376,6 +382,10 @@ async def teardown(exits: list[Any], exc: BaseException | None) -> BaseException
             continue
         if not finished:
             exc = RuntimeError(f"provider generator {gen.__qualname__!r} yielded more than once")
+            if isinstance(gen, AsyncGenerator):
+                await gen.aclose()
+            else:
+                gen.close()
     return exc
 
 

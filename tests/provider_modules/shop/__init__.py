@@ -1,0 +1,1 @@
+"""A package whose app module has a ``providerconf.py`` beside it."""
