@@ -2,12 +2,16 @@
 
 Each framework's ASGI app is called directly, with a hand-built HTTP scope and
 a minimal ``receive``/``send`` (no sockets, no server), so the figures are the
-framework's own cost per request. Every app serves the same five scenarios,
+framework's own cost per request. Every app serves the same six scenarios,
 each written the way that framework's users would write it; every response is
 checked (status, content type, body) once before anything is timed.
 
+Bocadillo also serves "companions" of the providers scenario: the same handler
+without providers, timed in the same rounds, so the cost of its providers can
+be read as a ratio (providers / inlined) at the end of the run.
+
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/inprocess.py            # ~3 minutes
+    .venv/bin/python bench/inprocess.py            # ~3.5 minutes
     .venv/bin/python bench/inprocess.py --quick    # ~20 s smoke run
 
 Timing: per scenario and framework, a batch of requests sized to take
@@ -81,6 +85,23 @@ def make_item(data: ItemIn) -> Item:
     return Item(id=1, **data.model_dump())
 
 
+# The providers scenario's three nested values, as plain async functions, which
+# the hand-written apps (and Bocadillo's "awaited" companion) await in turn.
+# FastAPI, Litestar and Bocadillo declare their own three, marked their way.
+
+
+async def get_a() -> int:
+    return 1
+
+
+async def get_b(a: int) -> int:
+    return a + 1
+
+
+async def get_c(b: int) -> int:
+    return b + 1
+
+
 # -- scenarios -----------------------------------------------------------------
 
 
@@ -127,8 +148,51 @@ SCENARIOS = [
         expected={"id": 1, **NEW_ITEM},
     ),
     Scenario("list", "100-object JSON list", "GET", "/items", expected=ITEMS_JSON),
+    Scenario("providers", "3 nested async providers", "GET", "/providers", expected={"value": 3}),
 ]
 SCENARIO_BY_KEY = {s.key: s for s in SCENARIOS}
+
+
+@dataclass(frozen=True)
+class Companion:
+    """A one-framework variant of a scenario, timed in the same rounds as the scenario.
+
+    It is not a column of the table: it is reported as the ratio
+    scenario / companion for that framework, against ``target`` if set.
+    """
+
+    framework: str
+    of: str  # the scenario it accompanies
+    scenario: Scenario
+    target: float | None = None  # the highest acceptable scenario / companion ratio
+
+
+COMPANIONS = [
+    Companion(
+        "bocadillo",
+        "providers",
+        Scenario(
+            "providers-inlined",
+            "same handler, values inlined",
+            "GET",
+            "/providers/inlined",
+            expected={"value": 3},
+        ),
+        target=1.5,
+    ),
+    Companion(
+        "bocadillo",
+        "providers",
+        Scenario(
+            "providers-awaited",
+            "same handler, awaits the 3 functions",
+            "GET",
+            "/providers/awaited",
+            expected={"value": 3},
+        ),
+    ),
+]
+COMPANION_BY_KEY = {c.scenario.key: c for c in COMPANIONS}
 
 _CLIENT_HEADERS = (
     (b"host", b"127.0.0.1:8000"),
@@ -168,6 +232,38 @@ def bocadillo_app() -> ASGIApp:
     @app.get("/items")
     async def list_items() -> list[Item]:
         return ITEMS
+
+    # App-local providers: the names stay out of the global registry.
+    @app.provider
+    async def a() -> int:
+        return 1
+
+    @app.provider
+    async def b(a: int) -> int:
+        return a + 1
+
+    @app.provider
+    async def c(b: int) -> int:
+        return b + 1
+
+    @app.get("/providers")
+    async def nested(c: int) -> dict[str, int]:
+        return {"value": c}
+
+    # The companions: the same handler without providers.
+    @app.get("/providers/inlined")
+    async def nested_inlined() -> dict[str, int]:
+        a = 1
+        b = a + 1
+        c = b + 1
+        return {"value": c}
+
+    @app.get("/providers/awaited")
+    async def nested_awaited() -> dict[str, int]:
+        a = await get_a()
+        b = await get_b(a)
+        c = await get_c(b)
+        return {"value": c}
 
     return app
 
@@ -216,6 +312,12 @@ def starlette_app() -> ASGIApp:
     async def list_items(request: Request) -> Response:
         return Response(ITEMS_ADAPTER.dump_json(ITEMS), media_type="application/json")
 
+    async def nested(request: Request) -> Response:
+        a = await get_a()
+        b = await get_b(a)
+        c = await get_c(b)
+        return JSONResponse({"value": c})
+
     return Starlette(
         routes=[
             Route("/plaintext", plaintext),
@@ -223,12 +325,13 @@ def starlette_app() -> ASGIApp:
             Route("/items/{id:int}", get_item),
             Route("/items", create_item, methods=["POST"]),
             Route("/items", list_items),
+            Route("/providers", nested),
         ]
     )
 
 
 def fastapi_app() -> ASGIApp:
-    from fastapi import FastAPI, Query
+    from fastapi import Depends, FastAPI, Query
     from fastapi.responses import PlainTextResponse
 
     app = FastAPI()
@@ -257,11 +360,25 @@ def fastapi_app() -> ASGIApp:
     async def list_items() -> list[Item]:
         return ITEMS
 
+    async def dep_a() -> int:
+        return 1
+
+    async def dep_b(a: Annotated[int, Depends(dep_a)]) -> int:
+        return a + 1
+
+    async def dep_c(b: Annotated[int, Depends(dep_b)]) -> int:
+        return b + 1
+
+    @app.get("/providers")
+    async def nested(c: Annotated[int, Depends(dep_c)]) -> dict[str, int]:
+        return {"value": c}
+
     return app
 
 
 def litestar_app() -> ASGIApp:
     from litestar import Litestar, MediaType, get, post
+    from litestar.di import NamedDependency, Provide
     from litestar.params import FromPath, JSONBody, QueryParameter
 
     @get("/plaintext", media_type=MediaType.TEXT)
@@ -288,7 +405,22 @@ def litestar_app() -> ASGIApp:
     async def list_items() -> list[Item]:
         return ITEMS
 
-    return Litestar([plaintext, small_json, get_item, create_item, list_items])
+    async def dep_a() -> int:
+        return 1
+
+    async def dep_b(a: NamedDependency[int]) -> int:
+        return a + 1
+
+    async def dep_c(b: NamedDependency[int]) -> int:
+        return b + 1
+
+    dependencies = {"a": Provide(dep_a), "b": Provide(dep_b), "c": Provide(dep_c)}
+
+    @get("/providers", dependencies=dependencies)
+    async def nested(c: NamedDependency[int]) -> dict[str, int]:
+        return {"value": c}
+
+    return Litestar([plaintext, small_json, get_item, create_item, list_items, nested])
 
 
 _RAW_QUERY = TypeAdapter(ItemQuery)
@@ -325,11 +457,18 @@ def raw_app() -> ASGIApp:
     async def list_items(scope: Any, receive: Any, send: Any) -> None:
         await send_bytes(send, 200, ITEMS_ADAPTER.dump_json(ITEMS), b"application/json")
 
+    async def nested(scope: Any, receive: Any, send: Any) -> None:
+        a = await get_a()
+        b = await get_b(a)
+        c = await get_c(b)
+        await send_bytes(send, 200, orjson.dumps({"value": c}), b"application/json")
+
     routes = {
         ("GET", "/plaintext"): plaintext,
         ("GET", "/json"): small_json,
         ("POST", "/items"): create_item,
         ("GET", "/items"): list_items,
+        ("GET", "/providers"): nested,
     }
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -465,6 +604,12 @@ class Target:
     n: int = 0
     samples: list[float] = field(default_factory=list)
 
+    @property
+    def group(self) -> str:
+        """The scenario this target is timed with (a companion's is the one it accompanies)."""
+        companion = COMPANION_BY_KEY.get(self.scenario.key)
+        return companion.of if companion is not None else self.scenario.key
+
     async def call(self, send: Any = discard) -> None:
         await self.app(self.scope(), self.receive(), send)
 
@@ -514,23 +659,30 @@ async def started(frameworks: list[Framework]) -> Any:
         yield apps
 
 
+def make_target(
+    apps: dict[str, tuple[ASGIApp, dict[str, Any]]], fw: Framework, scenario: Scenario
+) -> Target:
+    app, state = apps[fw.key]
+    return Target(fw, scenario, app, make_scope(scenario, state), make_receive(scenario))
+
+
 def targets_for(
     apps: dict[str, tuple[ASGIApp, dict[str, Any]]],
     frameworks: list[Framework],
     scenarios: list[Scenario],
 ) -> list[Target]:
-    targets = []
-    for scenario in scenarios:
-        for fw in frameworks:
-            app, state = apps[fw.key]
-            targets.append(
-                Target(fw, scenario, app, make_scope(scenario, state), make_receive(scenario))
-            )
+    """Every (scenario, framework), then the companions of the scenarios and frameworks given."""
+    targets = [make_target(apps, fw, scenario) for scenario in scenarios for fw in frameworks]
+    scenario_keys = {s.key for s in scenarios}
+    for companion in COMPANIONS:
+        fw = FRAMEWORK_BY_KEY[companion.framework]
+        if companion.of in scenario_keys and fw in frameworks:
+            targets.append(make_target(apps, fw, companion.scenario))
     return targets
 
 
 async def check_all(framework_keys: list[str], scenario_keys: list[str] | None = None) -> None:
-    """Start each framework's app and check its response to every scenario (no timing)."""
+    """Start each framework's app and check its response to every scenario and companion."""
     frameworks = [FRAMEWORK_BY_KEY[k] for k in framework_keys]
     scenarios = [SCENARIO_BY_KEY[k] for k in scenario_keys] if scenario_keys else SCENARIOS
     async with started(frameworks) as apps:
@@ -555,7 +707,7 @@ async def measure(
             await target.batch(50)
             per_request = await target.batch(200)
             target.n = max(20, int(batch_time / per_request))
-        by_scenario = {s.key: [t for t in targets if t.scenario is s] for s in scenarios}
+        by_scenario = {s.key: [t for t in targets if t.group == s.key] for s in scenarios}
         total = rounds * len(targets)
         done = 0
         for r in range(rounds):
@@ -616,14 +768,50 @@ def spread(targets: list[Target], frameworks: list[Framework], scenarios: list[S
     for scenario in scenarios:
         cells = []
         for fw in frameworks:
-            samples = by_key[(fw.key, scenario.key)].samples
-            if len(samples) >= 4:
-                q1, _, q3 = statistics.quantiles(samples, n=4)
-                cells.append(f"{(q3 - q1) / statistics.median(samples) * 100:.1f}%")
-            else:
-                cells.append("-")
+            cells.append(iqr_share(by_key[(fw.key, scenario.key)].samples))
         lines.append(f"| {scenario.title} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def iqr_share(samples: list[float]) -> str:
+    """The interquartile range as a share of the median ("-" under four samples)."""
+    if len(samples) < 4:
+        return "-"
+    q1, _, q3 = statistics.quantiles(samples, n=4)
+    return f"{(q3 - q1) / statistics.median(samples) * 100:.1f}%"
+
+
+def companions(targets: list[Target]) -> str:
+    """Each companion's median beside its scenario's, and the ratio scenario / companion."""
+    by_key = {(t.framework.key, t.scenario.key): t for t in targets}
+    lines: list[str] = []
+    verdicts: list[str] = []
+    shown: set[tuple[str, str]] = set()
+    for companion in COMPANIONS:
+        fw = FRAMEWORK_BY_KEY[companion.framework]
+        scenario = SCENARIO_BY_KEY[companion.of]
+        main = by_key.get((fw.key, scenario.key))
+        alone = by_key.get((fw.key, companion.scenario.key))
+        if main is None or alone is None:
+            continue
+        main_us = statistics.median(main.samples) * 1e6
+        alone_us = statistics.median(alone.samples) * 1e6
+        if (fw.key, scenario.key) not in shown:
+            shown.add((fw.key, scenario.key))
+            lines.append(f"{fw.title} companions of {scenario.title!r} (µs per request, median)")
+            lines.append(f"  {scenario.title:<38} {main_us:6.2f}  IQR {iqr_share(main.samples)}")
+        ratio = main_us / alone_us
+        lines.append(
+            f"  {companion.scenario.title:<38} {alone_us:6.2f}  IQR {iqr_share(alone.samples)}"
+            f"  ({scenario.title} / this: {ratio:.2f}x)"
+        )
+        if companion.target is not None:
+            verdict = "within" if ratio <= companion.target else "OVER"
+            verdicts.append(
+                f"{fw.title}: {scenario.title} / {companion.scenario.title} = {ratio:.2f}x "
+                f"({verdict} the {companion.target:g}x target)"
+            )
+    return "\n".join([*lines, "", *verdicts]).strip()
 
 
 # -- entry points ------------------------------------------------------------------
@@ -661,7 +849,7 @@ def available(keys: list[str]) -> list[Framework]:
 
 async def profile(framework: Framework, scenario: Scenario, seconds: float) -> None:
     async with started([framework]) as apps:
-        (target,) = targets_for(apps, [framework], [scenario])
+        target = make_target(apps, framework, scenario)
         await check(target)
         n = max(100, int(seconds / await target.batch(500)))
         profiler = cProfile.Profile()
@@ -696,7 +884,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--spread", action="store_true", help="also print each cell's IQR")
     parser.add_argument(
-        "--profile", metavar="FRAMEWORK:SCENARIO", help="cProfile one scenario instead"
+        "--profile",
+        metavar="FRAMEWORK:SCENARIO",
+        help="cProfile one scenario (or companion: "
+        + ", ".join(f"{c.framework}:{c.scenario.key}" for c in COMPANIONS)
+        + ") instead",
     )
     args = parser.parse_args(argv)
 
@@ -710,7 +902,9 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.profile:
         fw_key, _, sc_key = args.profile.partition(":")
-        task = profile(FRAMEWORK_BY_KEY[fw_key], SCENARIO_BY_KEY[sc_key], 3.0)
+        companion = COMPANION_BY_KEY.get(sc_key)
+        scenario = companion.scenario if companion else SCENARIO_BY_KEY[sc_key]
+        task = profile(FRAMEWORK_BY_KEY[fw_key], scenario, 3.0)
         loop.run_until_complete(task)
         return
 
@@ -728,6 +922,10 @@ def main(argv: list[str] | None = None) -> None:
         print()
         print(spread(targets, frameworks, scenarios))
     print(f"\n{describe_machine(pinned, args.loop)}; {elapsed:.0f} s")
+    report = companions(targets)
+    if report:
+        print()
+        print(report)
 
 
 if __name__ == "__main__":

@@ -350,7 +350,10 @@ async def solve(
             kwargs[source.arg] = (app_values if source.from_app else values)[source.key]
         if step.request_arg is not None:
             kwargs[step.request_arg] = request
-        values[step.name] = await make_value(step.kind, step.func, kwargs, exits)
+        if step.kind is ProviderKind.ASYNC:  # the common case, without a further coroutine
+            values[step.name] = await step.func(**kwargs)
+        else:
+            values[step.name] = await make_value(step.kind, step.func, kwargs, exits)
 
 
 async def teardown(exits: list[Any], exc: BaseException | None) -> BaseException | None:
