@@ -29,6 +29,15 @@ from ._responses import (
     StreamingResponse,
 )
 from ._routing import Router
+from ._schemas import (
+    MalformedInput,
+    SchemaAdapter,
+    SchemaValidationError,
+    register_backend,
+)
+from ._typesystem import register_typesystem
+
+register_typesystem()
 
 __version__ = "0.1.0"
 
@@ -41,6 +50,7 @@ __all__ = [
     "HTTPError",
     "Header",
     "JSONResponse",
+    "MalformedInput",
     "Path",
     "PlainTextResponse",
     "Query",
@@ -49,7 +59,10 @@ __all__ = [
     "RequestValidationError",
     "Response",
     "Router",
+    "SchemaAdapter",
+    "SchemaValidationError",
     "StreamingResponse",
     "discover_providers",
     "provider",
+    "register_backend",
 ]

@@ -29,15 +29,16 @@ import typing
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, PlainValidator
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from pydantic_core import PydanticCustomError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ._errors import ConfigurationError
 from ._params import UNSET, Param, ParamSource
 from ._plan import BodySpec, EndpointPlan, ParamSpec, ResponseSpec
-from ._schemas import adapter_for
+from ._schemas import SchemaAdapter, SchemaValidationError, adapter_for, is_foreign
 from ._types import (
     is_body_type,
     is_none_type,
@@ -79,8 +80,30 @@ def _is_response_type(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, Response)
 
 
+def _foreign_validator(adapter: SchemaAdapter) -> Callable[[Any], Any]:
+    """A pydantic validator calling another backend, for the one-pass parameter check."""
+
+    def validate(value: Any) -> Any:
+        try:
+            return adapter.validate_python(value)
+        except SchemaValidationError as exc:
+            first = exc.errors[0]
+            raise PydanticCustomError(first["type"], "{msg}", {"msg": first["msg"]}) from None
+
+    return validate
+
+
 def _with_constraints(base: Any, metadata: list[Any], marker: Param | None) -> Any:
     """The type to validate: ``base`` with its non-marker metadata and the marker's constraints."""
+    if is_foreign(base):
+        # A type of another backend (a typesystem field, say) joins the route's
+        # single pydantic pass through a plain validator.
+        if marker is not None and marker.constraints:
+            raise ConfigurationError(
+                f"constraints {sorted(marker.constraints)} apply to pydantic types; "
+                f"declare them on {base!r} itself"
+            )
+        return Annotated[Any, PlainValidator(_foreign_validator(adapter_for(base)))]
     extra = [m for m in metadata if not isinstance(m, Param)]
     if marker is not None and marker.constraints:
         extra.append(Field(**marker.constraints))
@@ -189,7 +212,9 @@ def read_parameters(
 
         if not annotated:
             base = str  # an unannotated path parameter is a string
-        validated = _with_constraints(base, metadata, marker)
+        # A body of another backend's type is validated by that backend directly.
+        foreign_body = source is ParamSource.BODY and is_foreign(base)
+        validated = base if foreign_body else _with_constraints(base, metadata, marker)
 
         if source is ParamSource.BODY:
             if not allow_body:

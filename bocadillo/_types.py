@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from typing_extensions import is_typeddict
 
+from ._schemas import is_backend_model
+
 __all__ = ["is_body_type", "is_none_type", "is_sequence_type", "split_annotated"]
 
 _SEQUENCE_ORIGINS = {
@@ -54,7 +56,7 @@ def is_model_class(tp: Any) -> bool:
 def is_body_type(tp: Any) -> bool:
     """Whether a parameter of this type is the JSON body without a marker."""
     tp, _ = split_annotated(tp)
-    if is_model_class(tp):
+    if is_model_class(tp) or is_backend_model(tp):
         return True
     if _is_union(tp):
         members = _non_none_members(tp)

@@ -15,6 +15,7 @@ PUBLIC_NAMES = [
     "HTTPError",
     "Header",
     "JSONResponse",
+    "MalformedInput",
     "Path",
     "PlainTextResponse",
     "Query",
@@ -23,9 +24,12 @@ PUBLIC_NAMES = [
     "RequestValidationError",
     "Response",
     "Router",
+    "SchemaAdapter",
+    "SchemaValidationError",
     "StreamingResponse",
     "discover_providers",
     "provider",
+    "register_backend",
 ]
 
 

@@ -1,0 +1,190 @@
+"""The typesystem backend: a ``typesystem.Schema`` (or field) works wherever a
+pydantic model does.
+
+typesystem converts leniently (``"5"`` is an integer to it). A JSON body has
+types of its own, so before typesystem sees a body this backend checks that
+each value has the JSON type its field asks for, as the pydantic backend's
+strict mode does. Values from the query string, path, headers and cookies are
+text and are converted leniently.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+import orjson
+import typesystem
+from typesystem import fields as ts_fields
+
+from ._schemas import MalformedInput, SchemaValidationError, register_backend
+
+__all__ = ["TypesystemAdapter", "register_typesystem", "typesystem_json_schema"]
+
+# The JSON type (after orjson.loads) each kind of field accepts in a body.
+_STRINGS = (
+    ts_fields.String,
+    ts_fields.Date,
+    ts_fields.Time,
+    ts_fields.DateTime,
+    ts_fields.UUID,
+    ts_fields.Email,
+    ts_fields.IPAddress,
+    ts_fields.URL,
+    ts_fields.Password,
+    ts_fields.Text,
+)
+
+
+def _json_type_errors(field: Any, value: Any, loc: list[Any]) -> list[dict[str, Any]]:
+    """Where ``value`` (parsed JSON) has another JSON type than ``field`` asks for."""
+    if value is None:
+        return []  # typesystem reports null itself, with allow_null in mind
+    if isinstance(field, typesystem.Reference):
+        field = field.target
+    expected: str | None = None
+    if isinstance(field, ts_fields.Boolean):
+        if not isinstance(value, bool):
+            expected = "a boolean"
+    elif isinstance(field, ts_fields.Number):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            expected = "a number"
+    elif isinstance(field, _STRINGS):
+        if not isinstance(value, str):
+            expected = "a string"
+    elif isinstance(field, typesystem.Schema):
+        if not isinstance(value, dict):
+            expected = "an object"
+        else:
+            return [
+                error
+                for key, child in field.fields.items()
+                if key in value
+                for error in _json_type_errors(child, value[key], [*loc, key])
+            ]
+    elif isinstance(field, ts_fields.Object):
+        if not isinstance(value, dict):
+            expected = "an object"
+        else:
+            return [
+                error
+                for key, child in (field.properties or {}).items()
+                if key in value
+                for error in _json_type_errors(child, value[key], [*loc, key])
+            ]
+    elif isinstance(field, ts_fields.Array):
+        if not isinstance(value, list):
+            expected = "an array"
+        elif isinstance(field.items, ts_fields.Field):
+            return [
+                error
+                for index, item in enumerate(value)
+                for error in _json_type_errors(field.items, item, [*loc, index])
+            ]
+        elif field.items:
+            return [
+                error
+                for index, (item, child) in enumerate(zip(value, field.items, strict=False))
+                for error in _json_type_errors(child, item, [*loc, index])
+            ]
+    if expected is None:
+        return []
+    return [{"loc": loc, "msg": f"Must be {expected}.", "type": "type"}]
+
+
+def _convert(error: typesystem.ValidationError) -> list[dict[str, Any]]:
+    messages: list[Any] = error.messages()
+    return [
+        {"loc": list(message.index or []), "msg": str(message.text), "type": str(message.code)}
+        for message in messages
+    ]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID | datetime.date | datetime.time):
+        return str(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def _rename_refs(node: Any) -> Any:
+    """typesystem's draft-07 ``#/definitions/X`` references -> 2020-12 ``#/$defs/X``."""
+    if isinstance(node, dict):
+        renamed = {}
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith("#/definitions/"):
+                renamed[key] = "#/$defs/" + value.removeprefix("#/definitions/")
+            elif key == "definitions":
+                renamed["$defs"] = _rename_refs(value)
+            else:
+                renamed[key] = _rename_refs(value)
+        return renamed
+    if isinstance(node, list):
+        return [_rename_refs(item) for item in node]
+    return node
+
+
+def typesystem_json_schema(field: Any) -> dict[str, Any]:
+    """A typesystem field's JSON Schema in the 2020-12 dialect (``$defs``)."""
+    schema = _rename_refs(typesystem.to_json_schema(field))
+    assert isinstance(schema, dict)
+    title = getattr(field, "title", "")
+    if title and "title" not in schema:
+        schema["title"] = title
+    return schema
+
+
+class TypesystemAdapter:
+    """The schema-backend protocol over one typesystem field or schema."""
+
+    __slots__ = ("_field",)
+
+    def __init__(self, field: Any) -> None:
+        self._field = field
+
+    def validate_json(self, data: bytes) -> Any:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedInput(f"Invalid JSON: {exc}") from None
+        errors = _json_type_errors(self._field, value, [])
+        if errors:
+            raise SchemaValidationError(errors)
+        return self.validate_python(value)
+
+    def validate_python(self, data: Any) -> Any:
+        value, error = self._field.validate_or_error(data)
+        if error:
+            raise SchemaValidationError(_convert(error))
+        return value
+
+    def dump_json(self, value: Any) -> bytes:
+        # serialize() reads only the declared fields, in the schema's order (dates
+        # become strings); validating that catches a value that does not fit,
+        # which is the app's bug, as with pydantic.
+        validated = self.validate_python(self._field.serialize(value))
+        return orjson.dumps(validated, default=_json_default)
+
+    def json_schema(self) -> dict[str, Any]:
+        return typesystem_json_schema(self._field)
+
+
+def _typesystem_backend(tp: Any) -> TypesystemAdapter | None:
+    if isinstance(tp, ts_fields.Field):
+        return TypesystemAdapter(tp)
+    return None
+
+
+def _is_model(tp: Any) -> bool:
+    """Schemas, objects and arrays are read from a JSON body; scalar fields are not."""
+    return isinstance(
+        tp, typesystem.Schema | typesystem.Reference | ts_fields.Object | ts_fields.Array
+    )
+
+
+def register_typesystem() -> None:
+    """Make typesystem fields and schemas usable wherever pydantic types are."""
+    register_backend(_typesystem_backend, is_model=_is_model)
