@@ -1841,3 +1841,63 @@ def test_an_app_provider_failing_on_the_first_request_is_a_500_problem(app, clie
     response = client.get("/")
     problem(response, 500)
     assert "connection refused" not in response.text
+
+
+def test_request_providers_are_torn_down_when_the_client_disconnects_mid_stream(app):
+    import asyncio
+
+    from bocadillo import StreamingResponse
+
+    events: list[str] = []
+
+    @app.provider
+    async def connection() -> AsyncIterator[str]:
+        events.append("open")
+        try:
+            yield "conn"
+        finally:
+            events.append("closed")
+
+    @app.get("/feed")
+    async def feed(connection: str) -> StreamingResponse:
+        async def chunks() -> AsyncIterator[bytes]:
+            while True:  # an endless feed: only the client leaving ends it
+                yield b"tick\n"
+                await asyncio.sleep(0.005)
+
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    async def scenario() -> list[Message]:
+        sent: list[Message] = []
+        gone = asyncio.Event()
+
+        async def receive() -> Message:
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+            if len(sent) >= 4:
+                gone.set()
+
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/feed",
+            "raw_path": b"/feed",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [],
+            "client": ("127.0.0.1", 1234),
+            "server": ("127.0.0.1", 80),
+        }
+        await asyncio.wait_for(app(scope, receive, send), timeout=5)
+        return sent
+
+    sent = asyncio.run(scenario())
+
+    assert sent[0]["status"] == 200
+    assert events == ["open", "closed"]
