@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from ._schemas import MalformedInput, SchemaValidationError
+from ._schemas import MalformedInput, SchemaMode, SchemaValidationError
 
 __all__ = ["PydanticAdapter"]
 
@@ -72,5 +72,5 @@ class PydanticAdapter:
                 raise SchemaValidationError(_convert_errors(exc)) from None
             return self._to_json(value, by_alias=True)
 
-    def json_schema(self) -> dict[str, Any]:
-        return self._adapter.json_schema(mode="serialization", by_alias=True)
+    def json_schema(self, mode: SchemaMode = "validation") -> dict[str, Any]:
+        return self._adapter.json_schema(mode=mode, by_alias=True)

@@ -10,17 +10,21 @@ typesystem is the second (``_typesystem.py``); another library plugs in with
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import orjson
 
 __all__ = [
     "MalformedInput",
     "SchemaAdapter",
+    "SchemaMode",
     "SchemaValidationError",
     "adapter_for",
     "register_backend",
 ]
+
+
+SchemaMode = Literal["validation", "serialization"]
 
 
 class SchemaValidationError(Exception):
@@ -48,8 +52,12 @@ class SchemaAdapter(Protocol):
     def dump_json(self, value: Any) -> bytes:
         """Serialize a value of the type to JSON bytes, dropping undeclared fields."""
 
-    def json_schema(self) -> dict[str, Any]:
-        """The type's JSON Schema (2020-12)."""
+    def json_schema(self, mode: SchemaMode = "validation") -> dict[str, Any]:
+        """The type's JSON Schema (2020-12, nested schemas under ``$defs``).
+
+        ``mode`` is ``"validation"`` for what the type accepts (a request body)
+        and ``"serialization"`` for what it produces (a response).
+        """
 
 
 Backend = Callable[[Any], SchemaAdapter | None]

@@ -19,7 +19,7 @@ import orjson
 import typesystem
 from typesystem import fields as ts_fields
 
-from ._schemas import MalformedInput, SchemaValidationError, register_backend
+from ._schemas import MalformedInput, SchemaMode, SchemaValidationError, register_backend
 
 __all__ = ["TypesystemAdapter", "register_typesystem", "typesystem_json_schema"]
 
@@ -110,26 +110,41 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
-def _rename_refs(node: Any) -> Any:
-    """typesystem's draft-07 ``#/definitions/X`` references -> 2020-12 ``#/$defs/X``."""
-    if isinstance(node, dict):
-        renamed = {}
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith("#/definitions/"):
-                renamed[key] = "#/$defs/" + value.removeprefix("#/definitions/")
-            elif key == "definitions":
-                renamed["$defs"] = _rename_refs(value)
-            else:
-                renamed[key] = _rename_refs(value)
-        return renamed
+_REF_PREFIXES = ("#/components/schemas/", "#/definitions/")
+
+
+def _to_2020_12(node: Any) -> Any:
+    """typesystem's draft-07 JSON Schema -> the 2020-12 dialect OpenAPI 3.1 uses.
+
+    Nested schemas (``components/schemas`` or ``definitions``) move to
+    ``$defs`` and references follow; tuple ``items`` become ``prefixItems``.
+    """
     if isinstance(node, list):
-        return [_rename_refs(item) for item in node]
-    return node
+        return [_to_2020_12(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str) and value.startswith(_REF_PREFIXES):
+            converted[key] = "#/$defs/" + value.rpartition("/")[2]
+        elif key == "components" and isinstance(value, dict):
+            converted["$defs"] = _to_2020_12(value.get("schemas", {}))
+        elif key == "definitions":
+            converted["$defs"] = _to_2020_12(value)
+        elif key == "items" and isinstance(value, list):
+            converted["prefixItems"] = _to_2020_12(value)
+        elif key == "additionalItems":
+            if isinstance(node.get("items"), list):
+                converted["items"] = _to_2020_12(value)
+            # beside a single `items` schema it has no effect: dropped
+        else:
+            converted[key] = _to_2020_12(value)
+    return converted
 
 
 def typesystem_json_schema(field: Any) -> dict[str, Any]:
     """A typesystem field's JSON Schema in the 2020-12 dialect (``$defs``)."""
-    schema = _rename_refs(typesystem.to_json_schema(field))
+    schema = _to_2020_12(typesystem.to_json_schema(field))
     assert isinstance(schema, dict)
     title = getattr(field, "title", "")
     if title and "title" not in schema:
@@ -168,7 +183,7 @@ class TypesystemAdapter:
         validated = self.validate_python(self._field.serialize(value))
         return orjson.dumps(validated, default=_json_default)
 
-    def json_schema(self) -> dict[str, Any]:
+    def json_schema(self, mode: SchemaMode = "validation") -> dict[str, Any]:
         return typesystem_json_schema(self._field)
 
 

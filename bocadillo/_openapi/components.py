@@ -1,0 +1,89 @@
+"""``components/schemas``: every named schema of the document, once.
+
+Each schema backend gives a type's JSON Schema with its nested schemas under
+``$defs``. ``SchemaComponents.add`` hoists them into ``components/schemas``,
+rewrites the references, and names what it hoists so that the same schema
+always gets the same name, and two different schemas never share one (a
+pydantic model and a typesystem schema both called ``Todo``, or a model whose
+input and output shapes differ).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from .._schemas import SchemaAdapter, SchemaMode
+
+__all__ = ["SchemaComponents"]
+
+_REF = "#/components/schemas/"
+_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
+_SUFFIX = {"validation": "Input", "serialization": "Output"}
+
+
+def _canonical(schema: Any) -> bytes:
+    return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+
+
+def _rewrite(node: Any, names: dict[str, str]) -> Any:
+    if isinstance(node, list):
+        return [_rewrite(item, names) for item in node]
+    if not isinstance(node, dict):
+        return node
+    rewritten = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
+            target = value.removeprefix("#/$defs/")
+            rewritten[key] = _REF + names.get(target, target)
+        else:
+            rewritten[key] = _rewrite(value, names)
+    return rewritten
+
+
+def _is_named_object(schema: dict[str, Any]) -> bool:
+    """A model-like schema worth a component of its own: an object with a title."""
+    return schema.get("type") == "object" and isinstance(schema.get("title"), str)
+
+
+class SchemaComponents:
+    """The ``components/schemas`` of one document, filled as operations are built."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[str, dict[str, Any]] = {}
+        self._canonical: dict[str, bytes] = {}
+
+    def add(self, adapter: SchemaAdapter, mode: SchemaMode) -> dict[str, Any]:
+        """The schema to put in an operation for ``adapter``'s type: a ``$ref`` for
+        a named object, else the schema itself, with its nested schemas hoisted."""
+        schema = dict(adapter.json_schema(mode))
+        defs: dict[str, Any] = schema.pop("$defs", {})
+        top_name = schema["title"] if _is_named_object(schema) else None
+        if top_name is not None:
+            defs = {**defs, top_name: schema}
+        names = self._name_all(defs, mode)
+        for original, name in names.items():
+            self.schemas[name] = _rewrite(defs[original], names)
+        if top_name is not None:
+            return {"$ref": _REF + names[top_name]}
+        rewritten: dict[str, Any] = _rewrite(schema, names)
+        return rewritten
+
+    def _name_all(self, defs: dict[str, Any], mode: SchemaMode) -> dict[str, str]:
+        """A component name for each nested schema: its own name if free or holding
+        the same schema, else a variant (``Todo-Output``, then ``Todo2``...)."""
+        names: dict[str, str] = {}
+        for original, schema in defs.items():
+            base = _UNSAFE.sub("_", original) or "Schema"
+            content = _canonical(schema)
+            candidates = [base, f"{base}-{_SUFFIX[mode]}"]
+            candidates += [f"{base}{n}" for n in range(2, 1000)]
+            for candidate in candidates:
+                known = self._canonical.get(candidate)
+                if known is None or known == content:
+                    self._canonical[candidate] = content
+                    names[original] = candidate
+                    break
+        return names
