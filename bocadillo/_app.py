@@ -10,8 +10,11 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
+import orjson
+import yaml
 from starlette.requests import ClientDisconnect
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._errors import (
@@ -90,6 +93,9 @@ class App(Router):
         on_shutdown: Sequence[Hook] = (),
         lifespan: Lifespan | None = None,
         exception_handlers: Mapping[type[BaseException], ExceptionHandler] | None = None,
+        servers: Sequence[Mapping[str, Any]] | None = None,
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
     ) -> None:
         super().__init__()
         if max_body_size <= 0:
@@ -97,6 +103,10 @@ class App(Router):
         self.title = title
         self.version = version
         self.description = description
+        self.servers = [dict(server) for server in servers or ()]
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
+        self._openapi: dict[str, Any] | None = None
         self.max_body_size = max_body_size
         self._on_startup = list(on_startup)
         self._on_shutdown = list(on_shutdown)
@@ -114,11 +124,74 @@ class App(Router):
         self._app_nodes_lock = asyncio.Lock()
         # The module that made the app: its providerconf.py is loaded at start-up.
         self._module: str | None = sys._getframe(1).f_globals.get("__name__")
+        self._add_docs_routes()
 
     # -- configuration -------------------------------------------------------
 
     def _changed(self) -> None:
         self._table = None
+        self._openapi = None
+
+    # -- the API document and docs pages ---------------------------------------
+
+    def openapi(self) -> dict[str, Any]:
+        """The app's OpenAPI 3.1 document (built from the compiled plans, then cached)."""
+        if self._openapi is None:
+            from ._openapi.document import build_openapi
+
+            self._openapi = build_openapi(self)
+        return self._openapi
+
+    def _add_docs_routes(self) -> None:
+        openapi_url = self.openapi_url
+        if openapi_url is None:
+            return
+        cache: dict[str, bytes] = {}
+
+        def rendered(kind: str) -> bytes:
+            document = self.openapi()
+            key = f"{kind}:{id(document)}"
+            if key not in cache:
+                cache.clear()
+                if kind == "json":
+                    cache[key] = orjson.dumps(document, option=orjson.OPT_INDENT_2)
+                else:
+                    cache[key] = yaml.safe_dump(
+                        document, sort_keys=False, allow_unicode=True
+                    ).encode()
+            return cache[key]
+
+        async def openapi_json() -> Response:
+            return Response(rendered("json"), media_type="application/json")
+
+        async def openapi_yaml() -> Response:
+            return Response(rendered("yaml"), media_type="application/yaml")
+
+        own: dict[str, Any] = {"include_in_schema": False, "framework": True}
+        self.add_route(openapi_url, openapi_json, **own)
+        yaml_url = openapi_url.removesuffix(".json") + ".yaml"
+        if yaml_url != openapi_url:
+            self.add_route(yaml_url, openapi_yaml, **own)
+
+        docs_url = self.docs_url
+        if docs_url is None:
+            return
+        from ._openapi.pages import SWAGGER_UI_ASSETS, swagger_ui_page
+
+        assets_path = docs_url.rstrip("/") + "/assets"
+
+        async def docs_page(request: Request) -> HTMLResponse:
+            root = request.scope.get("root_path", "")
+            return HTMLResponse(
+                swagger_ui_page(
+                    title=self.title,
+                    openapi_url=root + openapi_url,
+                    assets_url=root + assets_path,
+                )
+            )
+
+        self.add_route(docs_url, docs_page, **own)
+        self.mount(assets_path, StaticFiles(directory=SWAGGER_UI_ASSETS))
 
     def on_startup(self, func: H) -> H:
         """Run ``func`` (sync or async) when the app starts, after handlers are compiled."""
@@ -258,6 +331,7 @@ class App(Router):
             view_class=route.view_class,
             graph=graph,
             app_values=self._app_providers.values,
+            autouse=not route.framework,
         )
 
     async def _start_app_providers(self) -> None:
@@ -268,11 +342,16 @@ class App(Router):
                 self._app_nodes_ready = True
 
     def plans(self) -> list[tuple[RouteDef, EndpointPlan]]:
-        """Every declared route with its compiled plan, in declaration order."""
+        """Every route the app declares with its compiled plan, in declaration order
+        (the framework's own routes, such as the API document, left out)."""
         table = self.check()
         by_path = {entry.path: entry for entry in table.static.values()}
         by_path.update({entry.path: entry for _, entry in table.dynamic})
-        return [(route, by_path[route.path].methods[route.method]) for route in self.iter_routes()]
+        return [
+            (route, by_path[route.path].methods[route.method])
+            for route in self.iter_routes()
+            if not route.framework
+        ]
 
     async def _stop_app_providers(self) -> None:
         self._app_nodes_ready = False

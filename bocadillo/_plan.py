@@ -66,6 +66,7 @@ class ParamSpec:
     source: ParamSource
     key: str  # the name on the wire: placeholder, query key, header name, cookie name
     annotation: Any  # the type validated, constraints included
+    schema_type: Any  # the type whose JSON Schema documents the parameter
     required: bool
     default: Any
     sequence: bool

@@ -126,9 +126,18 @@ class ProviderGraph:
     # -- one route -------------------------------------------------------------
 
     def resolve_route(
-        self, wanted: list[tuple[str, str]], *, path_params: Collection[str], where: str
+        self,
+        wanted: list[tuple[str, str]],
+        *,
+        path_params: Collection[str],
+        where: str,
+        autouse: bool = True,
     ) -> RouteProviders:
-        """Resolve a handler's provider arguments ``(argument, provider name)``."""
+        """Resolve a handler's provider arguments ``(argument, provider name)``.
+
+        ``autouse=False`` leaves out the autouse providers (the framework's own
+        routes, such as the docs pages, do without them).
+        """
         steps: list[ProviderStep] = []
         params: list[ParamSpec] = []
         raises: dict[int, str] = {}
@@ -187,7 +196,7 @@ class ProviderGraph:
             made.add(name)
             return name, False
 
-        for provider in self._autouse:
+        for provider in self._autouse if autouse else ():
             if provider.scope == "request":
                 need(provider.name, [])
         handler_args = [ProviderArg(arg, *need(name, [])) for arg, name in wanted]

@@ -38,6 +38,9 @@ class RouteDef:
     deprecated: bool = False
     include_in_schema: bool = True
     responses: dict[int, Any] = dataclasses.field(default_factory=dict)
+    raises: dict[int, str] = dataclasses.field(default_factory=dict)
+    operation_id: str | None = None
+    framework: bool = False  # the app's own routes (the API document, the docs page)
 
 
 @dataclasses.dataclass(slots=True)
@@ -147,6 +150,7 @@ class Router:
         options = dict(options)
         tags = list(options.pop("tags", None) or [])
         responses = dict(options.pop("responses", None) or {})
+        raises = dict(options.pop("raises", None) or {})
         self._routes.append(
             RouteDef(
                 path=path,
@@ -155,6 +159,7 @@ class Router:
                 view_class=view_class,
                 tags=tags,
                 responses=responses,
+                raises=raises,
                 **options,
             )
         )

@@ -266,6 +266,7 @@ def read_parameters(
                 source=source,
                 key=key,
                 annotation=validated,
+                schema_type=base if is_foreign(base) else validated,
                 required=default is UNSET,
                 default=None if default is UNSET else default,
                 sequence=sequence,
@@ -284,6 +285,7 @@ def compile_endpoint(
     view_class: type | None = None,
     graph: ProviderGraph,
     app_values: dict[Any, Any],
+    autouse: bool = True,
 ) -> EndpointPlan:
     """Read ``func``'s signature and return its plan, or raise ``ConfigurationError``."""
     where = describe(func)
@@ -295,7 +297,9 @@ def compile_endpoint(
         provider_names=graph.names,
         skip_first=view_class is not None,
     )
-    wiring = graph.resolve_route(parts.providers, path_params=path_params, where=where)
+    wiring = graph.resolve_route(
+        parts.providers, path_params=path_params, where=where, autouse=autouse
+    )
     try:
         plan = EndpointPlan(
             endpoint=func,

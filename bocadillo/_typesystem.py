@@ -10,6 +10,7 @@ text and are converted leniently.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import decimal
 import uuid
@@ -61,7 +62,7 @@ def _json_type_errors(field: Any, value: Any, loc: list[Any]) -> list[dict[str, 
             return [
                 error
                 for key, child in field.fields.items()
-                if key in value
+                if key in value and not child.read_only  # typesystem ignores those on input
                 for error in _json_type_errors(child, value[key], [*loc, key])
             ]
     elif isinstance(field, ts_fields.Object):
@@ -104,10 +105,44 @@ def _convert(error: typesystem.ValidationError) -> list[dict[str, Any]]:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        return float(value)  # a JSON number, as typesystem's schema and serialize() have it
     if isinstance(value, uuid.UUID | datetime.date | datetime.time):
         return str(value)
     raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def _fields(field: Any) -> list[Any]:
+    """Every field reachable from ``field`` (itself, children, referenced schemas)."""
+    found: list[Any] = []
+    seen: set[int] = set()
+    stack = [field]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, ts_fields.Field):
+            found.append(node)
+            stack.extend(vars(node).values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+        elif isinstance(node, dict | typesystem.Definitions):
+            stack.extend(node.values())
+    return found
+
+
+def _with_read_only_validated(field: Any) -> Any:
+    """``field``, or a copy of it that validates its read-only fields too.
+
+    typesystem skips a read-only field when validating: right for a request,
+    but a response must keep it (a server-assigned ``id``, say).
+    """
+    if not any(node.read_only for node in _fields(field)):
+        return field
+    copied = copy.deepcopy(field)
+    for node in _fields(copied):
+        node.read_only = False
+    return copied
 
 
 _REF_PREFIXES = ("#/components/schemas/", "#/definitions/")
@@ -149,16 +184,29 @@ def typesystem_json_schema(field: Any) -> dict[str, Any]:
     title = getattr(field, "title", "")
     if title and "title" not in schema:
         schema["title"] = title
+    # typesystem leaves a referenced schema untitled: title it as it is titled when
+    # it is the top-level type (or by its name), so both are one named schema.
+    nested_defs = schema.get("$defs", {})
+    if nested_defs:
+        targets = {
+            node.to: node.target
+            for node in _fields(field)
+            if isinstance(node, typesystem.Reference)
+        }
+        for name, nested in nested_defs.items():
+            if isinstance(nested, dict) and "title" not in nested:
+                nested["title"] = getattr(targets.get(name), "title", "") or name
     return schema
 
 
 class TypesystemAdapter:
     """The schema-backend protocol over one typesystem field or schema."""
 
-    __slots__ = ("_field",)
+    __slots__ = ("_field", "_output")
 
     def __init__(self, field: Any) -> None:
         self._field = field
+        self._output = _with_read_only_validated(field)
 
     def validate_json(self, data: bytes) -> Any:
         try:
@@ -180,7 +228,9 @@ class TypesystemAdapter:
         # serialize() reads only the declared fields, in the schema's order (dates
         # become strings); validating that catches a value that does not fit,
         # which is the app's bug, as with pydantic.
-        validated = self.validate_python(self._field.serialize(value))
+        validated, error = self._output.validate_or_error(self._field.serialize(value))
+        if error:
+            raise SchemaValidationError(_convert(error))
         return orjson.dumps(validated, default=_json_default)
 
     def json_schema(self, mode: SchemaMode = "validation") -> dict[str, Any]:

@@ -1,0 +1,298 @@
+"""The OpenAPI 3.1 document, built from the compiled handler plans.
+
+Everything comes from what the app already knows: each route's plan says its
+parameters (the handler's and its providers'), body, success response and
+the errors its providers declare; the framework adds the errors it answers
+itself (400, 404, 413, 415, 422, 500) wherever they can happen, so every
+status the app can give is documented, and nothing else.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+
+from .._errors import PROBLEM_MEDIA_TYPE, status_phrase
+from .._params import ParamSource
+from .._plan import EndpointPlan
+from .._routing import RouteDef
+from .._schemas import adapter_for
+from .components import SchemaComponents
+
+if TYPE_CHECKING:
+    from .._app import App
+
+__all__ = ["build_openapi"]
+
+OPENAPI_VERSION = "3.1.0"
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem details object.",
+    "type": "object",
+    "properties": {
+        "type": {
+            "type": "string",
+            "description": "A URI reference that names the kind of problem.",
+            "default": "about:blank",
+        },
+        "title": {"type": "string", "description": "A short summary of the kind of problem."},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "detail": {"type": "string", "description": "What happened this time."},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "One entry per invalid input, for validation problems.",
+            "items": {"$ref": "#/components/schemas/ValidationIssue"},
+        },
+    },
+    "required": ["type", "title", "status"],
+}
+
+VALIDATION_ISSUE_SCHEMA: dict[str, Any] = {
+    "title": "ValidationIssue",
+    "type": "object",
+    "properties": {
+        "loc": {
+            "type": "array",
+            "description": 'Where the value was: ["query", "limit"], ["body", "items", 0].',
+            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        },
+        "msg": {"type": "string"},
+        "type": {"type": "string"},
+    },
+    "required": ["loc", "msg", "type"],
+}
+
+# What the framework itself answers, and when.
+_INVALID_INPUT = "The parameters or the body did not validate."
+_MALFORMED_BODY = "The body is not valid JSON, is not UTF-8, or its Content-Length is not a number."
+_TOO_LARGE = "The body is larger than the limit."
+_MEDIA_TYPE = "The body was not sent as application/json."
+_NO_ROUTE = "No route matches the path (a path parameter held a slash, for one)."
+_SERVER_ERROR = "An unexpected error; it was logged on the server."
+
+
+def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _docstring_parts(func: Any) -> tuple[str | None, str | None]:
+    doc = inspect.getdoc(func)
+    if not doc:
+        return None, None
+    first, _, rest = doc.partition("\n\n")
+    summary = " ".join(first.split())
+    return summary or None, rest.strip() or None
+
+
+def _humanize(name: str) -> str:
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", name).replace("_", " ").split()
+    return " ".join(words).capitalize()
+
+
+def _operation_id_base(route: RouteDef) -> str:
+    if route.operation_id:
+        return route.operation_id
+    if route.view_class is not None:
+        return f"{route.view_class.__name__}_{route.method.lower()}"
+    name = getattr(route.endpoint, "__name__", "operation")
+    return re.sub(r"[^a-zA-Z0-9_.-]", "_", name)
+
+
+class _DocumentBuilder:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.components = SchemaComponents()
+        self.components.schemas["Problem"] = PROBLEM_SCHEMA
+        self.components.schemas["ValidationIssue"] = VALIDATION_ISSUE_SCHEMA
+        self.operation_ids: set[str] = set()
+
+    def build(self) -> dict[str, Any]:
+        app = self.app
+        info: dict[str, Any] = {"title": app.title, "version": app.version}
+        if app.description:
+            info["description"] = app.description
+        document: dict[str, Any] = {"openapi": OPENAPI_VERSION, "info": info}
+        if app.servers:
+            document["servers"] = [dict(server) for server in app.servers]
+        paths: dict[str, dict[str, Any]] = {}
+        tags: list[str] = []
+        for route, plan in app.plans():
+            if not route.include_in_schema:
+                continue
+            operation = self.operation(route, plan)
+            paths.setdefault(route.path, {})[route.method.lower()] = operation
+            tags.extend(t for t in route.tags if t not in tags)
+        document["paths"] = paths
+        if tags:
+            document["tags"] = [{"name": tag} for tag in tags]
+        document["components"] = {"schemas": dict(sorted(self.components.schemas.items()))}
+        return document
+
+    def operation_id(self, route: RouteDef) -> str:
+        base = _operation_id_base(route)
+        candidates = [base, f"{base}_{route.method.lower()}"]
+        candidates += [f"{base}_{n}" for n in range(2, 1000)]
+        chosen = next(c for c in candidates if c not in self.operation_ids)
+        self.operation_ids.add(chosen)
+        return chosen
+
+    def operation(self, route: RouteDef, plan: EndpointPlan) -> dict[str, Any]:
+        doc_summary, doc_description = _docstring_parts(route.endpoint)
+        operation: dict[str, Any] = {}
+        if route.tags:
+            operation["tags"] = list(route.tags)
+        operation["summary"] = (
+            route.summary or doc_summary or _humanize(getattr(route.endpoint, "__name__", ""))
+        )
+        description = route.description or doc_description
+        if description:
+            operation["description"] = description
+        operation["operationId"] = self.operation_id(route)
+        parameters = list(self.parameters(plan))
+        if parameters:
+            operation["parameters"] = parameters
+        if plan.body is not None:
+            operation["requestBody"] = self.request_body(plan)
+        operation["responses"] = self.responses(route, plan, takes_input=bool(parameters))
+        if route.deprecated:
+            operation["deprecated"] = True
+        return operation
+
+    def parameters(self, plan: EndpointPlan) -> Iterable[dict[str, Any]]:
+        seen: set[tuple[str, str]] = set()
+        for spec in plan.params:
+            marker = spec.marker
+            if marker is not None and not marker.include_in_schema:
+                continue
+            where = spec.source.value
+            if (where, spec.key) in seen:
+                continue  # a handler and a provider reading the same value
+            seen.add((where, spec.key))
+            parameter: dict[str, Any] = {
+                "name": spec.key,
+                "in": where,
+                "required": spec.required or spec.source is ParamSource.PATH,
+                "schema": self.components.add(adapter_for(spec.schema_type), "validation"),
+            }
+            if marker is not None:
+                if marker.description:
+                    parameter["description"] = marker.description
+                if marker.deprecated:
+                    parameter["deprecated"] = True
+                if marker.examples:
+                    parameter["examples"] = {
+                        f"example{n}": {"value": value}
+                        for n, value in enumerate(marker.examples, start=1)
+                    }
+            yield parameter
+
+    def request_body(self, plan: EndpointPlan) -> dict[str, Any]:
+        body = plan.body
+        assert body is not None
+        media: dict[str, Any] = {"schema": self.components.add(body.adapter, "validation")}
+        if body.marker is not None and body.marker.examples:
+            media["examples"] = {
+                f"example{n}": {"value": value}
+                for n, value in enumerate(body.marker.examples, start=1)
+            }
+        request_body: dict[str, Any] = {
+            "required": body.required,
+            "content": {"application/json": media},
+        }
+        if body.marker is not None and body.marker.description:
+            request_body["description"] = body.marker.description
+        return request_body
+
+    def success(self, plan: EndpointPlan) -> dict[str, Any]:
+        spec = plan.response
+        response: dict[str, Any] = {"description": status_phrase(spec.status_code)}
+        if spec.kind == "typed":
+            assert spec.adapter is not None
+            typed = self.components.add(spec.adapter, "serialization")
+            response["content"] = {"application/json": {"schema": typed}}
+        elif spec.kind == "untyped":
+            annotation = spec.annotation
+            media_type = "application/json"
+            schema: dict[str, Any] = {}
+            if isinstance(annotation, type) and issubclass(annotation, Response):
+                media_type = annotation.media_type or "application/octet-stream"
+                if media_type.startswith("text/"):
+                    schema = {"type": "string"}
+            response["content"] = {media_type: {"schema": schema}}
+        return response
+
+    def responses(
+        self, route: RouteDef, plan: EndpointPlan, *, takes_input: bool
+    ) -> dict[str, Any]:
+        responses: dict[int, dict[str, Any]] = {plan.response.status_code: self.success(plan)}
+        declared: dict[int, str] = {**plan.providers.raises, **route.raises}
+        for status, text in declared.items():
+            responses[status] = _problem(text)
+        for status, value in route.responses.items():
+            responses[int(status)] = self.custom_response(int(status), value)
+        framework: dict[int, str] = {500: _SERVER_ERROR}
+        if takes_input or plan.body is not None:
+            framework[422] = _INVALID_INPUT
+        if plan.body is not None:
+            framework[400] = _MALFORMED_BODY
+            framework[413] = _TOO_LARGE
+            framework[415] = _MEDIA_TYPE
+        if "{" in route.path:
+            framework[404] = _NO_ROUTE
+        for status, text in framework.items():
+            if status not in responses:
+                responses[status] = _problem(text)
+            elif (
+                "content" in responses[status]
+                and PROBLEM_MEDIA_TYPE in responses[status]["content"]
+            ):
+                responses[status]["description"] += f" Or: {text[0].lower()}{text[1:]}"
+        return {str(status): responses[status] for status in sorted(responses)}
+
+    def custom_response(self, status: int, value: Any) -> dict[str, Any]:
+        """``responses={404: "No such todo"}`` or ``{200: {"description": ..., "model": T}}``."""
+        if isinstance(value, str):
+            if status >= 400:
+                return _problem(value)
+            return {"description": value}
+        if not isinstance(value, dict):
+            raise TypeError(f"responses[{status}] must be a description or a dict")
+        response: dict[str, Any] = {
+            "description": value.get("description") or _phrase(status),
+        }
+        model = value.get("model")
+        if model is not None:
+            schema = self.components.add(adapter_for(model), "serialization")
+            media_type = value.get("media_type", "application/json")
+            response["content"] = {media_type: {"schema": schema}}
+        elif status >= 400:
+            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
+        if "headers" in value:
+            response["headers"] = value["headers"]
+        return response
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Response"
+
+
+def build_openapi(app: App) -> dict[str, Any]:
+    """The app's OpenAPI 3.1 document, as a dict."""
+    return _DocumentBuilder(app).build()
