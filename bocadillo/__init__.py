@@ -35,6 +35,15 @@ from ._schemas import (
     SchemaValidationError,
     register_backend,
 )
+from ._security import (
+    APIKeyCookie,
+    APIKeyHeader,
+    APIKeyQuery,
+    BasicCredentials,
+    HTTPBasic,
+    HTTPBearer,
+    OAuth2PasswordBearer,
+)
 from ._typesystem import register_typesystem
 
 register_typesystem()
@@ -42,15 +51,22 @@ register_typesystem()
 __version__ = "0.1.0"
 
 __all__ = [
+    "APIKeyCookie",
+    "APIKeyHeader",
+    "APIKeyQuery",
     "App",
+    "BasicCredentials",
     "Body",
     "ConfigurationError",
     "Cookie",
     "HTMLResponse",
+    "HTTPBasic",
+    "HTTPBearer",
     "HTTPError",
     "Header",
     "JSONResponse",
     "MalformedInput",
+    "OAuth2PasswordBearer",
     "Path",
     "PlainTextResponse",
     "Query",

@@ -29,6 +29,7 @@ from ._params import Param, ParamSource
 from ._providers import solve, teardown
 from ._requests import Request
 from ._schemas import MalformedInput, SchemaAdapter, SchemaValidationError, dump_untyped
+from ._security import SecurityScheme
 
 if TYPE_CHECKING:
     from ._provider_graph import RouteProviders
@@ -71,6 +72,7 @@ class ParamSpec:
     default: Any
     sequence: bool
     marker: Param | None
+    security: SecurityScheme | None = None  # a credential, checked apart (401, not 422)
 
 
 @dataclasses.dataclass(slots=True)
@@ -147,7 +149,11 @@ class EndpointPlan:
             k.encode("latin-1"): v for k, v in _by_key(params, ParamSource.HEADER).items()
         }
         self._cookies = _by_key(params, ParamSource.COOKIE)
-        self._defaults = {s.field: s.default for s in params if not s.required}
+        # Credentials are read like other parameters but checked on their own:
+        # a missing one is a 401, before anything else is validated.
+        self._security = [s for s in params if s.security is not None]
+        validated = [s for s in params if s.security is None]
+        self._defaults = {s.field: s.default for s in validated if not s.required}
         # A mutable default (`tags: list[str] = Query([])`) is copied per request,
         # so a handler that changes it cannot change the next request's default.
         self._mutable_defaults = [
@@ -155,8 +161,8 @@ class EndpointPlan:
             for field, value in self._defaults.items()
             if isinstance(value, list | dict | set | bytearray)
         ]
-        self._locs = {s.field: _loc(s) for s in params}
-        self._validator = _params_validator(params) if params else None
+        self._locs = {s.field: _loc(s) for s in validated}
+        self._validator = _params_validator(validated) if validated else None
         self._needs_headers = bool(self._headers or self._cookies or body is not None)
         self._needs_request = request_arg is not None or providers.request_needed
         self._steps = providers.steps
@@ -263,6 +269,7 @@ class EndpointPlan:
         content_type = content_length = None
         if self._needs_headers:
             content_type, content_length = self._read_headers(scope["headers"], raw)
+        credentials = self._credentials(raw) if self._security else None
 
         errors: list[dict[str, Any]] = []
         if self._validator is None:
@@ -284,6 +291,8 @@ class EndpointPlan:
             body = await self._read_body(receive, content_type, content_length, kwargs, errors)
         if errors:
             raise RequestValidationError(errors)
+        if credentials:
+            kwargs.update(credentials)
         request = None
         if self._needs_request:
             scope["path_params"] = path_params or {}
@@ -293,6 +302,18 @@ class EndpointPlan:
             if self.request_arg is not None:
                 kwargs[self.request_arg] = request
         return kwargs, request
+
+    def _credentials(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Each credential the route declares, or the 401 for the first one missing."""
+        found = {}
+        for spec in self._security:
+            assert spec.security is not None
+            value = raw.pop(spec.field, None)
+            if value is None and not spec.required:
+                found[spec.field] = spec.default
+            else:
+                found[spec.field] = spec.security.credential(value, required=spec.required)
+        return found
 
     def _read_query(self, query_string: bytes, raw: dict[str, Any]) -> None:
         wanted = self._query

@@ -27,7 +27,14 @@ class PydanticAdapter:
     skipping the ``TypeAdapter`` wrappers.
     """
 
-    __slots__ = ("_adapter", "_exact", "_to_json", "_validate_json", "_validate_python")
+    __slots__ = (
+        "_adapter",
+        "_exact",
+        "_strict",
+        "_to_json",
+        "_validate_json",
+        "_validate_python",
+    )
 
     def __init__(self, tp: Any) -> None:
         self._adapter: TypeAdapter[Any] = TypeAdapter(tp)
@@ -35,6 +42,13 @@ class PydanticAdapter:
         self._validate_json = validator.validate_json
         self._validate_python = validator.validate_python
         self._to_json = self._adapter.serializer.to_json
+        # JSON bodies are validated strictly ("1" is not an int, false not a
+        # number), unless a model opts out with model_config = {"strict": False}.
+        self._strict = not (
+            isinstance(tp, type)
+            and issubclass(tp, BaseModel)
+            and tp.model_config.get("strict") is False
+        )
         # An instance of a model or dataclass type (subclasses included) is
         # dumped by the declared type's fields alone, so it needs no check.
         self._exact: type | None = (
@@ -45,7 +59,7 @@ class PydanticAdapter:
 
     def validate_json(self, data: bytes) -> Any:
         try:
-            return self._validate_json(data, strict=True)
+            return self._validate_json(data, strict=self._strict)
         except ValidationError as exc:
             errors = exc.errors(include_url=False, include_input=False)
             if errors and errors[0]["type"] == "json_invalid":

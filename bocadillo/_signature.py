@@ -39,6 +39,7 @@ from ._errors import ConfigurationError
 from ._params import UNSET, Param, ParamSource
 from ._plan import BodySpec, EndpointPlan, ParamSpec, ResponseSpec
 from ._schemas import SchemaAdapter, SchemaValidationError, adapter_for, is_foreign
+from ._security import SecurityScheme
 from ._types import (
     is_body_type,
     is_none_type,
@@ -248,6 +249,23 @@ def read_parameters(
             key = name.replace("_", "-")
         if source is ParamSource.HEADER:
             key = key.lower()
+        if isinstance(marker, SecurityScheme):
+            parts.params.append(
+                ParamSpec(
+                    name=name,
+                    field=field_prefix + name,
+                    source=source,
+                    key=key,
+                    annotation=base,
+                    schema_type=base,
+                    required=default is UNSET,
+                    default=None if default is UNSET else default,
+                    sequence=False,
+                    marker=marker,
+                    security=marker,
+                )
+            )
+            continue
         sequence = is_sequence_type(annotation)
         if sequence and source in (ParamSource.PATH, ParamSource.COOKIE):
             raise ConfigurationError(

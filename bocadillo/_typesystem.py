@@ -214,9 +214,19 @@ class TypesystemAdapter:
         except orjson.JSONDecodeError as exc:
             raise MalformedInput(f"Invalid JSON: {exc}") from None
         errors = _json_type_errors(self._field, value, [])
-        if errors:
-            raise SchemaValidationError(errors)
-        return self.validate_python(value)
+        if not errors:
+            return self.validate_python(value)
+        # Report every problem at once, as pydantic does: typesystem's own errors
+        # too, except where a value already has the wrong JSON type.
+        _, error = self._field.validate_or_error(value)
+        if error:
+            typed = [err["loc"] for err in errors]
+            errors += [
+                err
+                for err in _convert(error)
+                if not any(err["loc"][: len(loc)] == loc for loc in typed)
+            ]
+        raise SchemaValidationError(errors)
 
     def validate_python(self, data: Any) -> Any:
         value, error = self._field.validate_or_error(data)

@@ -7,15 +7,22 @@ import pytest
 import bocadillo
 
 PUBLIC_NAMES = [
+    "APIKeyCookie",
+    "APIKeyHeader",
+    "APIKeyQuery",
     "App",
+    "BasicCredentials",
     "Body",
     "ConfigurationError",
     "Cookie",
     "HTMLResponse",
+    "HTTPBasic",
+    "HTTPBearer",
     "HTTPError",
     "Header",
     "JSONResponse",
     "MalformedInput",
+    "OAuth2PasswordBearer",
     "Path",
     "PlainTextResponse",
     "Query",

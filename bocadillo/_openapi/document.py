@@ -119,6 +119,7 @@ class _DocumentBuilder:
         self.components.schemas["Problem"] = PROBLEM_SCHEMA
         self.components.schemas["ValidationIssue"] = VALIDATION_ISSUE_SCHEMA
         self.operation_ids: set[str] = set()
+        self.security_schemes: dict[str, dict[str, Any]] = {}
 
     def build(self) -> dict[str, Any]:
         app = self.app
@@ -139,7 +140,10 @@ class _DocumentBuilder:
         document["paths"] = paths
         if tags:
             document["tags"] = [{"name": tag} for tag in tags]
-        document["components"] = {"schemas": dict(sorted(self.components.schemas.items()))}
+        components: dict[str, Any] = {"schemas": dict(sorted(self.components.schemas.items()))}
+        if self.security_schemes:
+            components["securitySchemes"] = dict(sorted(self.security_schemes.items()))
+        document["components"] = components
         return document
 
     def operation_id(self, route: RouteDef) -> str:
@@ -167,14 +171,57 @@ class _DocumentBuilder:
             operation["parameters"] = parameters
         if plan.body is not None:
             operation["requestBody"] = self.request_body(plan)
+        security = self.security(plan)
+        if security:
+            operation["security"] = security
         operation["responses"] = self.responses(route, plan, takes_input=bool(parameters))
+        if security:
+            challenges = [
+                spec.security.challenge for spec in plan.params if spec.security is not None
+            ]
+            operation["responses"].setdefault(
+                "401",
+                _problem(
+                    "Missing or malformed credentials.",
+                    {"WWW-Authenticate": {"schema": {"type": "string"}, "example": challenges[0]}},
+                ),
+            )
+            operation["responses"] = dict(
+                sorted(operation["responses"].items(), key=lambda item: item[0])
+            )
         if route.deprecated:
             operation["deprecated"] = True
         return operation
 
+    def security(self, plan: EndpointPlan) -> list[dict[str, list[str]]]:
+        """The operation's security requirement: every scheme it reads (all needed),
+        or also none at all when every credential is optional."""
+        schemes = [spec for spec in plan.params if spec.security is not None]
+        if not schemes:
+            return []
+        requirement: dict[str, list[str]] = {}
+        for spec in schemes:
+            scheme = spec.security
+            assert scheme is not None
+            name = scheme.scheme_name
+            definition = scheme.openapi()
+            known = self.security_schemes.get(name)
+            if known is not None and known != definition:
+                raise ValueError(
+                    f"two different security schemes are named {name!r}; "
+                    "give one a scheme_name of its own"
+                )
+            self.security_schemes[name] = definition
+            requirement[name] = []
+        if all(not spec.required for spec in schemes):
+            return [requirement, {}]
+        return [requirement]
+
     def parameters(self, plan: EndpointPlan) -> Iterable[dict[str, Any]]:
         seen: set[tuple[str, str]] = set()
         for spec in plan.params:
+            if spec.security is not None:
+                continue  # documented by the operation's security requirement
             marker = spec.marker
             if marker is not None and not marker.include_in_schema:
                 continue
