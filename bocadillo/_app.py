@@ -471,6 +471,8 @@ class App(Router):
         """Compile the handlers, make the app providers, run the start-up hooks and
         ``lifespan``; undo it all on exit, in reverse."""
         self.check()
+        if self.openapi_url is not None:
+            self.openapi()  # a document that cannot be built fails the start, not a request
         state: dict[str, Any] = {}
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self._stop_app_providers)

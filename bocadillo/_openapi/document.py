@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 
-from .._errors import PROBLEM_MEDIA_TYPE, status_phrase
+from .._errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
 from .._params import ParamSource
 from .._plan import EndpointPlan
 from .._routing import RouteDef
@@ -207,9 +207,9 @@ class _DocumentBuilder:
             definition = scheme.openapi()
             known = self.security_schemes.get(name)
             if known is not None and known != definition:
-                raise ValueError(
-                    f"two different security schemes are named {name!r}; "
-                    "give one a scheme_name of its own"
+                raise ConfigurationError(
+                    f"two different security schemes are named {name!r} ({known} and "
+                    f"{definition}); give one a scheme_name of its own"
                 )
             self.security_schemes[name] = definition
             requirement[name] = []
