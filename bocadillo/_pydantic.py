@@ -73,7 +73,15 @@ class PydanticAdapter:
             raise SchemaValidationError(_convert_errors(exc)) from None
 
     def dump_json(self, value: Any) -> bytes:
-        if self._exact is not None and isinstance(value, self._exact):
+        if self._exact is not None:
+            if not isinstance(value, self._exact):
+                # Any other value (a dict, an object with attributes) is validated
+                # into the type first: pydantic would dump an object's attributes
+                # in the object's order, not the type's, and without a warning.
+                try:
+                    value = self._validate_python(value, from_attributes=True)
+                except ValidationError as exc:
+                    raise SchemaValidationError(_convert_errors(exc)) from None
             return self._to_json(value, by_alias=True)
         try:
             # warnings="error": a value that is not of the declared type (a dict

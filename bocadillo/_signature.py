@@ -94,15 +94,15 @@ def _foreign_validator(adapter: SchemaAdapter) -> Callable[[Any], Any]:
     return validate
 
 
-def _with_constraints(base: Any, metadata: list[Any], marker: Param | None) -> Any:
+def _with_constraints(base: Any, metadata: list[Any], marker: Param | None, where: str) -> Any:
     """The type to validate: ``base`` with its non-marker metadata and the marker's constraints."""
     if is_foreign(base):
         # A type of another backend (a typesystem field, say) joins the route's
         # single pydantic pass through a plain validator.
         if marker is not None and marker.constraints:
             raise ConfigurationError(
-                f"constraints {sorted(marker.constraints)} apply to pydantic types; "
-                f"declare them on {base!r} itself"
+                f"{where}: constraints {sorted(marker.constraints)} apply to pydantic types; "
+                f"declare them on the {type(base).__name__} itself"
             )
         return Annotated[Any, PlainValidator(_foreign_validator(adapter_for(base)))]
     extra = [m for m in metadata if not isinstance(m, Param)]
@@ -215,7 +215,11 @@ def read_parameters(
             base = str  # an unannotated path parameter is a string
         # A body of another backend's type is validated by that backend directly.
         foreign_body = source is ParamSource.BODY and is_foreign(base)
-        validated = base if foreign_body else _with_constraints(base, metadata, marker)
+        validated = (
+            base
+            if foreign_body
+            else _with_constraints(base, metadata, marker, f"{where}: parameter {name!r}")
+        )
 
         if source is ParamSource.BODY:
             if not allow_body:

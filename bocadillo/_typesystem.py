@@ -95,6 +95,17 @@ def _json_type_errors(field: Any, value: Any, loc: list[Any]) -> list[dict[str, 
     return [{"loc": loc, "msg": f"Must be {expected}.", "type": "type"}]
 
 
+def _check_integer_text(field: Any, text: str) -> None:
+    """Refuse ``"1.5"`` for an integer: typesystem would truncate it to 1."""
+    try:
+        number = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        return  # not a number at all: typesystem says so
+    if number.is_finite() and number != number.to_integral_value():
+        message = field.get_error_text("integer")
+        raise SchemaValidationError([{"loc": [], "msg": message, "type": "integer"}])
+
+
 def _convert(error: typesystem.ValidationError) -> list[dict[str, Any]]:
     messages: list[Any] = error.messages()
     return [
@@ -168,6 +179,8 @@ def _to_2020_12(node: Any) -> Any:
             converted["$defs"] = _to_2020_12(value)
         elif key == "items" and isinstance(value, list):
             converted["prefixItems"] = _to_2020_12(value)
+        elif key == "default" and callable(value):
+            pass  # a default factory (`default=list`) has no JSON value: dropped
         elif key == "additionalItems":
             if isinstance(node.get("items"), list):
                 converted["items"] = _to_2020_12(value)
@@ -229,6 +242,8 @@ class TypesystemAdapter:
         raise SchemaValidationError(errors)
 
     def validate_python(self, data: Any) -> Any:
+        if isinstance(data, str) and isinstance(self._field, ts_fields.Integer):
+            _check_integer_text(self._field, data)
         value, error = self._field.validate_or_error(data)
         if error:
             raise SchemaValidationError(_convert(error))

@@ -159,3 +159,121 @@ def test_served_example_answers_400_problem_for_malformed_json(served: str) -> N
     status, content_type, body = _request(f"{served}/todos", "POST", b'{"title": ')
     assert (status, content_type) == (400, "application/problem+json")
     assert body["status"] == 400
+
+
+# -- notes: the typesystem part of the example ---------------------------------------
+
+
+def test_notes_are_added_and_listed_per_todo(client: TestClient) -> None:
+    add(client, "Buy bread")
+    add(client, "Write report")
+
+    first = client.post("/todos/1/notes", json={"text": "Wholemeal"})
+    assert first.status_code == 201
+    assert first.headers["content-type"] == "application/json"
+    assert first.content == b'{"id":1,"todo_id":1,"text":"Wholemeal"}'  # Note's field order
+    client.post("/todos/1/notes", json={"text": "Two loaves", "extra": "ignored"})
+    client.post("/todos/2/notes", json={"text": "Due Friday"})
+
+    assert client.get("/todos/1/notes").json() == [
+        {"id": 1, "todo_id": 1, "text": "Wholemeal"},
+        {"id": 2, "todo_id": 1, "text": "Two loaves"},
+    ]
+    assert client.get("/todos/2/notes").json() == [{"id": 3, "todo_id": 2, "text": "Due Friday"}]
+
+
+def test_a_todo_without_notes_lists_none(client: TestClient) -> None:
+    add(client, "Buy bread")
+
+    response = client.get("/todos/1/notes")
+
+    assert (response.status_code, response.json()) == (200, [])
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_notes_of_an_unknown_todo_are_a_404_problem(client: TestClient, method: str) -> None:
+    body = {"text": "x"} if method == "POST" else None
+
+    response = client.request(method, "/todos/7/notes", json=body)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "There is no to-do with id 7."
+
+
+@pytest.mark.parametrize(
+    ("sent", "loc", "error_type"),
+    [
+        ({"text": "x" * 501}, ["body", "text"], "max_length"),
+        ({}, ["body", "text"], "required"),
+        ({"text": 5}, ["body", "text"], "type"),
+        ({"text": None}, ["body", "text"], "null"),
+        (["x"], ["body"], "type"),
+    ],
+)
+def test_a_bad_note_is_a_422_problem_without_a_change(
+    client: TestClient, sent: Any, loc: list[Any], error_type: str
+) -> None:
+    add(client, "Buy bread")
+
+    response = client.post("/todos/1/notes", json=sent)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    [error] = response.json()["errors"]
+    assert (error["loc"], error["type"]) == (loc, error_type)
+    assert set(error) == {"loc", "msg", "type"}
+    assert client.get("/todos/1/notes").json() == []
+
+
+def test_note_errors_look_like_todo_errors(client: TestClient) -> None:
+    add(client, "Buy bread")
+
+    note = client.post("/todos/1/notes", json={"text": "x" * 501}).json()
+    todo = client.post("/todos", json={"title": "x" * 101}).json()
+
+    assert {k: v for k, v in note.items() if k != "errors"} == {
+        k: v for k, v in todo.items() if k != "errors"
+    }
+    assert note["errors"][0]["loc"] == ["body", "text"]
+    assert todo["errors"][0]["loc"] == ["body", "title"]
+
+
+def test_malformed_note_is_a_400_and_a_bad_todo_id_a_422(client: TestClient) -> None:
+    add(client, "Buy bread")
+
+    malformed = client.post(
+        "/todos/1/notes", content=b'{"text": ', headers={"Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    assert client.get("/todos/one/notes").json()["errors"][0]["loc"] == ["path", "id"]
+
+
+def test_notes_are_documented_as_typesystem_schemas(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    post = document["paths"]["/todos/{id}/notes"]["post"]
+    get = document["paths"]["/todos/{id}/notes"]["get"]
+
+    assert post["tags"] == get["tags"] == ["notes"]
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/NoteIn"
+    }
+    assert post["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Note"
+    }
+    assert get["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Note"},
+    }
+    assert list(schemas["Note"]["properties"]) == ["id", "todo_id", "text"]
+    assert schemas["NoteIn"]["properties"]["text"]["maxLength"] == 500
+
+
+def test_served_example_adds_a_note(served: str) -> None:
+    _request(f"{served}/todos", "POST", b'{"title": "Buy bread"}')
+    status, content_type, body = _request(f"{served}/todos/1/notes", "POST", b'{"text": "Rye"}')
+    assert (status, content_type) == (201, "application/json")
+    assert body["text"] == "Rye"
+    status, _, body = _request(f"{served}/todos/1/notes")
+    assert (status, [note["text"] for note in body]) == (200, ["Rye"])

@@ -22,6 +22,7 @@ __all__ = ["SchemaComponents"]
 _REF = "#/components/schemas/"
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
 _SUFFIX = {"validation": "Input", "serialization": "Output"}
+_OTHER = {"validation": "Output", "serialization": "Input"}
 
 
 def _canonical(schema: Any) -> bytes:
@@ -72,18 +73,31 @@ class SchemaComponents:
         return rewritten
 
     def _name_all(self, defs: dict[str, Any], mode: SchemaMode) -> dict[str, str]:
-        """A component name for each nested schema: its own name if free or holding
-        the same schema, else a variant (``Todo-Output``, then ``Todo2``...)."""
-        names: dict[str, str] = {}
+        """A component name for each nested schema.
+
+        A schema keeps its own name if that is free or already holds the same
+        schema (references compared after renaming, so two parents of
+        different children differ); else it takes the first variant
+        (``Todo-Output``, ``Todo-Input``, ``Todo2``...) holding the same
+        schema, or the first one free. Names depend on each other through
+        references, so they are settled by repeating until nothing changes.
+        """
+        names = {original: _UNSAFE.sub("_", original) or "Schema" for original in defs}
+        for _ in range(len(defs) + 2):
+            taken: dict[str, bytes] = dict(self._canonical)
+            settled: dict[str, str] = {}
+            for original, schema in defs.items():
+                base = _UNSAFE.sub("_", original) or "Schema"
+                content = _canonical(_rewrite(schema, names))
+                candidates = [base, f"{base}-{_SUFFIX[mode]}", f"{base}-{_OTHER[mode]}"]
+                candidates += [f"{base}{n}" for n in range(2, 1000)]
+                same = next((c for c in candidates if taken.get(c) == content), None)
+                chosen = same or next(c for c in candidates if c not in taken)
+                taken[chosen] = content
+                settled[original] = chosen
+            if settled == names:
+                break
+            names = settled
         for original, schema in defs.items():
-            base = _UNSAFE.sub("_", original) or "Schema"
-            content = _canonical(schema)
-            candidates = [base, f"{base}-{_SUFFIX[mode]}"]
-            candidates += [f"{base}{n}" for n in range(2, 1000)]
-            for candidate in candidates:
-                known = self._canonical.get(candidate)
-                if known is None or known == content:
-                    self._canonical[candidate] = content
-                    names[original] = candidate
-                    break
+            self._canonical[names[original]] = _canonical(_rewrite(schema, names))
         return names

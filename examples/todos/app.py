@@ -19,6 +19,7 @@ from typing import Literal
 from bocadillo import App, Query
 
 from .models import Todo, TodoIn, TodoPage, TodoPatch
+from .notes import router as notes_router
 from .store import TodoStore
 
 app = App(
@@ -26,6 +27,7 @@ app = App(
     version="1.0.0",
     description="A to-do list API: the signature of each handler is its contract.",
 )
+app.include_router(notes_router)  # notes on a to-do, declared with typesystem (notes.py)
 
 
 @app.get("/todos", tags=["todos"])

@@ -16,3 +16,4 @@ def store() -> Iterator[TodoStore]:
     todos = TodoStore()
     yield todos
     todos.todos.clear()
+    todos.notes.clear()
