@@ -12,6 +12,7 @@ from typing import Any, TypeVar, overload
 
 import orjson
 import yaml
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -129,6 +130,7 @@ class App(Router):
     # -- configuration -------------------------------------------------------
 
     def _changed(self) -> None:
+        super()._changed()
         self._table = None
         self._openapi = None
 
@@ -146,20 +148,19 @@ class App(Router):
         openapi_url = self.openapi_url
         if openapi_url is None:
             return
-        cache: dict[str, bytes] = {}
+        cache: dict[str, tuple[dict[str, Any], bytes]] = {}
 
         def rendered(kind: str) -> bytes:
             document = self.openapi()
-            key = f"{kind}:{id(document)}"
-            if key not in cache:
-                cache.clear()
+            cached = cache.get(kind)
+            if cached is None or cached[0] is not document:
                 if kind == "json":
-                    cache[key] = orjson.dumps(document, option=orjson.OPT_INDENT_2)
+                    data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
                 else:
-                    cache[key] = yaml.safe_dump(
-                        document, sort_keys=False, allow_unicode=True
-                    ).encode()
-            return cache[key]
+                    data = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+                cache[kind] = (document, data)
+                return data
+            return cached[1]
 
         async def openapi_json() -> Response:
             return Response(rendered("json"), media_type="application/json")
@@ -432,6 +433,9 @@ class App(Router):
                 exc_info=cause,
             )
             raise cause
+        if isinstance(exc, StarletteHTTPException) and exc.status_code >= 400:
+            # Raised by a mounted Starlette app (a missing static file, say).
+            exc = HTTPError(exc.status_code, detail=exc.detail, headers=exc.headers)
         handler = self._handler_for(type(exc))
         if handler is not None:
             try:

@@ -110,6 +110,7 @@ class Router:
         self._routes: list[RouteDef] = []
         self._mounts: list[Mount] = []
         self._includes: list[tuple[Router, str, list[str]]] = []
+        self._parents: list[Router] = []
 
     # -- declaring -----------------------------------------------------------
 
@@ -166,7 +167,10 @@ class Router:
         self._changed()
 
     def _changed(self) -> None:
-        """Called when the declared routes change (the app drops its compiled table)."""
+        """Called when the declared routes change: the routers (and the app) that
+        include this one hear of it, so the app drops its compiled table."""
+        for parent in self._parents:
+            parent._changed()
 
     def route(
         self, path: str, *, methods: Sequence[str] = ("GET",), **options: Any
@@ -206,6 +210,7 @@ class Router:
         if router is self:
             raise ConfigurationError("a router cannot include itself")
         self._includes.append((router, prefix, list(tags or [])))
+        router._parents.append(self)
         self._changed()
 
     def mount(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:

@@ -33,13 +33,13 @@ from pydantic import Field, PlainValidator
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from pydantic_core import PydanticCustomError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from ._errors import ConfigurationError
 from ._params import UNSET, Param, ParamSource
 from ._plan import BodySpec, EndpointPlan, ParamSpec, ResponseSpec
 from ._schemas import SchemaAdapter, SchemaValidationError, adapter_for, is_foreign
-from ._security import SecurityScheme
+from ._security import BasicCredentials, HTTPBasic, SecurityScheme
 from ._types import (
     is_body_type,
     is_none_type,
@@ -92,6 +92,16 @@ def _foreign_validator(adapter: SchemaAdapter) -> Callable[[Any], Any]:
             raise PydanticCustomError(first["type"], "{msg}", {"msg": first["msg"]}) from None
 
     return validate
+
+
+def _is_optional_of(tp: Any, expected: type) -> bool:
+    """``tp`` is ``expected`` or ``expected | None``."""
+    if tp is expected:
+        return True
+    members = (
+        typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else ()
+    )
+    return bool(members) and all(m is expected or is_none_type(m) for m in members)
 
 
 def _with_constraints(base: Any, metadata: list[Any], marker: Param | None, where: str) -> Any:
@@ -254,6 +264,12 @@ def read_parameters(
         if source is ParamSource.HEADER:
             key = key.lower()
         if isinstance(marker, SecurityScheme):
+            expected = BasicCredentials if isinstance(marker, HTTPBasic) else str
+            if annotated and not _is_optional_of(base, expected):
+                raise ConfigurationError(
+                    f"{where}: parameter {name!r}: {type(marker).__name__} gives a "
+                    f"{expected.__name__}, not {annotation!r}"
+                )
             parts.params.append(
                 ParamSpec(
                     name=name,
@@ -347,6 +363,8 @@ def _response_spec(hints: dict[str, Any], status_code: int | None, where: str) -
     annotation = hints["return"]
     if is_none_type(annotation):
         return ResponseSpec("empty", status_code or 204, None, None)
+    if isinstance(annotation, type) and issubclass(annotation, RedirectResponse):
+        return ResponseSpec("untyped", status_code or 307, annotation, None)
     if annotation is Any or _is_response_type(annotation):
         return ResponseSpec("untyped", status_code or 200, annotation, None)
     origin = typing.get_origin(annotation)

@@ -36,12 +36,20 @@ def _rewrite(node: Any, names: dict[str, str]) -> Any:
         return node
     rewritten = {}
     for key, value in node.items():
-        if key == "$ref" and isinstance(value, str) and value.startswith("#/$defs/"):
-            target = value.removeprefix("#/$defs/")
-            rewritten[key] = _REF + names.get(target, target)
+        if key == "$ref" and isinstance(value, str):
+            rewritten[key] = _rewrite_ref(value, names)
+        elif key == "mapping" and isinstance(value, dict):  # a discriminator's targets
+            rewritten[key] = {k: _rewrite_ref(v, names) for k, v in value.items()}
         else:
             rewritten[key] = _rewrite(value, names)
     return rewritten
+
+
+def _rewrite_ref(ref: Any, names: dict[str, str]) -> Any:
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = ref.removeprefix("#/$defs/")
+        return _REF + names.get(target, target)
+    return ref
 
 
 def _is_named_object(schema: dict[str, Any]) -> bool:

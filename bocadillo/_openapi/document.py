@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from .._errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
 from .._params import ParamSource
@@ -119,6 +119,7 @@ class _DocumentBuilder:
         self.components.schemas["Problem"] = PROBLEM_SCHEMA
         self.components.schemas["ValidationIssue"] = VALIDATION_ISSUE_SCHEMA
         self.operation_ids: set[str] = set()
+        self.explicit_ids: set[str] = set()
         self.security_schemes: dict[str, dict[str, Any]] = {}
 
     def build(self) -> dict[str, Any]:
@@ -131,7 +132,13 @@ class _DocumentBuilder:
             document["servers"] = [dict(server) for server in app.servers]
         paths: dict[str, dict[str, Any]] = {}
         tags: list[str] = []
-        for route, plan in app.plans():
+        plans = app.plans()
+        for route, _ in plans:
+            if route.operation_id and route.include_in_schema:
+                if route.operation_id in self.explicit_ids:
+                    raise ConfigurationError(f"two routes have operation_id={route.operation_id!r}")
+                self.explicit_ids.add(route.operation_id)
+        for route, plan in plans:
             if not route.include_in_schema:
                 continue
             operation = self.operation(route, plan)
@@ -147,10 +154,14 @@ class _DocumentBuilder:
         return document
 
     def operation_id(self, route: RouteDef) -> str:
+        if route.operation_id:
+            self.operation_ids.add(route.operation_id)
+            return route.operation_id
         base = _operation_id_base(route)
         candidates = [base, f"{base}_{route.method.lower()}"]
         candidates += [f"{base}_{n}" for n in range(2, 1000)]
-        chosen = next(c for c in candidates if c not in self.operation_ids)
+        taken = self.operation_ids | self.explicit_ids
+        chosen = next(c for c in candidates if c not in taken)
         self.operation_ids.add(chosen)
         return chosen
 
@@ -159,9 +170,11 @@ class _DocumentBuilder:
         operation: dict[str, Any] = {}
         if route.tags:
             operation["tags"] = list(route.tags)
-        operation["summary"] = (
-            route.summary or doc_summary or _humanize(getattr(route.endpoint, "__name__", ""))
-        )
+        if route.view_class is not None:
+            fallback = f"{route.method.capitalize()} {_humanize(route.view_class.__name__).lower()}"
+        else:
+            fallback = _humanize(getattr(route.endpoint, "__name__", ""))
+        operation["summary"] = route.summary or doc_summary or fallback
         description = route.description or doc_description
         if description:
             operation["description"] = description
@@ -174,7 +187,8 @@ class _DocumentBuilder:
         security = self.security(plan)
         if security:
             operation["security"] = security
-        operation["responses"] = self.responses(route, plan, takes_input=bool(parameters))
+        takes_input = any(spec.security is None for spec in plan.params)
+        operation["responses"] = self.responses(route, plan, takes_input=takes_input)
         if security:
             challenges = [
                 spec.security.challenge for spec in plan.params if spec.security is not None
@@ -213,12 +227,16 @@ class _DocumentBuilder:
                 )
             self.security_schemes[name] = definition
             requirement[name] = []
-        if all(not spec.required for spec in schemes):
-            return [requirement, {}]
+        required: dict[str, list[str]] = {
+            spec.security.scheme_name: [] for spec in schemes if spec.required and spec.security
+        }
+        if len(required) < len(requirement):
+            # Optional credentials: with them, or with only the required ones.
+            return [requirement, required]
         return [requirement]
 
     def parameters(self, plan: EndpointPlan) -> Iterable[dict[str, Any]]:
-        seen: set[tuple[str, str]] = set()
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
         for spec in plan.params:
             if spec.security is not None:
                 continue  # documented by the operation's security requirement
@@ -226,9 +244,11 @@ class _DocumentBuilder:
             if marker is not None and not marker.include_in_schema:
                 continue
             where = spec.source.value
-            if (where, spec.key) in seen:
-                continue  # a handler and a provider reading the same value
-            seen.add((where, spec.key))
+            known = seen.get((where, spec.key))
+            if known is not None:
+                # A handler and a provider read the same value: required if either needs it.
+                known["required"] = known["required"] or spec.required
+                continue
             parameter: dict[str, Any] = {
                 "name": spec.key,
                 "in": where,
@@ -245,7 +265,8 @@ class _DocumentBuilder:
                         f"example{n}": {"value": value}
                         for n, value in enumerate(marker.examples, start=1)
                     }
-            yield parameter
+            seen[(where, spec.key)] = parameter
+        yield from seen.values()
 
     def request_body(self, plan: EndpointPlan) -> dict[str, Any]:
         body = plan.body
@@ -275,6 +296,9 @@ class _DocumentBuilder:
             annotation = spec.annotation
             media_type = "application/json"
             schema: dict[str, Any] = {}
+            if isinstance(annotation, type) and issubclass(annotation, RedirectResponse):
+                response["headers"] = {"Location": {"schema": {"type": "string"}}}
+                return response
             if isinstance(annotation, type) and issubclass(annotation, Response):
                 media_type = annotation.media_type or "application/octet-stream"
                 if media_type.startswith("text/"):
@@ -285,12 +309,17 @@ class _DocumentBuilder:
     def responses(
         self, route: RouteDef, plan: EndpointPlan, *, takes_input: bool
     ) -> dict[str, Any]:
-        responses: dict[int, dict[str, Any]] = {plan.response.status_code: self.success(plan)}
+        success = plan.response.status_code
+        responses: dict[int | str, dict[str, Any]] = {success: self.success(plan)}
         declared: dict[int, str] = {**plan.providers.raises, **route.raises}
-        for status, text in declared.items():
-            responses[status] = _problem(text)
-        for status, value in route.responses.items():
-            responses[int(status)] = self.custom_response(int(status), value)
+        for code, text in declared.items():
+            responses[code] = _problem(text)
+        for key, value in route.responses.items():
+            status = int(key) if str(key).isdigit() else str(key)  # "default", "4XX"
+            if status == success and isinstance(value, str):
+                responses[status]["description"] = value  # keep the declared content
+            else:
+                responses[status] = self.custom_response(status, value)
         framework: dict[int, str] = {500: _SERVER_ERROR}
         if takes_input or plan.body is not None:
             framework[422] = _INVALID_INPUT
@@ -303,30 +332,28 @@ class _DocumentBuilder:
         for status, text in framework.items():
             if status not in responses:
                 responses[status] = _problem(text)
-            elif (
-                "content" in responses[status]
-                and PROBLEM_MEDIA_TYPE in responses[status]["content"]
-            ):
-                responses[status]["description"] += f" Or: {text[0].lower()}{text[1:]}"
-        return {str(status): responses[status] for status in sorted(responses)}
+            elif PROBLEM_MEDIA_TYPE in responses[status].get("content", {}):
+                own = responses[status]["description"].rstrip().rstrip(".")
+                responses[status]["description"] = f"{own}. Or: {text[0].lower()}{text[1:]}"
+        return {str(status): responses[status] for status in sorted(responses, key=str)}
 
-    def custom_response(self, status: int, value: Any) -> dict[str, Any]:
+    def custom_response(self, status: int | str, value: Any) -> dict[str, Any]:
         """``responses={404: "No such todo"}`` or ``{200: {"description": ..., "model": T}}``."""
+        error = not isinstance(status, int) or status >= 400
         if isinstance(value, str):
-            if status >= 400:
-                return _problem(value)
-            return {"description": value}
+            return _problem(value) if error else {"description": value}
         if not isinstance(value, dict):
             raise TypeError(f"responses[{status}] must be a description or a dict")
         response: dict[str, Any] = {
-            "description": value.get("description") or _phrase(status),
+            "description": value.get("description")
+            or (_phrase(status) if isinstance(status, int) else "Response"),
         }
         model = value.get("model")
         if model is not None:
             schema = self.components.add(adapter_for(model), "serialization")
             media_type = value.get("media_type", "application/json")
             response["content"] = {media_type: {"schema": schema}}
-        elif status >= 400:
+        elif error:
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
         if "headers" in value:
             response["headers"] = value["headers"]
