@@ -10,8 +10,6 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
-import orjson
-import yaml
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
@@ -154,10 +152,9 @@ class App(Router):
             document = self.openapi()
             cached = cache.get(kind)
             if cached is None or cached[0] is not document:
-                if kind == "json":
-                    data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
-                else:
-                    data = yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+                from ._openapi.document import render_openapi
+
+                data = render_openapi(document, as_yaml=kind == "yaml")
                 cache[kind] = (document, data)
                 return data
             return cached[1]

@@ -21,11 +21,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-import orjson
-import yaml
-
 from ._app import App
 from ._errors import ConfigurationError
+from ._openapi.document import render_openapi as render
 
 __all__ = ["CLIError", "load_app", "main"]
 
@@ -113,10 +111,9 @@ def _add_openapi(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def render_openapi(document: dict[str, Any], *, as_yaml: bool = False) -> bytes:
-    """The document as /openapi.json (or /openapi.yaml) serves it, ending in a newline."""
-    if as_yaml:
-        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    """The document as /openapi.json (or /openapi.yaml) serves it; JSON ends in a newline."""
+    data = render(document, as_yaml=as_yaml)
+    return data if as_yaml else data + b"\n"
 
 
 def _openapi(args: argparse.Namespace) -> int:

@@ -262,10 +262,11 @@ class EndpointPlan:
         if path_params is not None:
             for field, key in self._path:
                 raw[field] = path_params[key]
+        repeated = None
         if self._query:
             query_string: bytes = scope["query_string"]
             if query_string:
-                self._read_query(query_string, raw)
+                repeated = self._read_query(query_string, raw)
         content_type = content_length = None
         if self._needs_headers:
             content_type, content_length = self._read_headers(scope["headers"], raw)
@@ -286,6 +287,15 @@ class EndpointPlan:
                     if kwargs[field] is value:
                         kwargs[field] = copy.deepcopy(value)
 
+        if repeated:
+            errors.extend(
+                {
+                    "loc": ["query", key],
+                    "msg": "Expected one value, got several.",
+                    "type": "repeated",
+                }
+                for key in dict.fromkeys(repeated)
+            )
         body: bytes | None = None
         if self.body is not None:
             body = await self._read_body(receive, content_type, content_length, kwargs, errors)
@@ -315,8 +325,10 @@ class EndpointPlan:
                 found[spec.field] = spec.security.credential(value, required=spec.required)
         return found
 
-    def _read_query(self, query_string: bytes, raw: dict[str, Any]) -> None:
+    def _read_query(self, query_string: bytes, raw: dict[str, Any]) -> list[str] | None:
+        """Fill ``raw`` from the query string; return the keys of single values sent twice."""
         wanted = self._query
+        repeated = None
         for key, value in parse_query(query_string):
             specs = wanted.get(key)
             if specs is None:
@@ -324,8 +336,11 @@ class EndpointPlan:
             for spec in specs:
                 if spec.sequence:
                     raw.setdefault(spec.field, []).append(value)
+                elif spec.field in raw:
+                    repeated = [*(repeated or ()), key]
                 else:
                     raw[spec.field] = value
+        return repeated
 
     def _read_headers(
         self, headers: list[tuple[bytes, bytes]], raw: dict[str, Any]

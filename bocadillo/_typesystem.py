@@ -55,6 +55,11 @@ def _json_type_errors(field: Any, value: Any, loc: list[Any]) -> list[dict[str, 
     elif isinstance(field, _STRINGS):
         if not isinstance(value, str):
             expected = "a string"
+        elif "\0" in value:
+            # typesystem would silently drop it; the published schema forbids it.
+            return [
+                {"loc": loc, "msg": "Must not contain NUL characters.", "type": "null_character"}
+            ]
     elif isinstance(field, typesystem.Schema):
         if not isinstance(value, dict):
             expected = "an object"
@@ -156,6 +161,37 @@ def _with_read_only_validated(field: Any) -> Any:
     return copied
 
 
+def _untrimmed(field: Any) -> Any:
+    """``field``, or a copy of it whose strings are taken as sent, untrimmed.
+
+    A JSON body is validated strictly: typesystem's default trimming would
+    accept ``"a" + 600 spaces`` under ``max_length=500`` and refuse ``" "``
+    under ``min_length=1``, the opposite of what the published schema says.
+    """
+    if not any(getattr(node, "trim_whitespace", False) for node in _fields(field)):
+        return field
+    copied = copy.deepcopy(field)
+    for node in _fields(copied):
+        if getattr(node, "trim_whitespace", False):
+            node.trim_whitespace = False
+    return copied
+
+
+_NO_NUL = "^[^\\u0000]*$"
+
+
+def _forbid_nul(node: Any) -> Any:
+    """Plain string schemas say what the body check enforces: no NUL characters."""
+    if isinstance(node, list):
+        return [_forbid_nul(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {key: _forbid_nul(value) for key, value in node.items()}
+    if result.get("type") == "string" and "format" not in result and "pattern" not in result:
+        result["pattern"] = _NO_NUL
+    return result
+
+
 _REF_PREFIXES = ("#/components/schemas/", "#/definitions/")
 
 
@@ -192,7 +228,7 @@ def _to_2020_12(node: Any) -> Any:
 
 def typesystem_json_schema(field: Any) -> dict[str, Any]:
     """A typesystem field's JSON Schema in the 2020-12 dialect (``$defs``)."""
-    schema = _to_2020_12(typesystem.to_json_schema(field))
+    schema = _forbid_nul(_to_2020_12(typesystem.to_json_schema(field)))
     assert isinstance(schema, dict)
     title = getattr(field, "title", "")
     if title and "title" not in schema:
@@ -215,11 +251,12 @@ def typesystem_json_schema(field: Any) -> dict[str, Any]:
 class TypesystemAdapter:
     """The schema-backend protocol over one typesystem field or schema."""
 
-    __slots__ = ("_field", "_output")
+    __slots__ = ("_body", "_field", "_output")
 
     def __init__(self, field: Any) -> None:
         self._field = field
-        self._output = _with_read_only_validated(field)
+        self._body = _untrimmed(field)
+        self._output = _untrimmed(_with_read_only_validated(field))
 
     def validate_json(self, data: bytes) -> Any:
         try:
@@ -228,10 +265,13 @@ class TypesystemAdapter:
             raise MalformedInput(f"Invalid JSON: {exc}") from None
         errors = _json_type_errors(self._field, value, [])
         if not errors:
-            return self.validate_python(value)
+            validated, error = self._body.validate_or_error(value)
+            if error:
+                raise SchemaValidationError(_convert(error))
+            return validated
         # Report every problem at once, as pydantic does: typesystem's own errors
         # too, except where a value already has the wrong JSON type.
-        _, error = self._field.validate_or_error(value)
+        _, error = self._body.validate_or_error(value)
         if error:
             typed = [err["loc"] for err in errors]
             errors += [

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 import jsonschema
-import pytest
 import yaml
 from openapi_spec_validator import validate
 from pydantic import BaseModel, Field, computed_field

@@ -528,3 +528,16 @@ def test_path_marker_alias_names_the_placeholder(app, client):
         return {"id": item_id}
 
     assert client.get("/items/4").json() == {"id": 4}
+
+
+def test_a_single_query_value_sent_twice_is_a_422(app, client):
+    @app.get("/search")
+    async def search(q: str) -> str:
+        return q
+
+    response = client.get("/search?q=a&q=b")
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"loc": ["query", "q"], "msg": "Expected one value, got several.", "type": "repeated"}
+    ]

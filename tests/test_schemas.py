@@ -498,7 +498,10 @@ def test_typesystem_tuple_array_json_schema_uses_prefix_items() -> None:
 
     schema = adapter_for(pair).json_schema()
 
-    assert schema["prefixItems"] == [{"type": "string", "minLength": 1}, {"type": "integer"}]
+    assert schema["prefixItems"] == [
+        {"type": "string", "minLength": 1, "pattern": "^[^\\u0000]*$"},
+        {"type": "integer"},
+    ]
     assert schema.get("items") is False
     assert "additionalItems" not in keys(schema)
 
@@ -767,3 +770,35 @@ def test_a_registered_backend_is_asked_before_pydantic() -> None:
     assert isinstance(adapter_for(Point), ShapeAdapter)
     assert type(adapter_for(int)).__name__ == "PydanticAdapter"
     assert type(adapter_for(TypesystemTodo)).__name__ == "TypesystemAdapter"
+
+
+def test_typesystem_body_strings_are_taken_as_sent() -> None:
+    from bocadillo import App
+
+    app = App()
+    Note = typesystem.Schema(fields={"text": typesystem.String(max_length=5)})
+
+    @app.post("/notes")
+    async def add(note: Note) -> Note:
+        return note
+
+    client = TestClient(app)
+    # Not trimmed: a blank-looking string is kept, an over-long padded one refused,
+    # as the published schema (minLength 1, maxLength 5) says.
+    assert client.post("/notes", json={"text": " "}).json() == {"text": " "}
+    assert client.post("/notes", json={"text": "a" + " " * 10}).status_code == 422
+
+
+def test_typesystem_body_string_with_a_nul_character_is_refused() -> None:
+    from bocadillo import App
+
+    app = App()
+    Note = typesystem.Schema(fields={"text": typesystem.String()})
+
+    @app.post("/notes")
+    async def add(note: Note) -> Note:
+        return note
+
+    response = TestClient(app).post("/notes", json={"text": "a\u0000b"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "text"]

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+import orjson
+import yaml
 from starlette.responses import RedirectResponse, Response
 
 from .._errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
@@ -27,7 +29,7 @@ from .components import SchemaComponents
 if TYPE_CHECKING:
     from .._app import App
 
-__all__ = ["build_openapi"]
+__all__ = ["build_openapi", "render_openapi"]
 
 OPENAPI_VERSION = "3.1.0"
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -365,6 +367,13 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Response"
+
+
+def render_openapi(document: dict[str, Any], *, as_yaml: bool = False) -> bytes:
+    """The document's bytes, as ``/openapi.json`` (or ``/openapi.yaml``) serves them."""
+    if as_yaml:
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True).encode()
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2)
 
 
 def build_openapi(app: App) -> dict[str, Any]:

@@ -29,6 +29,8 @@ app = App(
 )
 app.include_router(notes_router)  # notes on a to-do, declared with typesystem (notes.py)
 
+NO_SUCH_TODO = {404: "There is no to-do with that id."}
+
 
 @app.get("/todos", tags=["todos"])
 async def list_todos(
@@ -61,13 +63,13 @@ async def create_todo(todo: TodoIn, store: TodoStore) -> Todo:
     return store.add(todo)
 
 
-@app.get("/todos/{id}", tags=["todos"])
+@app.get("/todos/{id}", tags=["todos"], raises=NO_SUCH_TODO)
 async def get_todo(id: int, store: TodoStore) -> Todo:
     """Read one to-do."""
     return store.get(id)
 
 
-@app.put("/todos/{id}", tags=["todos"])
+@app.put("/todos/{id}", tags=["todos"], raises=NO_SUCH_TODO)
 async def replace_todo(id: int, todo: TodoIn, store: TodoStore) -> Todo:
     """Replace a to-do's title, state and tags."""
     current = store.get(id)
@@ -76,7 +78,7 @@ async def replace_todo(id: int, todo: TodoIn, store: TodoStore) -> Todo:
     return updated
 
 
-@app.patch("/todos/{id}", tags=["todos"])
+@app.patch("/todos/{id}", tags=["todos"], raises=NO_SUCH_TODO)
 async def update_todo(id: int, patch: TodoPatch, store: TodoStore) -> Todo:
     """Change some fields of a to-do."""
     current = store.get(id)
@@ -85,7 +87,7 @@ async def update_todo(id: int, patch: TodoPatch, store: TodoStore) -> Todo:
     return updated
 
 
-@app.delete("/todos/{id}", tags=["todos"])
+@app.delete("/todos/{id}", tags=["todos"], raises=NO_SUCH_TODO)
 async def delete_todo(id: int, store: TodoStore) -> None:
     """Delete a to-do."""
     store.get(id)

@@ -39,13 +39,13 @@ NoteList = typesystem.Array(items=typesystem.Reference("Note", definitions=defin
 router = Router(prefix="/todos", tags=["notes"])
 
 
-@router.post("/{id}/notes", status_code=201)
+@router.post("/{id}/notes", status_code=201, raises={404: "There is no to-do with that id."})
 async def add_note(id: int, note: NoteIn, store: TodoStore) -> Note:
     """Add a note to a to-do."""
     return store.add_note(id, note["text"])
 
 
-@router.get("/{id}/notes")
+@router.get("/{id}/notes", raises={404: "There is no to-do with that id."})
 async def list_notes(id: int, store: TodoStore) -> NoteList:
     """A to-do's notes, oldest first."""
     return store.get_notes(id)

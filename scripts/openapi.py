@@ -1,0 +1,48 @@
+"""Regenerate the committed OpenAPI documents: openapi/<name>.json for every example.
+
+    python3 scripts/openapi.py
+
+An example is a folder examples/<name>/ whose app.py has an ``app``; its
+document is what ``python -m bocadillo openapi examples.<name>.app:app`` prints.
+tests/test_openapi_documents.py fails until this has been run after a change.
+Creates or reuses .venv and installs what it needs first.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from _venv import ROOT, VENV, ensure
+
+
+def regenerate() -> int:
+    from bocadillo import App
+    from bocadillo._cli import CLIError, load_app, render_openapi
+
+    sys.path.insert(0, str(ROOT))
+    for app_py in sorted((ROOT / "examples").glob("*/app.py")):
+        name = app_py.parent.name
+        module = importlib.import_module(f"examples.{name}.app")
+        if not isinstance(getattr(module, "app", None), App):
+            continue
+        try:
+            data = render_openapi(load_app(f"{module.__name__}:app").openapi())
+        except CLIError as exc:
+            print(f"examples/{name}: {exc}", file=sys.stderr)
+            return exc.code
+        target = ROOT / "openapi" / f"{name}.json"
+        status = "unchanged" if target.exists() and target.read_bytes() == data else "written"
+        target.write_bytes(data)
+        print(f"{target.relative_to(ROOT)}: {status}")
+    return 0
+
+
+if __name__ == "__main__":
+    python = ensure()
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        # Run again with the venv's python, which has bocadillo installed.
+        os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+    sys.exit(regenerate())
