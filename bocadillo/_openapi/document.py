@@ -91,6 +91,18 @@ def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[st
     return response
 
 
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``X | None`` as a parameter: a query string or header cannot carry a null;
+    leaving the parameter out is how a client sends None."""
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        kept = [option for option in options if option != {"type": "null"}]
+        if len(kept) == 1 and len(kept) < len(options):
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            return {**kept[0], **rest}
+    return schema
+
+
 def _docstring_parts(func: Any) -> tuple[str | None, str | None]:
     doc = inspect.getdoc(func)
     if not doc:
@@ -255,7 +267,9 @@ class _DocumentBuilder:
                 "name": spec.key,
                 "in": where,
                 "required": spec.required or spec.source is ParamSource.PATH,
-                "schema": self.components.add(adapter_for(spec.schema_type), "validation"),
+                "schema": _without_null(
+                    self.components.add(adapter_for(spec.schema_type), "validation")
+                ),
             }
             if marker is not None:
                 if marker.description:
