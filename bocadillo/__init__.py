@@ -45,6 +45,7 @@ from ._security import (
     OAuth2PasswordBearer,
 )
 from ._typesystem import register_typesystem
+from ._websockets import WebSocket, WebSocketDisconnect
 
 register_typesystem()
 
@@ -78,6 +79,8 @@ __all__ = [
     "SchemaAdapter",
     "SchemaValidationError",
     "StreamingResponse",
+    "WebSocket",
+    "WebSocketDisconnect",
     "discover_providers",
     "provider",
     "register_backend",

@@ -37,6 +37,7 @@ from ._providers import (
 from ._requests import Request
 from ._routing import PathEntry, RouteDef, Router, RouteTable, compile_path
 from ._signature import compile_endpoint
+from ._websockets import WebSocketPlan, compile_websocket
 
 __all__ = ["App"]
 
@@ -115,6 +116,7 @@ class App(Router):
         )
         self._handler_cache: dict[type[BaseException], ExceptionHandler | None] = {}
         self._table: RouteTable | None = None
+        self._ws_table = RouteTable({}, [])
         self._providers = ProviderRegistry(parent=GLOBAL_PROVIDERS)
         self._overrides: dict[str, Provider] = {}
         self._app_providers = AppProviders()
@@ -306,7 +308,21 @@ class App(Router):
         )
         graph.resolve_app_autouse()
         entries: dict[str, PathEntry] = {}
+        ws_entries: dict[str, PathEntry] = {}
         for route in self.iter_routes():
+            if route.method == "WEBSOCKET":
+                if route.path in ws_entries:
+                    raise ConfigurationError(f"WebSocket route {route.path} is declared twice")
+                _, names = compile_path(route.path)
+                plan = compile_websocket(
+                    route.endpoint,
+                    path_params=names,
+                    graph=graph,
+                    app_values=self._app_providers.values,
+                    **route.websocket_options,
+                )
+                ws_entries[route.path] = PathEntry(route.path, {"WEBSOCKET": plan})
+                continue
             entry = entries.setdefault(route.path, PathEntry(route.path, {}))
             if route.method in entry.methods:
                 raise ConfigurationError(
@@ -315,6 +331,7 @@ class App(Router):
                 )
             entry.methods[route.method] = self._compile(route, graph)
         table = RouteTable(entries, list(self.iter_mounts()))
+        self._ws_table = RouteTable(ws_entries, [])
         self._app_nodes = graph.app_nodes
         self._app_nodes_ready = False
         return table
@@ -348,7 +365,18 @@ class App(Router):
         return [
             (route, by_path[route.path].methods[route.method])
             for route in self.iter_routes()
-            if not route.framework
+            if not route.framework and route.method != "WEBSOCKET"
+        ]
+
+    def websocket_plans(self) -> list[tuple[RouteDef, WebSocketPlan]]:
+        """Every WebSocket route with its compiled plan, in declaration order."""
+        self.check()
+        by_path = {entry.path: entry for entry in self._ws_table.static.values()}
+        by_path.update({entry.path: entry for _, entry in self._ws_table.dynamic})
+        return [
+            (route, by_path[route.path].methods["WEBSOCKET"])
+            for route in self.iter_routes()
+            if route.method == "WEBSOCKET"
         ]
 
     async def _stop_app_providers(self) -> None:
@@ -364,12 +392,34 @@ class App(Router):
             await self._http(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan_protocol(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
         else:
             mount = self.check().match_mount(route_path(scope))
             if mount is not None:
                 await self._call_mount(mount.app, mount.path, scope, receive, send)
-            elif kind == "websocket":
-                await send({"type": "websocket.close", "code": 1000, "reason": ""})
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        table = self.check()
+        if not self._app_nodes_ready:
+            await self._start_app_providers()
+        path = route_path(scope)
+        entry, path_params = self._ws_table.match(path)
+        if entry is not None:
+            await entry.methods["WEBSOCKET"](scope, receive, send, path_params)
+            return
+        mount = table.match_mount(path)
+        if mount is not None:
+            await self._call_mount(mount.app, mount.path, scope, receive, send)
+            return
+        # No such channel: refuse the handshake with a 404 where the server can.
+        if "websocket.http.response" in scope.get("extensions", {}):
+            response = http_error_response(
+                HTTPError(404, detail=f"No WebSocket route matches {path}.")
+            )
+            await response(scope, receive, send)
+        else:
+            await send({"type": "websocket.close", "code": 1008, "reason": "No such route"})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "HEAD":

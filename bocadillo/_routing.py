@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 from starlette.types import ASGIApp
 
 from ._errors import ConfigurationError
-from ._plan import EndpointPlan
 
 __all__ = ["Mount", "PathEntry", "RouteDef", "RouteTable", "Router", "compile_path"]
 
@@ -41,6 +40,7 @@ class RouteDef:
     raises: dict[int, str] = dataclasses.field(default_factory=dict)
     operation_id: str | None = None
     framework: bool = False  # the app's own routes (the API document, the docs page)
+    websocket_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(slots=True)
@@ -145,7 +145,7 @@ class Router:
         view_class: type | None,
         options: dict[str, Any],
     ) -> None:
-        if method not in HTTP_METHODS:
+        if method not in HTTP_METHODS and method != "WEBSOCKET":
             raise ConfigurationError(f"unknown HTTP method {method!r} for route {path!r}")
         compile_path(path)  # fail at declaration on a malformed pattern
         options = dict(options)
@@ -203,6 +203,43 @@ class Router:
         """Register a DELETE handler."""
         return self.route(path, methods=("DELETE",), **options)
 
+    def websocket(
+        self,
+        path: str,
+        *,
+        auto_accept: bool = True,
+        max_message_size: int = 64 * 1024,
+        invalid_message: str = "close",
+        **options: Any,
+    ) -> Callable[[F], F]:
+        """Register a WebSocket handler, which takes ``ws: WebSocket[In, Out]``.
+
+        ``auto_accept=False`` leaves the handshake to the handler
+        (``await ws.accept()``). ``max_message_size`` (bytes) closes the
+        connection with 1009 past it. ``invalid_message="reply"`` answers a
+        message that does not validate with an error message instead of
+        closing with 1007.
+        """
+
+        def decorator(endpoint: F) -> F:
+            self._add(
+                path,
+                "WEBSOCKET",
+                endpoint,
+                None,
+                {
+                    **options,
+                    "websocket_options": {
+                        "auto_accept": auto_accept,
+                        "max_message_size": max_message_size,
+                        "invalid_message": invalid_message,
+                    },
+                },
+            )
+            return endpoint
+
+        return decorator
+
     def include_router(
         self, router: Router, *, prefix: str = "", tags: Sequence[str] | None = None
     ) -> None:
@@ -250,7 +287,7 @@ class PathEntry:
     """Every method served at one path pattern."""
 
     path: str
-    methods: dict[str, EndpointPlan]
+    methods: dict[str, Any]  # method -> EndpointPlan; "WEBSOCKET" -> WebSocketPlan
     allow: str = ""
 
 

@@ -132,6 +132,7 @@ class SignatureParts:
     request_arg: str | None
     providers: list[tuple[str, str]]  # (argument, provider name)
     hints: dict[str, Any]
+    websocket_arg: tuple[str, Any] | None = None  # (argument, WebSocket[In, Out])
 
 
 def read_parameters(
@@ -196,6 +197,13 @@ def read_parameters(
             source = ParamSource.PATH
         elif is_provider(name):
             parts.providers.append((name, name))
+            continue
+        elif annotated and getattr(
+            typing.get_origin(base) or base, "__bocadillo_websocket__", False
+        ):
+            if parts.websocket_arg is not None:
+                raise ConfigurationError(f"{where}: two parameters ask for the WebSocket")
+            parts.websocket_arg = (name, base)
             continue
         elif annotated and _is_request_type(base):
             if parts.request_arg is not None:
@@ -335,6 +343,11 @@ def compile_endpoint(
         provider_names=graph.names,
         skip_first=view_class is not None,
     )
+    if parts.websocket_arg is not None:
+        raise ConfigurationError(
+            f"{where}: an HTTP handler cannot take a WebSocket; declare the route with "
+            "@app.websocket(path)"
+        )
     wiring = graph.resolve_route(
         parts.providers, path_params=path_params, where=where, autouse=autouse
     )

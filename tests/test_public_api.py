@@ -34,6 +34,8 @@ PUBLIC_NAMES = [
     "SchemaAdapter",
     "SchemaValidationError",
     "StreamingResponse",
+    "WebSocket",
+    "WebSocketDisconnect",
     "discover_providers",
     "provider",
     "register_backend",

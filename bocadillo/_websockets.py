@@ -1,0 +1,457 @@
+"""Typed WebSocket routes: ``WebSocket[In, Out]``, their plans and close codes.
+
+A WebSocket handler declares what it receives and what it sends, as an HTTP
+handler declares its body and return type::
+
+    @app.websocket("/chat/{room}")
+    async def chat(ws: WebSocket[ChatIn, ChatOut], room: str) -> None:
+        async for message in ws:          # a validated ChatIn
+            await ws.send(ChatOut(room=room, text=message.text))
+
+Close codes the framework uses (RFC 6455):
+
+| code | when |
+| --- | --- |
+| 1000 | the handler returned |
+| 1003 | a frame of the wrong kind (binary for a text route, or text for ``bytes``) |
+| 1007 | a message that is not JSON or does not match ``In`` |
+| 1008 | the handshake was refused and the server cannot send an HTTP response instead |
+| 1009 | a message over the route's ``max_message_size`` |
+| 1011 | the handler raised; the reason never carries the exception's text |
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import typing
+from collections.abc import AsyncIterator, Callable, Collection
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import orjson
+from starlette.requests import cookie_parser
+from starlette.websockets import WebSocket as StarletteWebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from ._errors import ConfigurationError, HTTPError, RequestValidationError, http_error_response
+from ._params import ParamSource
+from ._plan import ParamSpec, _by_key, _params_validator, parse_query
+from ._providers import solve, teardown
+from ._schemas import MalformedInput, SchemaAdapter, SchemaValidationError, adapter_for
+
+if TYPE_CHECKING:
+    from ._provider_graph import ProviderGraph, RouteProviders
+
+__all__ = [
+    "CLOSE_CODES",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketPlan",
+    "compile_websocket",
+]
+
+logger = logging.getLogger("bocadillo")
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024
+
+CLOSE_CODES: dict[int, str] = {
+    1000: "The handler finished.",
+    1003: "A frame of the wrong kind: binary for a text route, or text for a binary one.",
+    1007: "A message that is not valid JSON or does not match the messages the route receives.",
+    1008: "The handshake was refused, where the server cannot send an HTTP response instead.",
+    1009: "A message larger than the route's max_message_size.",
+    1011: "The handler failed; the reason does not say how.",
+}
+
+
+class MessageCodec:
+    """How one direction's messages travel: text, bytes, or JSON of a declared type."""
+
+    __slots__ = ("adapter", "annotation", "kind")
+
+    def __init__(self, annotation: Any) -> None:
+        self.annotation = annotation
+        self.kind: Literal["text", "bytes", "json"]
+        self.adapter: SchemaAdapter | None = None
+        if annotation is str:
+            self.kind = "text"
+        elif annotation is bytes:
+            self.kind = "bytes"
+        else:
+            self.kind = "json"
+            self.adapter = adapter_for(annotation)
+
+
+class _Closed(Exception):
+    """The framework closed the connection (bad input): the handler's loop ends."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class WebSocket(Generic[In, Out]):
+    """A WebSocket connection that receives ``In`` messages and sends ``Out`` ones.
+
+    Declare it as a handler parameter: ``ws: WebSocket[ChatIn, ChatOut]``.
+    ``In`` and ``Out`` may be pydantic models, typesystem schemas, unions,
+    ``str`` (text frames, as sent) or ``bytes`` (binary frames). ``async for
+    message in ws`` yields validated messages until the client leaves;
+    ``await ws.send(message)`` sends one.
+    """
+
+    __bocadillo_websocket__ = True
+
+    def __init__(self, websocket: StarletteWebSocket, plan: WebSocketPlan) -> None:
+        self._ws = websocket
+        self._plan = plan
+
+    # -- the connection --------------------------------------------------------
+
+    @property
+    def scope(self) -> Any:
+        return self._ws.scope
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return self._ws.path_params
+
+    @property
+    def query_params(self) -> Any:
+        return self._ws.query_params
+
+    @property
+    def headers(self) -> Any:
+        return self._ws.headers
+
+    @property
+    def client(self) -> Any:
+        return self._ws.client
+
+    @property
+    def accepted(self) -> bool:
+        return self._ws.application_state is WebSocketState.CONNECTED
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        """Accept the handshake (done for you unless the route says ``auto_accept=False``)."""
+        if self._ws.application_state is WebSocketState.CONNECTING:
+            await self._ws.accept(subprotocol=subprotocol)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection with ``code`` and a short ``reason``."""
+        if self._ws.application_state is not WebSocketState.DISCONNECTED:
+            await self._ws.close(code, reason)
+
+    # -- messages --------------------------------------------------------------
+
+    async def receive(self) -> In:
+        """The next message, validated; raises ``WebSocketDisconnect`` once the client left.
+
+        A message that breaks the route's rules closes the connection with its
+        code (1003, 1007, 1009), or, for a route with ``invalid_message="reply"``,
+        is answered with an error message and skipped.
+        """
+        plan = self._plan
+        codec = plan.receives
+        while True:
+            message = await self._ws.receive()
+            if message["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+            text: str | None = message.get("text")
+            data: bytes | None = message.get("bytes")
+            size = len(data) if data is not None else len(text.encode()) if text else 0
+            if size > plan.max_message_size:
+                await self._refuse(1009, f"Messages are limited to {plan.max_message_size} bytes.")
+            if codec.kind == "bytes":
+                if data is None:
+                    await self._refuse(1003, "This route takes binary messages.")
+                return data  # type: ignore[return-value]
+            if text is None:
+                await self._refuse(1003, "This route takes text messages.")
+            if codec.kind == "text":
+                return text  # type: ignore[return-value]
+            assert codec.adapter is not None and text is not None
+            try:
+                value: In = codec.adapter.validate_json(text.encode())
+                return value
+            except MalformedInput:
+                errors = [
+                    {"loc": [], "msg": "The message is not valid JSON.", "type": "json_invalid"}
+                ]
+            except SchemaValidationError as exc:
+                errors = exc.errors
+            if plan.invalid_message == "reply":
+                await self._ws.send_text(
+                    orjson.dumps(
+                        {
+                            "type": "error",
+                            "code": 1007,
+                            "detail": "The message was not understood.",
+                            "errors": errors,
+                        }
+                    ).decode()
+                )
+                continue
+            await self._refuse(1007, "The message is not valid.")
+
+    async def _refuse(self, code: int, reason: str) -> typing.NoReturn:
+        await self.close(code, reason)
+        raise _Closed(code)
+
+    def __aiter__(self) -> AsyncIterator[In]:
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[In]:
+        while True:
+            try:
+                message = await self.receive()
+            except (WebSocketDisconnect, _Closed):
+                return
+            yield message
+
+    async def send(self, message: Out) -> None:
+        """Send one message of the route's ``Out`` type (anything else is refused)."""
+        codec = self._plan.sends
+        if codec.kind == "bytes":
+            if not isinstance(message, bytes | bytearray):
+                raise TypeError(f"this route sends bytes, not {type(message).__name__}")
+            await self._ws.send_bytes(bytes(message))
+            return
+        if codec.kind == "text":
+            if not isinstance(message, str):
+                raise TypeError(f"this route sends str, not {type(message).__name__}")
+            await self._ws.send_text(message)
+            return
+        assert codec.adapter is not None
+        try:
+            data = codec.adapter.dump_json(message)
+        except SchemaValidationError as exc:
+            raise TypeError(
+                f"{message!r} is not a message this route sends: {exc.errors}"
+            ) from None
+        await self._ws.send_text(data.decode())
+
+
+class WebSocketPlan:
+    """Everything needed to serve one WebSocket route, decided at start-up."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: Callable[..., Any],
+        name: str,
+        ws_arg: str,
+        receives: MessageCodec,
+        sends: MessageCodec,
+        params: list[ParamSpec],
+        providers: RouteProviders,
+        app_values: dict[Any, Any],
+        auto_accept: bool,
+        max_message_size: int,
+        invalid_message: Literal["close", "reply"],
+    ) -> None:
+        self.endpoint = endpoint
+        self.name = name
+        self.ws_arg = ws_arg
+        self.receives = receives
+        self.sends = sends
+        self.params = params
+        self.providers = providers
+        self.auto_accept = auto_accept
+        self.max_message_size = max_message_size
+        self.invalid_message = invalid_message
+        self._app_values = app_values
+        self._path = [(s.field, s.key) for s in params if s.source is ParamSource.PATH]
+        self._query = _by_key(params, ParamSource.QUERY)
+        self._headers = {
+            k.encode("latin-1"): v for k, v in _by_key(params, ParamSource.HEADER).items()
+        }
+        self._cookies = _by_key(params, ParamSource.COOKIE)
+        self._security = [s for s in params if s.security is not None]
+        validated = [s for s in params if s.security is None]
+        self._defaults = {s.field: s.default for s in validated if not s.required}
+        self._locs = {s.field: [s.source.value, s.key] for s in validated}
+        self._validator = _params_validator(validated) if validated else None
+
+    def __repr__(self) -> str:
+        return f"<WebSocketPlan {self.name}>"
+
+    def _arguments(self, scope: dict[str, Any], path_params: dict[str, str] | None) -> Any:
+        raw: dict[str, Any] = {}
+        for field, key in self._path:
+            raw[field] = (path_params or {})[key]
+        if self._query and scope.get("query_string"):
+            for key, value in parse_query(scope["query_string"]):
+                for spec in self._query.get(key, ()):
+                    if spec.sequence:
+                        raw.setdefault(spec.field, []).append(value)
+                    else:
+                        raw.setdefault(spec.field, value)
+        cookie_headers = []
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                cookie_headers.append(value.decode("latin-1"))
+            for spec in self._headers.get(name, ()):
+                text = value.decode("latin-1")
+                if spec.sequence:
+                    raw.setdefault(spec.field, []).append(text)
+                else:
+                    raw.setdefault(spec.field, text)
+        if self._cookies and cookie_headers:
+            cookies = cookie_parser("; ".join(cookie_headers))
+            for key, specs in self._cookies.items():
+                if key in cookies:
+                    for spec in specs:
+                        raw[spec.field] = cookies[key]
+        credentials = {}
+        for spec in self._security:
+            assert spec.security is not None
+            value = raw.pop(spec.field, None)
+            if value is None and not spec.required:
+                credentials[spec.field] = spec.default
+            else:
+                credentials[spec.field] = spec.security.credential(value, required=spec.required)
+        kwargs: dict[str, Any] = {}
+        if self._validator is not None:
+            from pydantic import ValidationError
+
+            try:
+                kwargs = self._validator(raw)
+            except ValidationError as exc:
+                raise RequestValidationError(
+                    [
+                        {
+                            "loc": [*self._locs[str(err["loc"][0])], *err["loc"][1:]],
+                            "msg": err["msg"],
+                            "type": err["type"],
+                        }
+                        for err in exc.errors(
+                            include_url=False, include_input=False, include_context=False
+                        )
+                    ]
+                ) from None
+        return {**self._defaults, **kwargs, **credentials}
+
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        path_params: dict[str, str] | None,
+    ) -> None:
+        scope["path_params"] = path_params or {}
+        websocket = StarletteWebSocket(scope, receive, send)
+        typed: WebSocket[Any, Any] = WebSocket(websocket, self)
+        values: dict[str, Any] = {}
+        exits: list[Any] = []
+        try:
+            kwargs = self._arguments(scope, path_params)
+            await solve(self.providers.steps, kwargs, values, self._app_values, websocket, exits)
+        except Exception as exc:
+            error = await teardown(exits, exc) if exits else exc
+            await self._refuse_handshake(websocket, error or exc)
+            return
+        for source in self.providers.handler_args:
+            kwargs[source.arg] = (self._app_values if source.from_app else values)[source.key]
+        kwargs[self.ws_arg] = typed
+        failure: BaseException | None = None
+        try:
+            if self.auto_accept:
+                await websocket.accept()
+            await self.endpoint(**kwargs)
+        except (WebSocketDisconnect, _Closed):
+            pass
+        except Exception as exc:
+            failure = exc
+            logger.error("WebSocket handler %s failed", self.name, exc_info=exc)
+            if websocket.application_state is WebSocketState.CONNECTING:
+                await self._refuse_handshake(websocket, exc)
+            else:
+                await typed.close(1011, "Internal error")
+        finally:
+            if exits:
+                error = await teardown(exits, failure)
+                if error is not None and error is not failure:
+                    logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
+        if websocket.application_state is WebSocketState.CONNECTED:
+            await typed.close(1000)
+
+    async def _refuse_handshake(self, websocket: StarletteWebSocket, exc: BaseException) -> None:
+        """Refuse before accepting: an HTTP problem response where the server can send
+        one (the ASGI websocket.http.response extension), else close 1008."""
+        if isinstance(exc, HTTPError):
+            response = http_error_response(exc)
+        else:
+            logger.error("WebSocket handshake for %s failed", self.name, exc_info=exc)
+            response = http_error_response(HTTPError(500, detail="The handshake failed."))
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            await websocket.send_denial_response(response)
+        else:
+            await websocket.close(1008, "Handshake refused")
+
+
+def _websocket_types(annotation: Any, where: str, name: str) -> tuple[Any, Any]:
+    args = typing.get_args(annotation)
+    if len(args) != 2:
+        raise ConfigurationError(
+            f"{where}: parameter {name!r}: declare the messages, WebSocket[In, Out]"
+        )
+    return args[0], args[1]
+
+
+def compile_websocket(
+    func: Callable[..., Any],
+    *,
+    path_params: Collection[str],
+    graph: ProviderGraph,
+    app_values: dict[Any, Any],
+    auto_accept: bool = True,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    invalid_message: Literal["close", "reply"] = "close",
+) -> WebSocketPlan:
+    """Read a WebSocket handler's signature into its plan, or raise ``ConfigurationError``."""
+    from ._signature import describe, read_parameters
+
+    where = describe(func)
+    if not inspect.iscoroutinefunction(func):
+        raise ConfigurationError(f"{where}: a WebSocket handler must be an `async def`")
+    if invalid_message not in ("close", "reply"):
+        raise ConfigurationError(f"{where}: invalid_message is 'close' or 'reply'")
+    parts = read_parameters(
+        func,
+        where=where,
+        path_params=path_params,
+        is_provider=graph.is_provider,
+        provider_names=graph.names,
+        allow_body=False,
+    )
+    if parts.websocket_arg is None:
+        raise ConfigurationError(
+            f"{where}: a WebSocket handler takes a `ws: WebSocket[In, Out]` parameter"
+        )
+    if parts.request_arg is not None:
+        raise ConfigurationError(f"{where}: a WebSocket handler has no Request; use the WebSocket")
+    arg, annotation = parts.websocket_arg
+    receives, sends = _websocket_types(annotation, where, arg)
+    wiring = graph.resolve_route(parts.providers, path_params=path_params, where=where)
+    try:
+        return WebSocketPlan(
+            endpoint=func,
+            name=where,
+            ws_arg=arg,
+            receives=MessageCodec(receives),
+            sends=MessageCodec(sends),
+            params=[*wiring.params, *parts.params],
+            providers=wiring,
+            app_values=app_values,
+            auto_accept=auto_accept,
+            max_message_size=max_message_size,
+            invalid_message=invalid_message,
+        )
+    except Exception as exc:
+        if isinstance(exc, ConfigurationError):
+            raise
+        raise ConfigurationError(f"{where}: cannot use the declared messages: {exc}") from exc
