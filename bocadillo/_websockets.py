@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import orjson
 from starlette.requests import cookie_parser
 from starlette.websockets import WebSocket as StarletteWebSocket
-from starlette.websockets import WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
+from starlette.websockets import WebSocketState
 
 from ._errors import ConfigurationError, HTTPError, RequestValidationError, http_error_response
 from ._params import ParamSource
@@ -65,6 +66,13 @@ CLOSE_CODES: dict[int, str] = {
     1009: "A message larger than the route's max_message_size.",
     1011: "The handler failed; the reason does not say how.",
 }
+
+
+class WebSocketDisconnect(StarletteWebSocketDisconnect):
+    """The client left (or the connection was closed): ``code`` and ``reason`` say how.
+
+    ``await ws.receive()`` raises it; ``async for message in ws`` simply ends.
+    """
 
 
 class MessageCodec:
@@ -362,7 +370,7 @@ class WebSocketPlan:
             if self.auto_accept:
                 await websocket.accept()
             await self.endpoint(**kwargs)
-        except (WebSocketDisconnect, _Closed):
+        except (StarletteWebSocketDisconnect, _Closed):
             pass
         except Exception as exc:
             failure = exc
