@@ -96,6 +96,7 @@ class App(Router):
         servers: Sequence[Mapping[str, Any]] | None = None,
         openapi_url: str | None = "/openapi.json",
         docs_url: str | None = "/docs",
+        asyncapi_url: str | None = "/asyncapi.json",
     ) -> None:
         super().__init__()
         if max_body_size <= 0:
@@ -106,7 +107,10 @@ class App(Router):
         self.servers = [dict(server) for server in servers or ()]
         self.openapi_url = openapi_url
         self.docs_url = docs_url
+        self.asyncapi_url = asyncapi_url
+        self.channels_url: str | None = None  # the channels page, set with the docs routes
         self._openapi: dict[str, Any] | None = None
+        self._asyncapi: dict[str, Any] | None = None
         self.max_body_size = max_body_size
         self._on_startup = list(on_startup)
         self._on_shutdown = list(on_shutdown)
@@ -133,6 +137,7 @@ class App(Router):
         super()._changed()
         self._table = None
         self._openapi = None
+        self._asyncapi = None
 
     # -- the API document and docs pages ---------------------------------------
 
@@ -144,54 +149,107 @@ class App(Router):
             self._openapi = build_openapi(self)
         return self._openapi
 
+    def asyncapi(self) -> dict[str, Any]:
+        """The app's AsyncAPI 3.0 document: a channel per WebSocket route (built from
+        the compiled plans, then cached)."""
+        if self._asyncapi is None:
+            from ._asyncapi.document import build_asyncapi
+
+            self._asyncapi = build_asyncapi(self)
+        return self._asyncapi
+
     def _add_docs_routes(self) -> None:
         openapi_url = self.openapi_url
-        if openapi_url is None:
-            return
+        asyncapi_url = self.asyncapi_url
+        docs_url = self.docs_url
         cache: dict[str, tuple[dict[str, Any], bytes]] = {}
 
-        def rendered(kind: str) -> bytes:
-            document = self.openapi()
-            cached = cache.get(kind)
+        def rendered(key: str, document: dict[str, Any]) -> bytes:
+            cached = cache.get(key)
             if cached is None or cached[0] is not document:
                 from ._openapi.document import render_openapi
 
-                data = render_openapi(document, as_yaml=kind == "yaml")
-                cache[kind] = (document, data)
+                data = render_openapi(document, as_yaml=key.endswith(".yaml"))
+                cache[key] = (document, data)
                 return data
             return cached[1]
 
         async def openapi_json() -> Response:
-            return Response(rendered("json"), media_type="application/json")
+            return Response(rendered("openapi.json", self.openapi()), media_type="application/json")
 
         async def openapi_yaml() -> Response:
-            return Response(rendered("yaml"), media_type="application/yaml")
+            return Response(rendered("openapi.yaml", self.openapi()), media_type="application/yaml")
+
+        async def asyncapi_json() -> Response:
+            data = rendered("asyncapi.json", self.asyncapi())
+            return Response(data, media_type="application/json")
+
+        async def asyncapi_yaml() -> Response:
+            data = rendered("asyncapi.yaml", self.asyncapi())
+            return Response(data, media_type="application/yaml")
 
         own: dict[str, Any] = {"include_in_schema": False, "framework": True}
-        self.add_route(openapi_url, openapi_json, **own)
-        yaml_url = openapi_url.removesuffix(".json") + ".yaml"
-        if yaml_url != openapi_url:
-            self.add_route(yaml_url, openapi_yaml, **own)
+        for url, json_view, yaml_view in (
+            (openapi_url, openapi_json, openapi_yaml),
+            (asyncapi_url, asyncapi_json, asyncapi_yaml),
+        ):
+            if url is None:
+                continue
+            self.add_route(url, json_view, **own)
+            yaml_url = url.removesuffix(".json") + ".yaml"
+            if yaml_url != url:
+                self.add_route(yaml_url, yaml_view, **own)
 
-        docs_url = self.docs_url
         if docs_url is None:
             return
-        from ._openapi.pages import SWAGGER_UI_ASSETS, swagger_ui_page
+        swagger_url = docs_url if openapi_url is not None else None
+        channels_url = docs_url.rstrip("/") + "/channels" if asyncapi_url is not None else None
+        self.channels_url = channels_url
 
-        assets_path = docs_url.rstrip("/") + "/assets"
-
-        async def docs_page(request: Request) -> HTMLResponse:
-            root = request.scope.get("root_path", "")
-            return HTMLResponse(
-                swagger_ui_page(
-                    title=self.title,
-                    openapi_url=root + openapi_url,
-                    assets_url=root + assets_path,
-                )
+        def has_channels() -> bool:
+            return any(
+                route.method == "WEBSOCKET" and route.include_in_schema
+                for route in self.iter_routes()
             )
 
-        self.add_route(docs_url, docs_page, **own)
-        self.mount(assets_path, StaticFiles(directory=SWAGGER_UI_ASSETS))
+        if openapi_url is not None:
+            from ._openapi.pages import SWAGGER_UI_ASSETS, swagger_ui_page
+
+            assets_path = docs_url.rstrip("/") + "/assets"
+
+            async def docs_page(request: Request) -> HTMLResponse:
+                root = request.scope.get("root_path", "")
+                link = root + channels_url if channels_url and has_channels() else None
+                return HTMLResponse(
+                    swagger_ui_page(
+                        title=self.title,
+                        openapi_url=root + openapi_url,
+                        assets_url=root + assets_path,
+                        channels_url=link,
+                    )
+                )
+
+            self.add_route(docs_url, docs_page, **own)
+            self.mount(assets_path, StaticFiles(directory=SWAGGER_UI_ASSETS))
+
+        if channels_url is not None and asyncapi_url is not None:
+            page_cache: list[tuple[dict[str, Any], str, str]] = []  # (document, root, page)
+
+            async def channels_page(request: Request) -> HTMLResponse:
+                from ._asyncapi.page import render_channels_page
+
+                root = request.scope.get("root_path", "")
+                document = self.asyncapi()
+                if not page_cache or page_cache[0][0] is not document or page_cache[0][1] != root:
+                    page = render_channels_page(
+                        document,
+                        asyncapi_url=root + asyncapi_url,
+                        docs_url=root + swagger_url if swagger_url is not None else None,
+                    )
+                    page_cache[:] = [(document, root, page)]
+                return HTMLResponse(page_cache[0][2])
+
+            self.add_route(channels_url, channels_page, **own)
 
     def on_startup(self, func: H) -> H:
         """Run ``func`` (sync or async) when the app starts, after handlers are compiled."""
@@ -522,8 +580,11 @@ class App(Router):
         """Compile the handlers, make the app providers, run the start-up hooks and
         ``lifespan``; undo it all on exit, in reverse."""
         self.check()
+        # A document that cannot be built fails the start, not a request.
         if self.openapi_url is not None:
-            self.openapi()  # a document that cannot be built fails the start, not a request
+            self.openapi()
+        if self.asyncapi_url is not None:
+            self.asyncapi()
         state: dict[str, Any] = {}
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self._stop_app_providers)

@@ -3,6 +3,7 @@
 ::
 
     bocadillo openapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
+    bocadillo asyncapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
 
 Each subcommand is a function that adds its parser (``_add_<name>``) and one
 that runs it (``_<name>``, taking the parsed arguments and returning the exit
@@ -18,7 +19,7 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, BinaryIO
 
 from ._app import App
@@ -111,15 +112,51 @@ def _add_openapi(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def render_openapi(document: dict[str, Any], *, as_yaml: bool = False) -> bytes:
-    """The document as /openapi.json (or /openapi.yaml) serves it; JSON ends in a newline."""
+    """The document as /openapi.json (or /openapi.yaml) serves it; JSON ends in a newline.
+
+    The same for the AsyncAPI document and /asyncapi.json (or /asyncapi.yaml).
+    """
     data = render(document, as_yaml=as_yaml)
     return data if as_yaml else data + b"\n"
 
 
 def _openapi(args: argparse.Namespace) -> int:
+    return _print_document(args, App.openapi)
+
+
+# -- bocadillo asyncapi ----------------------------------------------------------
+
+
+def _add_asyncapi(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "asyncapi",
+        help="print or write an app's AsyncAPI document (its WebSocket routes)",
+        description=(
+            "Print the app's AsyncAPI 3.0 document, a channel per WebSocket route (the "
+            "bytes /asyncapi.json serves, plus a final newline) without starting a server."
+        ),
+    )
+    parser.add_argument("app", metavar="MODULE:APP", help="the app, e.g. examples.todos.app:app")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the document to FILE instead of stdout"
+    )
+    parser.add_argument("--yaml", action="store_true", help="YAML instead of JSON")
+    _add_app_dir(parser)
+    parser.set_defaults(handler=_asyncapi)
+
+
+def _asyncapi(args: argparse.Namespace) -> int:
+    return _print_document(args, App.asyncapi)
+
+
+# -- shared pieces -----------------------------------------------------------------
+
+
+def _print_document(args: argparse.Namespace, build: Callable[[App], dict[str, Any]]) -> int:
+    """Write the document ``build`` makes of the app to stdout or ``args.output``."""
     app = load_app(args.app, app_dir=args.app_dir)
     try:
-        document = app.openapi()
+        document = build(app)
     except ConfigurationError as exc:
         raise CLIError(f"{args.app} is misconfigured: {exc}", APP_ERROR) from None
     data = render_openapi(document, as_yaml=args.yaml)
@@ -132,9 +169,6 @@ def _openapi(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CLIError(f"could not write {args.output}: {exc.strerror or exc}", APP_ERROR) from None
     return 0
-
-
-# -- shared pieces -----------------------------------------------------------------
 
 
 def _add_app_dir(parser: argparse.ArgumentParser) -> None:
@@ -169,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
         title="commands", dest="command", metavar="COMMAND", required=True
     )
     _add_openapi(commands)
+    _add_asyncapi(commands)
     return parser
 
 

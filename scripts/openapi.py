@@ -1,9 +1,12 @@
-"""Regenerate the committed OpenAPI documents: openapi/<name>.json for every example.
+"""Regenerate the committed API documents: openapi/<name>.json for every example,
+and openapi/<name>.asyncapi.json for every example with WebSocket routes.
 
     python3 scripts/openapi.py
 
 An example is a folder examples/<name>/ whose app.py has an ``app``; its
-document is what ``python -m bocadillo openapi examples.<name>.app:app`` prints.
+documents are what ``python -m bocadillo openapi examples.<name>.app:app`` and
+``python -m bocadillo asyncapi examples.<name>.app:app`` print. An AsyncAPI
+document left for an example that no longer has WebSocket routes is deleted.
 tests/test_openapi_documents.py fails until this has been run after a change.
 Creates or reuses .venv and installs what it needs first.
 """
@@ -19,7 +22,7 @@ from _venv import ROOT, VENV, ensure
 
 
 def regenerate() -> int:
-    from bocadillo import App
+    from bocadillo import App, ConfigurationError
     from bocadillo._cli import CLIError, load_app, render_openapi
 
     sys.path.insert(0, str(ROOT))
@@ -29,14 +32,27 @@ def regenerate() -> int:
         if not isinstance(getattr(module, "app", None), App):
             continue
         try:
-            data = render_openapi(load_app(f"{module.__name__}:app").openapi())
+            app = load_app(f"{module.__name__}:app")
+            documents = {f"{name}.json": app.openapi()}
+            asyncapi = app.asyncapi()
         except CLIError as exc:
             print(f"examples/{name}: {exc}", file=sys.stderr)
             return exc.code
-        target = ROOT / "openapi" / f"{name}.json"
-        status = "unchanged" if target.exists() and target.read_bytes() == data else "written"
-        target.write_bytes(data)
-        print(f"{target.relative_to(ROOT)}: {status}")
+        except ConfigurationError as exc:
+            print(f"examples/{name}: misconfigured: {exc}", file=sys.stderr)
+            return 1
+        async_target = ROOT / "openapi" / f"{name}.asyncapi.json"
+        if asyncapi["channels"]:
+            documents[async_target.name] = asyncapi
+        elif async_target.exists():
+            async_target.unlink()
+            print(f"{async_target.relative_to(ROOT)}: deleted (no WebSocket routes)")
+        for filename, document in documents.items():
+            data = render_openapi(document)
+            target = ROOT / "openapi" / filename
+            status = "unchanged" if target.exists() and target.read_bytes() == data else "written"
+            target.write_bytes(data)
+            print(f"{target.relative_to(ROOT)}: {status}")
     return 0
 
 

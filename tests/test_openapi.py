@@ -1197,3 +1197,23 @@ def test_document_of_an_app_with_every_feature_validates():
     assert set(document["paths"]) == {"/shop/articles", "/shop/articles/{id}", "/pets", "/things"}
     yaml_document = yaml.safe_load(TestClient(app).get("/openapi.yaml").text)
     assert yaml_document == document
+
+
+def test_a_user_model_named_problem_does_not_replace_the_problem_schema(app, client):
+    from pydantic import BaseModel as Model
+
+    class Problem(Model):
+        question: str
+
+    @app.post("/problems")
+    async def add_problem(problem: Problem) -> Problem:
+        return problem
+
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert schemas["Problem"]["required"] == ["type", "title", "status"]
+    body_ref = document["paths"]["/problems"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ]["$ref"]
+    assert body_ref != "#/components/schemas/Problem"
+    assert "question" in schemas[body_ref.rsplit("/", 1)[1]]["properties"]

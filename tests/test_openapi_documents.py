@@ -1,11 +1,19 @@
-"""The committed documents in openapi/: valid, and in step with the example apps."""
+"""The committed documents in openapi/: valid, and in step with the example apps.
+
+Every example has openapi/<name>.json (OpenAPI 3.1); an example with WebSocket
+routes also has openapi/<name>.asyncapi.json (AsyncAPI 3.0), and one without
+has none.
+"""
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import json
+import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 from openapi_spec_validator import validate
 
@@ -14,6 +22,7 @@ from bocadillo._cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = ROOT / "openapi"
+ASYNCAPI_SCHEMA = ROOT / "tests" / "data" / "asyncapi-3.0.0-without-id.json"
 
 
 def example_apps() -> dict[str, App]:
@@ -39,32 +48,77 @@ def test_document_is_valid_openapi(name: str) -> None:
     validate(EXAMPLES[name].openapi())
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
-def test_committed_document_matches_the_app(name: str, tmp_path: Path) -> None:
-    fresh = tmp_path / f"{name}.json"
-    assert main(["openapi", f"examples.{name}.app:app", "-o", str(fresh)]) == 0
-    committed = DOCUMENTS / f"{name}.json"
+def has_channels(app: App) -> bool:
+    """Whether the app documents WebSocket routes (and so has an AsyncAPI document)."""
+    return bool(app.asyncapi()["channels"])
+
+
+def check_committed(command: str, name: str, filename: str, tmp_path: Path) -> None:
+    """``bocadillo <command>`` of example ``name`` is byte for byte openapi/<filename>."""
+    fresh = tmp_path / filename
+    assert main([command, f"examples.{name}.app:app", "-o", str(fresh)]) == 0
+    committed = DOCUMENTS / filename
     regenerate = (
-        f"python -m bocadillo openapi examples.{name}.app:app -o openapi/{name}.json "
+        f"python -m bocadillo {command} examples.{name}.app:app -o openapi/{filename} "
         "(or python3 scripts/openapi.py for every example), then commit it"
     )
-    assert committed.exists(), f"openapi/{name}.json is missing; create it with: {regenerate}"
+    assert committed.exists(), f"openapi/{filename} is missing; create it with: {regenerate}"
     old, new = committed.read_bytes(), fresh.read_bytes()
     if old != new:
         diff = difflib.unified_diff(
             old.decode(errors="replace").splitlines(),
             new.decode(errors="replace").splitlines(),
-            f"openapi/{name}.json (committed)",
+            f"openapi/{filename} (committed)",
             f"examples.{name}.app:app (now)",
             lineterm="",
         )
         pytest.fail(
-            f"openapi/{name}.json no longer matches examples/{name}/app.py; "
+            f"openapi/{filename} no longer matches examples/{name}/app.py; "
             f"regenerate it with: {regenerate}\n" + "\n".join(list(diff)[:40]),
             pytrace=False,
         )
 
 
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_committed_document_matches_the_app(name: str, tmp_path: Path) -> None:
+    check_committed("openapi", name, f"{name}.json", tmp_path)
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_asyncapi_document_is_valid(name: str) -> None:
+    """Against the official AsyncAPI 3.0.0 JSON Schema (tests/data/README.md)."""
+    document = EXAMPLES[name].asyncapi()
+    validator = jsonschema.Draft7Validator(json.loads(ASYNCAPI_SCHEMA.read_text()))
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}"
+        for e in validator.iter_errors(document)
+    ]
+    assert not errors, "\n".join(errors[:10])
+    for ref in set(re.findall(r'"\$ref":"(#/[^"]*)"', json.dumps(document, separators=(",", ":")))):
+        node = document
+        for token in ref[2:].split("/"):
+            token = token.replace("~1", "/").replace("~0", "~")
+            assert isinstance(node, dict) and token in node, f"{ref} does not resolve"
+            node = node[token]
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_committed_asyncapi_document_matches_the_app(name: str, tmp_path: Path) -> None:
+    filename = f"{name}.asyncapi.json"
+    if not has_channels(EXAMPLES[name]):
+        assert not (DOCUMENTS / filename).exists(), (
+            f"openapi/{filename} is there but examples/{name} has no WebSocket routes; delete it"
+        )
+        return
+    check_committed("asyncapi", name, filename, tmp_path)
+    committed = json.loads((DOCUMENTS / filename).read_text())
+    assert committed["asyncapi"] == "3.0.0"
+
+
 def test_every_committed_document_has_an_example() -> None:
-    stale = sorted(p.name for p in DOCUMENTS.glob("*.json") if p.stem not in EXAMPLES)
+    stale = sorted(
+        p.name
+        for p in DOCUMENTS.glob("*.json")
+        if p.name.removesuffix(".json").removesuffix(".asyncapi") not in EXAMPLES
+    )
     assert not stale, f"openapi/ holds documents of no example: {stale}; delete them"

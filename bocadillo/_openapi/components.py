@@ -64,6 +64,12 @@ class SchemaComponents:
         self.schemas: dict[str, dict[str, Any]] = {}
         self._canonical: dict[str, bytes] = {}
 
+    def reserve(self, name: str, schema: dict[str, Any]) -> None:
+        """Store one of the framework's own schemas under ``name``; a user type of the
+        same name then gets another name."""
+        self.schemas[name] = schema
+        self._canonical[name] = _canonical(schema)
+
     def add(self, adapter: SchemaAdapter, mode: SchemaMode) -> dict[str, Any]:
         """The schema to put in an operation for ``adapter``'s type: a ``$ref`` for
         a named object, else the schema itself, with its nested schemas hoisted."""

@@ -130,8 +130,8 @@ class _DocumentBuilder:
     def __init__(self, app: App) -> None:
         self.app = app
         self.components = SchemaComponents()
-        self.components.schemas["Problem"] = PROBLEM_SCHEMA
-        self.components.schemas["ValidationIssue"] = VALIDATION_ISSUE_SCHEMA
+        self.components.reserve("Problem", PROBLEM_SCHEMA)
+        self.components.reserve("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
         self.operation_ids: set[str] = set()
         self.explicit_ids: set[str] = set()
         self.security_schemes: dict[str, dict[str, Any]] = {}

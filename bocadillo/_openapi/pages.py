@@ -17,8 +17,11 @@ __all__ = ["SWAGGER_UI_ASSETS", "swagger_ui_page"]
 SWAGGER_UI_ASSETS = swagger_ui_path
 
 
-def swagger_ui_page(*, title: str, openapi_url: str, assets_url: str) -> str:
-    """The HTML of the Swagger UI page for the document at ``openapi_url``."""
+def swagger_ui_page(
+    *, title: str, openapi_url: str, assets_url: str, channels_url: str | None = None
+) -> str:
+    """The HTML of the Swagger UI page for the document at ``openapi_url``; with
+    ``channels_url``, a link to the WebSocket channels page above it."""
     config = {
         "url": openapi_url,
         "dom_id": "#swagger-ui",
@@ -30,6 +33,14 @@ def swagger_ui_page(*, title: str, openapi_url: str, assets_url: str) -> str:
     assets = html.escape(assets_url, quote=True)
     # json.dumps output cannot close the <script> element: "<" is escaped.
     config_js = json.dumps(config).replace("<", "\\u003c")
+    channels = ""
+    if channels_url is not None:
+        href = html.escape(channels_url, quote=True)
+        channels = (
+            '\n  <nav class="bocadillo-channels" style="font-family: sans-serif; '
+            'max-width: 1460px; margin: 12px auto 0; padding: 0 20px;">'
+            f'<a href="{href}">WebSocket channels</a> (AsyncAPI)</nav>'
+        )
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -39,7 +50,7 @@ def swagger_ui_page(*, title: str, openapi_url: str, assets_url: str) -> str:
   <link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
   <link rel="stylesheet" href="{assets}/swagger-ui.css">
 </head>
-<body>
+<body>{channels}
   <div id="swagger-ui"></div>
   <script src="{assets}/swagger-ui-bundle.js"></script>
   <script>
