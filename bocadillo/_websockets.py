@@ -22,6 +22,7 @@ Close codes the framework uses (RFC 6455):
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import typing
@@ -149,8 +150,14 @@ class WebSocket(Generic[In, Out]):
             await self._ws.accept(subprotocol=subprotocol)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection with ``code`` and a short ``reason``."""
-        if self._ws.application_state is not WebSocketState.DISCONNECTED:
+        """Close the connection with ``code`` and a short ``reason``.
+
+        Does nothing once the connection is closed, by either side.
+        """
+        if (
+            self._ws.application_state is not WebSocketState.DISCONNECTED
+            and self._ws.client_state is not WebSocketState.DISCONNECTED
+        ):
             await self._ws.close(code, reason)
 
     # -- messages --------------------------------------------------------------
@@ -165,6 +172,9 @@ class WebSocket(Generic[In, Out]):
         plan = self._plan
         codec = plan.receives
         while True:
+            if self._ws.client_state is WebSocketState.DISCONNECTED:
+                # Starlette raises a RuntimeError for a receive after the disconnect.
+                raise WebSocketDisconnect(1000)
             message = await self._ws.receive()
             if message["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
@@ -192,8 +202,8 @@ class WebSocket(Generic[In, Out]):
             except SchemaValidationError as exc:
                 errors = exc.errors
             if plan.invalid_message == "reply":
-                await self._ws.send_text(
-                    orjson.dumps(
+                await self._transmit(
+                    text=orjson.dumps(
                         {
                             "type": "error",
                             "code": 1007,
@@ -220,18 +230,31 @@ class WebSocket(Generic[In, Out]):
                 return
             yield message
 
+    async def _transmit(self, *, text: str | None = None, data: bytes | None = None) -> None:
+        # One exception for "the other side is gone", whichever way the server says it.
+        ws = self._ws
+        if WebSocketState.DISCONNECTED in (ws.application_state, ws.client_state):
+            raise WebSocketDisconnect(1006, "The connection is closed.")
+        try:
+            await ws.send({"type": "websocket.send", "bytes": data, "text": text})
+        except StarletteWebSocketDisconnect as exc:
+            raise WebSocketDisconnect(exc.code, exc.reason) from None
+
     async def send(self, message: Out) -> None:
-        """Send one message of the route's ``Out`` type (anything else is refused)."""
+        """Send one message of the route's ``Out`` type (anything else is refused).
+
+        Raises ``WebSocketDisconnect`` once the connection is closed.
+        """
         codec = self._plan.sends
         if codec.kind == "bytes":
             if not isinstance(message, bytes | bytearray):
                 raise TypeError(f"this route sends bytes, not {type(message).__name__}")
-            await self._ws.send_bytes(bytes(message))
+            await self._transmit(data=bytes(message))
             return
         if codec.kind == "text":
             if not isinstance(message, str):
                 raise TypeError(f"this route sends str, not {type(message).__name__}")
-            await self._ws.send_text(message)
+            await self._transmit(text=message)
             return
         assert codec.adapter is not None
         try:
@@ -240,7 +263,7 @@ class WebSocket(Generic[In, Out]):
             raise TypeError(
                 f"{message!r} is not a message this route sends: {exc.errors}"
             ) from None
-        await self._ws.send_text(data.decode())
+        await self._transmit(text=data.decode())
 
 
 class WebSocketPlan:
@@ -374,18 +397,25 @@ class WebSocketPlan:
             pass
         except Exception as exc:
             failure = exc
-            logger.error("WebSocket handler %s failed", self.name, exc_info=exc)
             if websocket.application_state is WebSocketState.CONNECTING:
-                await self._refuse_handshake(websocket, exc)
+                await self._refuse_handshake(websocket, exc)  # logs it unless an HTTPError
             else:
-                await typed.close(1011, "Internal error")
+                logger.error("WebSocket handler %s failed", self.name, exc_info=exc)
+                with contextlib.suppress(StarletteWebSocketDisconnect):
+                    await typed.close(1011, "Internal error")
         finally:
             if exits:
                 error = await teardown(exits, failure)
                 if error is not None and error is not failure:
                     logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
-        if websocket.application_state is WebSocketState.CONNECTED:
-            await typed.close(1000)
+        if websocket.application_state is WebSocketState.CONNECTING:
+            # auto_accept=False and the handler neither accepted nor refused.
+            await self._refuse_handshake(
+                websocket, HTTPError(403, detail="The handler did not accept the connection.")
+            )
+        else:
+            with contextlib.suppress(StarletteWebSocketDisconnect):  # the client just left
+                await typed.close(1000)
 
     async def _refuse_handshake(self, websocket: StarletteWebSocket, exc: BaseException) -> None:
         """Refuse before accepting: an HTTP problem response where the server can send
