@@ -29,6 +29,7 @@ import typing
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+import anyio
 import orjson
 from starlette.requests import cookie_parser
 from starlette.websockets import WebSocket as StarletteWebSocket
@@ -235,8 +236,9 @@ class WebSocket(Generic[In, Out]):
         ws = self._ws
         if WebSocketState.DISCONNECTED in (ws.application_state, ws.client_state):
             raise WebSocketDisconnect(1006, "The connection is closed.")
+        message = {"type": "websocket.send"} | ({"text": text} if data is None else {"bytes": data})
         try:
-            await ws.send({"type": "websocket.send", "bytes": data, "text": text})
+            await ws.send(message)
         except StarletteWebSocketDisconnect as exc:
             raise WebSocketDisconnect(exc.code, exc.reason) from None
 
@@ -405,7 +407,10 @@ class WebSocketPlan:
                     await typed.close(1011, "Internal error")
         finally:
             if exits:
-                error = await teardown(exits, failure)
+                # Shielded: a test client cancels the connection's task right after the
+                # client leaves; a teardown (telling a room the member left) must still finish.
+                with anyio.CancelScope(shield=True):
+                    error = await teardown(exits, failure)
                 if error is not None and error is not failure:
                     logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
         if websocket.application_state is WebSocketState.CONNECTING:

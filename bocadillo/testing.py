@@ -106,7 +106,7 @@ def _shorten(text: str, limit: int = 300) -> str:
 def _other_json_type(value: Any) -> list[Any]:
     """JSON values of another type than ``value``."""
     candidates: list[Any] = [None, True, 12345, 1.5, "not the right type", [1], {"x": 1}]
-    return [c for c in candidates if type(c) is not type(value) and not (value is None is c)]
+    return [c for c in candidates if type(c) is not type(value)]
 
 
 def _message_strategies(
@@ -197,7 +197,8 @@ class _Connection:
         self.available = anyio.Event()
         self.settled = anyio.Event()
         self.sent: list[Message] = []
-        self.finished = False
+        self.closed = False  # the app closed the connection or refused the handshake
+        self.done = anyio.Event()  # the app returned
         self.crash: BaseException | None = None
 
     async def receive(self) -> Message:
@@ -208,6 +209,8 @@ class _Connection:
         return self.inbox.pop(0)
 
     async def send(self, message: Message) -> None:
+        if message["type"] in ("websocket.close", "websocket.http.response.start"):
+            self.closed = True
         self.sent.append(message)
 
     def push(self, message: Message) -> None:
@@ -221,7 +224,8 @@ class _Connection:
         except Exception as exc:
             self.crash = exc
         finally:
-            self.finished = True
+            self.closed = True
+            self.done.set()
             self.settled.set()
 
     async def settle(self, seconds: float) -> bool:
@@ -233,12 +237,6 @@ class _Connection:
     def take(self) -> list[Message]:
         taken, self.sent = self.sent, []
         return taken
-
-    @property
-    def closed(self) -> bool:
-        return self.finished or any(
-            m["type"] in ("websocket.close", "websocket.http.response.start") for m in self.sent
-        )
 
 
 @dataclasses.dataclass
@@ -267,11 +265,10 @@ async def _session(
             connection.push(frame.message())
             settled = await connection.settle(seconds)
             exchanges.append((frame, connection.take(), settled))
-        if not connection.finished:
+        if not connection.done.is_set():
             connection.push({"type": "websocket.disconnect", "code": 1000})
             with anyio.move_on_after(seconds):
-                while not connection.finished:
-                    await connection.settle(seconds)
+                await connection.done.wait()
         tasks.cancel_scope.cancel()
     return _Transcript(handshake, exchanges, connection.crash)
 
@@ -405,7 +402,7 @@ def _captured_errors(logs: list[str]) -> Iterator[None]:
 
 
 def _placeholder_value(values: Mapping[str, str], match: re.Match[str]) -> str:
-    return quote(values[match.group(1)], safe="")
+    return values[match.group(1)]
 
 
 _PLACEHOLDER = re.compile(r"{([^{}:]*)(?::[^{}]*)?}")

@@ -69,17 +69,28 @@ def strict_config() -> SchemathesisConfig:
     return config
 
 
-def check_call(case: Any) -> None:
-    case.call_and_validate()
+def check_call() -> Any:
+    """A fresh test function per example: hypothesis takes one settings object per function."""
+
+    def check(case: Any) -> None:
+        case.call_and_validate()
+
+    return check
 
 
 EXAMPLES = example_apps()
+WITHOUT_LINKS: set[str] = set()  # examples whose operations have nothing to chain
 
 for _name, _app in EXAMPLES.items():
     _schema = schemathesis.openapi.from_asgi("/openapi.json", _app, config=strict_config())
-    globals()[f"test_{_name}_api"] = _schema.parametrize()(SETTINGS(check_call))
+    globals()[f"test_{_name}_api"] = _schema.parametrize()(SETTINGS(check_call()))
 
-    class _Workflow(_schema.as_state_machine()):
+    _machine = _schema.as_state_machine()
+    if not _schema.statistic.transitions.total:
+        WITHOUT_LINKS.add(_name)  # chat's one GET: a stateful run would fail with no links
+        continue
+
+    class _Workflow(_machine):  # type: ignore[no-redef,valid-type,misc]
         def teardown(self) -> None:
             super().teardown()
             # End the app's lifespan: the next scenario starts on a fresh app (a fresh store).
@@ -90,10 +101,10 @@ for _name, _app in EXAMPLES.items():
 
 
 def test_every_example_is_contract_tested() -> None:
-    assert "todos" in EXAMPLES
+    assert "todos" in EXAMPLES and "todos" not in WITHOUT_LINKS
     for name in EXAMPLES:
         assert f"test_{name}_api" in globals()
-        assert f"Test{name.title()}Workflow" in globals()
+        assert name in WITHOUT_LINKS or f"Test{name.title()}Workflow" in globals()
 
 
 def test_every_check_and_phase_is_on() -> None:

@@ -277,3 +277,266 @@ def test_served_example_adds_a_note(served: str) -> None:
     assert body["text"] == "Rye"
     status, _, body = _request(f"{served}/todos/1/notes")
     assert (status, [note["text"] for note in body]) == (200, ["Rye"])
+
+
+# -- the chat example: rooms over WebSockets -------------------------------------------
+
+
+def _example_apps_with_websockets() -> dict[str, Any]:
+    import importlib
+
+    from bocadillo import App
+
+    apps: dict[str, Any] = {}
+    for app_py in sorted((ROOT / "examples").glob("*/app.py")):
+        app = getattr(importlib.import_module(f"examples.{app_py.parent.name}.app"), "app", None)
+        if isinstance(app, App) and app.websocket_plans():
+            apps[app_py.parent.name] = app
+    return apps
+
+
+WEBSOCKET_EXAMPLES = _example_apps_with_websockets()
+
+
+def test_chat_is_an_example_with_websockets() -> None:
+    assert "chat" in WEBSOCKET_EXAMPLES
+
+
+@pytest.mark.parametrize("name", WEBSOCKET_EXAMPLES)
+def test_example_websocket_routes_keep_their_contract(name: str) -> None:
+    from bocadillo.testing import fuzz_websockets
+
+    opened = fuzz_websockets(WEBSOCKET_EXAMPLES[name], max_examples=50, seed=0)
+
+    assert set(opened) == {route.path for route, _ in WEBSOCKET_EXAMPLES[name].websocket_plans()}
+
+
+@pytest.fixture
+def chat() -> Iterator[TestClient]:
+    # `with`: the rooms are an app provider, made at start-up; every connection of
+    # the client shares its event loop, as they would share a server's.
+    from bocadillo.testing import create_client
+    from examples.chat.app import app
+
+    with create_client(app) as test_client:
+        yield test_client
+
+
+def test_no_rooms_before_anyone_joins(chat: TestClient) -> None:
+    response = chat.get("/rooms")
+
+    assert (response.status_code, response.json()) == (200, [])
+
+
+def test_two_members_of_a_room_see_each_others_messages(chat: TestClient) -> None:
+    with (
+        chat.websocket_connect("/rooms/lobby") as ada,
+        chat.websocket_connect("/rooms/lobby") as bob,
+    ):
+        ada.send_json({"type": "join", "name": "ada"})
+        assert ada.receive_json() == {"type": "joined", "name": "ada", "members": ["ada"]}
+        bob.send_json({"type": "join", "name": "bob"})
+        both = {"type": "joined", "name": "bob", "members": ["ada", "bob"]}
+        assert ada.receive_json() == bob.receive_json() == both
+
+        ada.send_json({"type": "say", "text": "Hello, Bob"})
+        said = {"type": "said", "name": "ada", "text": "Hello, Bob"}
+        assert bob.receive_json() == ada.receive_json() == said
+        bob.send_json({"type": "say", "text": "Hi!"})
+        assert (
+            ada.receive_json()
+            == bob.receive_json()
+            == {"type": "said", "name": "bob", "text": "Hi!"}
+        )
+
+
+def test_rooms_lists_each_room_with_its_member_count(chat: TestClient) -> None:
+    with (
+        chat.websocket_connect("/rooms/lobby") as ada,
+        chat.websocket_connect("/rooms/lobby") as bob,
+        chat.websocket_connect("/rooms/games") as cy,
+    ):
+        for ws, name in ((ada, "ada"), (bob, "bob"), (cy, "cy")):
+            ws.send_json({"type": "join", "name": name})
+            ws.receive_json()
+        ada.receive_json()  # bob's arrival
+
+        assert chat.get("/rooms").json() == [
+            {"name": "games", "members": 1},
+            {"name": "lobby", "members": 2},
+        ]
+    assert chat.get("/rooms").json() == []
+
+
+def test_rooms_are_apart(chat: TestClient) -> None:
+    with chat.websocket_connect("/rooms/a") as ada, chat.websocket_connect("/rooms/b") as bob:
+        ada.send_json({"type": "join", "name": "ada"})
+        ada.receive_json()
+        bob.send_json({"type": "join", "name": "ada"})  # the same name, another room
+        assert bob.receive_json()["members"] == ["ada"]
+        ada.send_json({"type": "say", "text": "only room a"})
+        assert ada.receive_json()["text"] == "only room a"
+        bob.send_json({"type": "say", "text": "only room b"})
+        assert bob.receive_json()["text"] == "only room b"
+
+
+def test_leaving_tells_the_room_and_closes_normally(chat: TestClient) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with (
+        chat.websocket_connect("/rooms/lobby") as ada,
+        chat.websocket_connect("/rooms/lobby") as bob,
+    ):
+        ada.send_json({"type": "join", "name": "ada"})
+        bob.send_json({"type": "join", "name": "bob"})
+        ada.receive_json(), ada.receive_json(), bob.receive_json()
+
+        bob.send_json({"type": "leave"})
+
+        assert bob.receive_json() == ada.receive_json() == {"type": "left", "name": "bob"}
+        with pytest.raises(WebSocketDisconnect) as closed:
+            bob.receive_json()
+        assert closed.value.code == 1000
+        assert chat.get("/rooms").json() == [{"name": "lobby", "members": 1}]
+
+
+def test_a_closed_connection_leaves_its_room(chat: TestClient) -> None:
+    with chat.websocket_connect("/rooms/lobby") as ada:
+        ada.send_json({"type": "join", "name": "ada"})
+        ada.receive_json()
+        with chat.websocket_connect("/rooms/lobby") as bob:
+            bob.send_json({"type": "join", "name": "bob"})
+            bob.receive_json(), ada.receive_json()
+        # bob closed without a word: the member provider's teardown told the room.
+        assert ada.receive_json() == {"type": "left", "name": "bob"}
+        assert chat.get("/rooms").json() == [{"name": "lobby", "members": 1}]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "code"),
+    [
+        (None, {"type": "say", "text": "hi"}, 4001),
+        (None, {"type": "leave"}, 4001),
+        ({"type": "join", "name": "ada"}, {"type": "join", "name": "ada2"}, 4002),
+    ],
+)
+def test_messages_the_room_cannot_act_on_get_an_error(
+    chat: TestClient, first: dict[str, Any] | None, then: dict[str, Any], code: int
+) -> None:
+    with chat.websocket_connect("/rooms/lobby") as ws:
+        if first is not None:
+            ws.send_json(first)
+            ws.receive_json()
+        ws.send_json(then)
+        error = ws.receive_json()
+        assert (error["type"], error["code"]) == ("error", code)
+        ws.send_json(
+            {"type": "join", "name": "zed"}
+            if first is None
+            else {"type": "say", "text": "still here"}
+        )
+        assert ws.receive_json()["type"] in ("joined", "said")
+
+
+def test_a_taken_name_gets_an_error(chat: TestClient) -> None:
+    with (
+        chat.websocket_connect("/rooms/lobby") as ada,
+        chat.websocket_connect("/rooms/lobby") as ada2,
+    ):
+        ada.send_json({"type": "join", "name": "ada"})
+        ada.receive_json()
+        ada2.send_json({"type": "join", "name": "ada"})
+        assert ada2.receive_json() == {
+            "type": "error",
+            "code": 4009,
+            "detail": "ada is taken in this room.",
+            "errors": [],
+        }
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ['{"type": "shout"}', '{"type": "say", "text": ""}', '{"type": "join"}', "hello"],
+)
+def test_an_invalid_message_gets_an_error_reply_and_the_connection_stays(
+    chat: TestClient, sent: str
+) -> None:
+    with chat.websocket_connect("/rooms/lobby") as ws:
+        ws.send_text(sent)
+        error = ws.receive_json()
+        assert (error["type"], error["code"]) == ("error", 1007)
+        assert error["errors"]
+        ws.send_json({"type": "join", "name": "ada"})
+        assert ws.receive_json()["type"] == "joined"
+
+
+def test_a_bad_room_name_is_refused_with_a_422_problem(chat: TestClient) -> None:
+    from starlette.testclient import WebSocketDenialResponse
+
+    with (
+        pytest.raises(WebSocketDenialResponse) as refused,
+        chat.websocket_connect("/rooms/Not A Room"),
+    ):
+        pass  # pragma: no cover - refused
+    assert refused.value.status_code == 422
+    assert refused.value.json()["errors"][0]["loc"] == ["path", "room"]
+
+
+def test_rooms_listing_is_documented_as_a_list_of_rooms(chat: TestClient) -> None:
+    document = chat.get("/openapi.json").json()
+    schema = document["paths"]["/rooms"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert schema["schema"] == {"type": "array", "items": {"$ref": "#/components/schemas/Room"}}
+    assert set(document["components"]["schemas"]["Room"]["required"]) == {"name", "members"}
+
+
+@pytest.fixture(scope="module")
+def served_chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """The chat example served by uvicorn; yields its ws:// base and its log file."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("chat") / "uvicorn.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "examples.chat.app:app", "--port", str(port)],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("uvicorn did not start serving the chat example")
+                time.sleep(0.05)
+        yield f"ws://127.0.0.1:{port}", log
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_served_chat_delivers_messages_and_leaves_no_server_error(
+    served_chat: tuple[str, Path],
+) -> None:
+    from websockets.sync.client import connect
+
+    base, log = served_chat
+    with connect(f"{base}/rooms/lobby") as ada:
+        ada.send(json.dumps({"type": "join", "name": "ada"}))
+        assert json.loads(ada.recv(timeout=5))["members"] == ["ada"]
+        with connect(f"{base}/rooms/lobby") as bob:
+            bob.send(json.dumps({"type": "join", "name": "bob"}))
+            assert json.loads(bob.recv(timeout=5))["members"] == ["ada", "bob"]
+            assert json.loads(ada.recv(timeout=5))["name"] == "bob"
+            bob.send(json.dumps({"type": "say", "text": "over the wire"}))
+            assert json.loads(ada.recv(timeout=5))["text"] == "over the wire"
+        # bob's client closed the connection: the server must not close it again.
+        assert json.loads(ada.recv(timeout=5)) == {"type": "left", "name": "bob"}
+        ada.send(json.dumps({"type": "leave"}))
+        assert json.loads(ada.recv(timeout=5)) == {"type": "left", "name": "ada"}
+    status, _, rooms = _request(base.replace("ws://", "http://") + "/rooms")
+    assert (status, rooms) == (200, [])
+    time.sleep(0.2)  # let the server log what it will
+    assert "Traceback" not in log.read_text()

@@ -165,6 +165,18 @@ def test_fuzzer_fills_path_params_with_values_the_route_accepts_or_the_given_one
     assert set(seen) == {(1999, "news")}
 
 
+def test_fuzzer_sends_a_given_path_param_as_it_is(app: App) -> None:
+    seen: set[str] = set()
+
+    @app.websocket("/files/{name:path}")
+    async def files(ws: WebSocket[str, str], name: str) -> None:
+        seen.add(name)
+
+    fuzz_websockets(app, max_examples=2, path_params={"name": "my notes/día 1.txt"})
+
+    assert seen == {"my notes/día 1.txt"}
+
+
 def test_fuzzer_asks_for_a_path_param_no_simple_value_fits(app: App) -> None:
     @app.websocket("/orders/{code}")
     async def order(ws: WebSocket[str, str], code: Annotated[str, Field(pattern="^ORD-")]) -> None:

@@ -394,6 +394,32 @@ def test_connection_provider_is_made_before_accept_and_torn_down_when_the_client
     assert events == ["made", "handler", "message 5", "torn down"]
 
 
+def test_an_async_teardown_finishes_though_the_test_client_cancels_the_connection(
+    app: App, client: TestClient
+) -> None:
+    # The TestClient cancels the connection's task right after sending the close.
+    events: list[str] = []
+
+    @app.provider
+    async def member() -> AsyncIterator[str]:
+        yield "ada"
+        for step in range(5):
+            await asyncio.sleep(0)  # telling the others, say
+            events.append(f"step {step}")
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket[str, str], member: str) -> None:
+        async for text in ws:
+            await ws.send(text)
+
+    for _ in range(20):
+        events.clear()
+        with client.websocket_connect("/ws") as ws:
+            ws.send_text("hi")
+            assert ws.receive_text() == "hi"
+        assert events == [f"step {n}" for n in range(5)]
+
+
 def test_connection_provider_is_torn_down_when_the_handler_returns(
     app: App, client: TestClient
 ) -> None:
@@ -499,6 +525,7 @@ def _call_websocket(
     *,
     query_string: bytes = b"",
     incoming: list[dict[str, Any]] | None = None,
+    broken_pipe: bool = False,
 ) -> list[dict[str, Any]]:
     """Open a WebSocket straight on the ASGI app with a server that has no
     ``websocket.http.response`` extension, send it ``incoming`` after the connect
@@ -527,6 +554,8 @@ def _call_websocket(
         return {"type": "websocket.disconnect", "code": 1000}
 
     async def send(message: dict[str, Any]) -> None:
+        if broken_pipe and message["type"] == "websocket.send":
+            raise OSError("the client is gone")  # as uvicorn's ClientDisconnected
         sent.append(message)
 
     asyncio.run(app(scope, receive, send))
@@ -600,6 +629,39 @@ def test_receive_after_the_client_left_raises_websocket_disconnect_again(app: Ap
 
     assert caught == [1000]
     assert [m["type"] for m in sent] == ["websocket.accept"]
+
+
+def test_sending_after_the_client_left_raises_websocket_disconnect(app: App) -> None:
+    caught: list[int] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket[str, str]) -> None:
+        async for _ in ws:
+            pass  # pragma: no cover - no message is sent
+        try:
+            await ws.send("anyone there?")
+        except WebSocketDisconnect as exc:
+            caught.append(exc.code)
+
+    sent = _call_websocket(app, "/ws")
+
+    assert caught == [1006]
+    assert [m["type"] for m in sent] == ["websocket.accept"]
+
+
+def test_a_send_the_server_cannot_deliver_raises_websocket_disconnect(app: App) -> None:
+    caught: list[int] = []
+
+    @app.websocket("/ws")
+    async def handler(ws: WebSocket[str, str]) -> None:
+        try:
+            await ws.send("hello")
+        except WebSocketDisconnect as exc:
+            caught.append(exc.code)
+
+    _call_websocket(app, "/ws", broken_pipe=True)
+
+    assert caught == [1006]
 
 
 # -- close codes ---------------------------------------------------------------------
