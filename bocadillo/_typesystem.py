@@ -213,6 +213,8 @@ def _to_2020_12(node: Any) -> Any:
             converted["$defs"] = _to_2020_12(value.get("schemas", {}))
         elif key == "definitions":
             converted["$defs"] = _to_2020_12(value)
+        elif key == "format" and value == "datetime":  # JSON Schema spells it date-time
+            converted[key] = "date-time"
         elif key == "items" and isinstance(value, list):
             converted["prefixItems"] = _to_2020_12(value)
         elif key == "default" and callable(value):
