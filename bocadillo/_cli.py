@@ -93,22 +93,36 @@ def load_app(target: str, *, app_dir: str = ".") -> App:
 # -- bocadillo openapi -----------------------------------------------------------
 
 
-def _add_openapi(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
-        "openapi",
-        help="print or write an app's OpenAPI document",
-        description=(
-            "Print the app's OpenAPI document (the bytes /openapi.json serves, plus a "
-            "final newline) without starting a server."
-        ),
-    )
+def _add_document_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    description: str,
+    handler: Callable[[argparse.Namespace], int],
+) -> None:
+    """A ``bocadillo NAME MODULE:APP [-o FILE] [--yaml]`` command printing a document."""
+    parser = commands.add_parser(name, help=help, description=description)
     parser.add_argument("app", metavar="MODULE:APP", help="the app, e.g. examples.todos.app:app")
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write the document to FILE instead of stdout"
     )
     parser.add_argument("--yaml", action="store_true", help="YAML instead of JSON")
     _add_app_dir(parser)
-    parser.set_defaults(handler=_openapi)
+    parser.set_defaults(handler=handler)
+
+
+def _add_openapi(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    _add_document_command(
+        commands,
+        "openapi",
+        help="print or write an app's OpenAPI document",
+        description=(
+            "Print the app's OpenAPI document (the bytes /openapi.json serves, plus a "
+            "final newline) without starting a server."
+        ),
+        handler=_openapi,
+    )
 
 
 def render_openapi(document: dict[str, Any], *, as_yaml: bool = False) -> bytes:
@@ -128,21 +142,16 @@ def _openapi(args: argparse.Namespace) -> int:
 
 
 def _add_asyncapi(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = commands.add_parser(
+    _add_document_command(
+        commands,
         "asyncapi",
         help="print or write an app's AsyncAPI document (its WebSocket routes)",
         description=(
             "Print the app's AsyncAPI 3.0 document, a channel per WebSocket route (the "
             "bytes /asyncapi.json serves, plus a final newline) without starting a server."
         ),
+        handler=_asyncapi,
     )
-    parser.add_argument("app", metavar="MODULE:APP", help="the app, e.g. examples.todos.app:app")
-    parser.add_argument(
-        "-o", "--output", metavar="FILE", help="write the document to FILE instead of stdout"
-    )
-    parser.add_argument("--yaml", action="store_true", help="YAML instead of JSON")
-    _add_app_dir(parser)
-    parser.set_defaults(handler=_asyncapi)
 
 
 def _asyncapi(args: argparse.Namespace) -> int:

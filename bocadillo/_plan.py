@@ -34,7 +34,14 @@ from ._security import SecurityScheme
 if TYPE_CHECKING:
     from ._provider_graph import RouteProviders
 
-__all__ = ["BodySpec", "EndpointPlan", "ParamSpec", "ResponseSpec", "ResponseValidationError"]
+__all__ = [
+    "BodySpec",
+    "EndpointPlan",
+    "ParamSpec",
+    "ParameterReader",
+    "ResponseSpec",
+    "ResponseValidationError",
+]
 
 logger = logging.getLogger("bocadillo")
 
@@ -113,36 +120,12 @@ def _by_key(params: list[ParamSpec], source: ParamSource) -> dict[str, tuple[Par
     return found
 
 
-class EndpointPlan:
-    """Everything needed to serve one handler, decided at start-up."""
+class ParameterReader:
+    """Reads and validates a route's path, query, header and cookie parameters and
+    credentials (the handler's and its providers'), for HTTP and WebSocket plans."""
 
-    def __init__(
-        self,
-        *,
-        endpoint: Callable[..., Any],
-        name: str,
-        is_async: bool,
-        view_class: type | None,
-        params: list[ParamSpec],
-        body: BodySpec | None,
-        request_arg: str | None,
-        response: ResponseSpec,
-        max_body_size: int,
-        providers: RouteProviders,
-        app_values: dict[Any, Any],
-    ) -> None:
-        self.endpoint = endpoint
-        self.name = name
-        self.is_async = is_async
-        self.view_class = view_class
+    def __init__(self, params: list[ParamSpec]) -> None:
         self.params = params  # the handler's and its providers' request data
-        self.body = body
-        self.request_arg = request_arg
-        self.response = response
-        self.max_body_size = max_body_size
-        self.providers = providers
-        self._app_values = app_values
-
         self._path = [(s.field, s.key) for s in params if s.source is ParamSource.PATH]
         self._query = _by_key(params, ParamSource.QUERY)
         self._headers = {
@@ -163,6 +146,159 @@ class EndpointPlan:
         ]
         self._locs = {s.field: _loc(s) for s in validated}
         self._validator = _params_validator(validated) if validated else None
+
+    def _raw(
+        self, scope: Scope, path_params: dict[str, str] | None, raw: dict[str, Any]
+    ) -> list[str] | None:
+        """Fill ``raw`` from the path and the query string; return repeated single keys."""
+        if path_params is not None:
+            for field, key in self._path:
+                raw[field] = path_params[key]
+        if self._query:
+            query_string: bytes = scope["query_string"]
+            if query_string:
+                return self._read_query(query_string, raw)
+        return None
+
+    def _validate(
+        self, raw: dict[str, Any], repeated: list[str] | None
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """All parameters validated in one pass, defaults filled: (values, errors)."""
+        errors: list[dict[str, Any]] = []
+        if self._validator is None:
+            kwargs: dict[str, Any] = {}
+        else:
+            try:
+                kwargs = self._validator(raw)
+            except ValidationError as exc:
+                kwargs = {}
+                errors = self._param_errors(exc)
+            if self._defaults:
+                kwargs = {**self._defaults, **kwargs}
+                for field, value in self._mutable_defaults:
+                    if kwargs[field] is value:
+                        kwargs[field] = copy.deepcopy(value)
+        if repeated:
+            errors.extend(
+                {
+                    "loc": ["query", key],
+                    "msg": "Expected one value, got several.",
+                    "type": "repeated",
+                }
+                for key in dict.fromkeys(repeated)
+            )
+        return kwargs, errors
+
+    def read_parameters(self, scope: Scope, path_params: dict[str, str] | None) -> dict[str, Any]:
+        """The validated values keyed by field, or the 401/422 to answer with."""
+        raw: dict[str, Any] = {}
+        repeated = self._raw(scope, path_params, raw)
+        self._read_headers(scope["headers"], raw)
+        credentials = self._credentials(raw) if self._security else None
+        kwargs, errors = self._validate(raw, repeated)
+        if errors:
+            raise RequestValidationError(errors)
+        if credentials:
+            kwargs.update(credentials)
+        return kwargs
+
+    def _credentials(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Each credential the route declares, or the 401 for the first one missing."""
+        found = {}
+        for spec in self._security:
+            assert spec.security is not None
+            value = raw.pop(spec.field, None)
+            if value is None and not spec.required:
+                found[spec.field] = spec.default
+            else:
+                found[spec.field] = spec.security.credential(value, required=spec.required)
+        return found
+
+    def _read_query(self, query_string: bytes, raw: dict[str, Any]) -> list[str] | None:
+        """Fill ``raw`` from the query string; return the keys of single values sent twice."""
+        wanted = self._query
+        repeated = None
+        for key, value in parse_query(query_string):
+            specs = wanted.get(key)
+            if specs is None:
+                continue
+            for spec in specs:
+                if spec.sequence:
+                    raw.setdefault(spec.field, []).append(value)
+                elif spec.field in raw:
+                    repeated = [*(repeated or ()), key]
+                else:
+                    raw[spec.field] = value
+        return repeated
+
+    def _read_headers(
+        self, headers: list[tuple[bytes, bytes]], raw: dict[str, Any]
+    ) -> tuple[bytes | None, bytes | None]:
+        content_type = content_length = None
+        cookie_headers: list[str] = []
+        wanted = self._headers
+        for name, value in headers:
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
+                content_length = value
+            elif name == b"cookie":
+                cookie_headers.append(value.decode("latin-1"))
+            specs = wanted.get(name)
+            if specs is not None:
+                text = value.decode("latin-1")
+                for spec in specs:
+                    if spec.sequence:
+                        raw.setdefault(spec.field, []).append(text)
+                    elif spec.field not in raw:
+                        raw[spec.field] = text
+        if self._cookies and cookie_headers:
+            cookies = cookie_parser("; ".join(cookie_headers))
+            for key, specs in self._cookies.items():
+                if key in cookies:
+                    for spec in specs:
+                        raw[spec.field] = cookies[key]
+        return content_type, content_length
+
+    def _param_errors(self, exc: ValidationError) -> list[dict[str, Any]]:
+        errors = []
+        for err in exc.errors(include_url=False, include_input=False, include_context=False):
+            field, *rest = err["loc"]
+            errors.append(
+                {"loc": [*self._locs[str(field)], *rest], "msg": err["msg"], "type": err["type"]}
+            )
+        return errors
+
+
+class EndpointPlan(ParameterReader):
+    """Everything needed to serve one handler, decided at start-up."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: Callable[..., Any],
+        name: str,
+        is_async: bool,
+        view_class: type | None,
+        params: list[ParamSpec],
+        body: BodySpec | None,
+        request_arg: str | None,
+        response: ResponseSpec,
+        max_body_size: int,
+        providers: RouteProviders,
+        app_values: dict[Any, Any],
+    ) -> None:
+        super().__init__(params)
+        self.endpoint = endpoint
+        self.name = name
+        self.is_async = is_async
+        self.view_class = view_class
+        self.body = body
+        self.request_arg = request_arg
+        self.response = response
+        self.max_body_size = max_body_size
+        self.providers = providers
+        self._app_values = app_values
         self._needs_headers = bool(self._headers or self._cookies or body is not None)
         self._needs_request = request_arg is not None or providers.request_needed
         self._steps = providers.steps
@@ -259,43 +395,12 @@ class EndpointPlan:
     ) -> tuple[dict[str, Any], Request | None]:
         """The validated arguments, keyed by field, and the Request if anything asked for it."""
         raw: dict[str, Any] = {}
-        if path_params is not None:
-            for field, key in self._path:
-                raw[field] = path_params[key]
-        repeated = None
-        if self._query:
-            query_string: bytes = scope["query_string"]
-            if query_string:
-                repeated = self._read_query(query_string, raw)
+        repeated = self._raw(scope, path_params, raw)
         content_type = content_length = None
         if self._needs_headers:
             content_type, content_length = self._read_headers(scope["headers"], raw)
         credentials = self._credentials(raw) if self._security else None
-
-        errors: list[dict[str, Any]] = []
-        if self._validator is None:
-            kwargs: dict[str, Any] = {}
-        else:
-            try:
-                kwargs = self._validator(raw)
-            except ValidationError as exc:
-                kwargs = {}
-                errors = self._param_errors(exc)
-            if self._defaults:
-                kwargs = {**self._defaults, **kwargs}
-                for field, value in self._mutable_defaults:
-                    if kwargs[field] is value:
-                        kwargs[field] = copy.deepcopy(value)
-
-        if repeated:
-            errors.extend(
-                {
-                    "loc": ["query", key],
-                    "msg": "Expected one value, got several.",
-                    "type": "repeated",
-                }
-                for key in dict.fromkeys(repeated)
-            )
+        kwargs, errors = self._validate(raw, repeated)
         body: bytes | None = None
         if self.body is not None:
             body = await self._read_body(receive, content_type, content_length, kwargs, errors)
@@ -312,73 +417,6 @@ class EndpointPlan:
             if self.request_arg is not None:
                 kwargs[self.request_arg] = request
         return kwargs, request
-
-    def _credentials(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Each credential the route declares, or the 401 for the first one missing."""
-        found = {}
-        for spec in self._security:
-            assert spec.security is not None
-            value = raw.pop(spec.field, None)
-            if value is None and not spec.required:
-                found[spec.field] = spec.default
-            else:
-                found[spec.field] = spec.security.credential(value, required=spec.required)
-        return found
-
-    def _read_query(self, query_string: bytes, raw: dict[str, Any]) -> list[str] | None:
-        """Fill ``raw`` from the query string; return the keys of single values sent twice."""
-        wanted = self._query
-        repeated = None
-        for key, value in parse_query(query_string):
-            specs = wanted.get(key)
-            if specs is None:
-                continue
-            for spec in specs:
-                if spec.sequence:
-                    raw.setdefault(spec.field, []).append(value)
-                elif spec.field in raw:
-                    repeated = [*(repeated or ()), key]
-                else:
-                    raw[spec.field] = value
-        return repeated
-
-    def _read_headers(
-        self, headers: list[tuple[bytes, bytes]], raw: dict[str, Any]
-    ) -> tuple[bytes | None, bytes | None]:
-        content_type = content_length = None
-        cookie_headers: list[str] = []
-        wanted = self._headers
-        for name, value in headers:
-            if name == b"content-type":
-                content_type = value
-            elif name == b"content-length":
-                content_length = value
-            elif name == b"cookie":
-                cookie_headers.append(value.decode("latin-1"))
-            specs = wanted.get(name)
-            if specs is not None:
-                text = value.decode("latin-1")
-                for spec in specs:
-                    if spec.sequence:
-                        raw.setdefault(spec.field, []).append(text)
-                    elif spec.field not in raw:
-                        raw[spec.field] = text
-        if self._cookies and cookie_headers:
-            cookies = cookie_parser("; ".join(cookie_headers))
-            for key, specs in self._cookies.items():
-                if key in cookies:
-                    for spec in specs:
-                        raw[spec.field] = cookies[key]
-        return content_type, content_length
-
-    def _param_errors(self, exc: ValidationError) -> list[dict[str, Any]]:
-        errors = []
-        for err in exc.errors(include_url=False, include_input=False, include_context=False):
-            field, *rest = err["loc"]
-            errors.append(
-                {"loc": [*self._locs[str(field)], *rest], "msg": err["msg"], "type": err["type"]}
-            )
-        return errors
 
     async def _read_body(
         self,

@@ -31,14 +31,12 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
 import orjson
-from starlette.requests import cookie_parser
 from starlette.websockets import WebSocket as StarletteWebSocket
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from ._errors import ConfigurationError, HTTPError, RequestValidationError, http_error_response
-from ._params import ParamSource
-from ._plan import ParamSpec, _by_key, _params_validator, parse_query
+from ._errors import ConfigurationError, HTTPError, http_error_response
+from ._plan import ParameterReader, ParamSpec
 from ._providers import solve, teardown
 from ._schemas import MalformedInput, SchemaAdapter, SchemaValidationError, adapter_for
 
@@ -268,7 +266,7 @@ class WebSocket(Generic[In, Out]):
         await self._transmit(text=data.decode())
 
 
-class WebSocketPlan:
+class WebSocketPlan(ParameterReader):
     """Everything needed to serve one WebSocket route, decided at start-up."""
 
     def __init__(
@@ -286,87 +284,20 @@ class WebSocketPlan:
         max_message_size: int,
         invalid_message: Literal["close", "reply"],
     ) -> None:
+        super().__init__(params)
         self.endpoint = endpoint
         self.name = name
         self.ws_arg = ws_arg
         self.receives = receives
         self.sends = sends
-        self.params = params
         self.providers = providers
         self.auto_accept = auto_accept
         self.max_message_size = max_message_size
         self.invalid_message = invalid_message
         self._app_values = app_values
-        self._path = [(s.field, s.key) for s in params if s.source is ParamSource.PATH]
-        self._query = _by_key(params, ParamSource.QUERY)
-        self._headers = {
-            k.encode("latin-1"): v for k, v in _by_key(params, ParamSource.HEADER).items()
-        }
-        self._cookies = _by_key(params, ParamSource.COOKIE)
-        self._security = [s for s in params if s.security is not None]
-        validated = [s for s in params if s.security is None]
-        self._defaults = {s.field: s.default for s in validated if not s.required}
-        self._locs = {s.field: [s.source.value, s.key] for s in validated}
-        self._validator = _params_validator(validated) if validated else None
 
     def __repr__(self) -> str:
         return f"<WebSocketPlan {self.name}>"
-
-    def _arguments(self, scope: dict[str, Any], path_params: dict[str, str] | None) -> Any:
-        raw: dict[str, Any] = {}
-        for field, key in self._path:
-            raw[field] = (path_params or {})[key]
-        if self._query and scope.get("query_string"):
-            for key, value in parse_query(scope["query_string"]):
-                for spec in self._query.get(key, ()):
-                    if spec.sequence:
-                        raw.setdefault(spec.field, []).append(value)
-                    else:
-                        raw.setdefault(spec.field, value)
-        cookie_headers = []
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                cookie_headers.append(value.decode("latin-1"))
-            for spec in self._headers.get(name, ()):
-                text = value.decode("latin-1")
-                if spec.sequence:
-                    raw.setdefault(spec.field, []).append(text)
-                else:
-                    raw.setdefault(spec.field, text)
-        if self._cookies and cookie_headers:
-            cookies = cookie_parser("; ".join(cookie_headers))
-            for key, specs in self._cookies.items():
-                if key in cookies:
-                    for spec in specs:
-                        raw[spec.field] = cookies[key]
-        credentials = {}
-        for spec in self._security:
-            assert spec.security is not None
-            value = raw.pop(spec.field, None)
-            if value is None and not spec.required:
-                credentials[spec.field] = spec.default
-            else:
-                credentials[spec.field] = spec.security.credential(value, required=spec.required)
-        kwargs: dict[str, Any] = {}
-        if self._validator is not None:
-            from pydantic import ValidationError
-
-            try:
-                kwargs = self._validator(raw)
-            except ValidationError as exc:
-                raise RequestValidationError(
-                    [
-                        {
-                            "loc": [*self._locs[str(err["loc"][0])], *err["loc"][1:]],
-                            "msg": err["msg"],
-                            "type": err["type"],
-                        }
-                        for err in exc.errors(
-                            include_url=False, include_input=False, include_context=False
-                        )
-                    ]
-                ) from None
-        return {**self._defaults, **kwargs, **credentials}
 
     async def __call__(
         self,
@@ -381,7 +312,7 @@ class WebSocketPlan:
         values: dict[str, Any] = {}
         exits: list[Any] = []
         try:
-            kwargs = self._arguments(scope, path_params)
+            kwargs = self.read_parameters(scope, path_params)
             await solve(self.providers.steps, kwargs, values, self._app_values, websocket, exits)
         except Exception as exc:
             error = await teardown(exits, exc) if exits else exc

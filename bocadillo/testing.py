@@ -434,7 +434,9 @@ def _fill_path(
             continue
         for candidate in _PATH_CANDIDATES:
             try:
-                plan._arguments(scope, {**dict.fromkeys(names, "1"), **values, name: candidate})
+                plan.read_parameters(
+                    scope, {**dict.fromkeys(names, "1"), **values, name: candidate}
+                )
             except RequestValidationError as exc:
                 if any(e["loc"][:2] == ["path", name] for e in exc.errors):
                     continue
