@@ -44,6 +44,7 @@ from ._security import (
     HTTPBearer,
     OAuth2PasswordBearer,
 )
+from ._sse import Event
 from ._typesystem import register_typesystem
 from ._websockets import WebSocket, WebSocketDisconnect
 
@@ -60,6 +61,7 @@ __all__ = [
     "Body",
     "ConfigurationError",
     "Cookie",
+    "Event",
     "HTMLResponse",
     "HTTPBasic",
     "HTTPBearer",

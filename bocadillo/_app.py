@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
@@ -37,6 +38,7 @@ from ._providers import (
 from ._requests import Request
 from ._routing import PathEntry, RouteDef, Router, RouteTable, compile_path
 from ._signature import compile_endpoint
+from ._sse import compile_sse
 from ._websockets import WebSocketPlan, compile_websocket
 
 __all__ = ["App"]
@@ -95,6 +97,7 @@ class App(Router):
         exception_handlers: Mapping[type[BaseException], ExceptionHandler] | None = None,
         servers: Sequence[Mapping[str, Any]] | None = None,
         openapi_url: str | None = "/openapi.json",
+        openapi_version: str = "3.1.0",
         docs_url: str | None = "/docs",
         asyncapi_url: str | None = "/asyncapi.json",
     ) -> None:
@@ -105,11 +108,17 @@ class App(Router):
         self.version = version
         self.description = description
         self.servers = [dict(server) for server in servers or ()]
+        if not re.fullmatch(r"3\.[12]\.(0|[1-9][0-9]*)", openapi_version):
+            raise ConfigurationError(
+                f"openapi_version {openapi_version!r}: Bocadillo writes OpenAPI 3.1.x or 3.2.x"
+            )
         self.openapi_url = openapi_url
+        self.openapi_version = openapi_version
         self.docs_url = docs_url
         self.asyncapi_url = asyncapi_url
         self.channels_url: str | None = None  # the channels page, set with the docs routes
         self._openapi: dict[str, Any] | None = None
+        self._openapi_31: tuple[dict[str, Any], dict[str, Any]] | None = None
         self._asyncapi: dict[str, Any] | None = None
         self.max_body_size = max_body_size
         self._on_startup = list(on_startup)
@@ -142,12 +151,25 @@ class App(Router):
     # -- the API document and docs pages ---------------------------------------
 
     def openapi(self) -> dict[str, Any]:
-        """The app's OpenAPI 3.1 document (built from the compiled plans, then cached)."""
+        """The app's OpenAPI document, of ``openapi_version`` (built from the compiled
+        plans, then cached)."""
         if self._openapi is None:
             from ._openapi.document import build_openapi
 
-            self._openapi = build_openapi(self)
+            self._openapi = build_openapi(self, self.openapi_version)
         return self._openapi
+
+    def _openapi_for_docs(self) -> dict[str, Any]:
+        """The document the Swagger UI page reads: the app's, or its 3.1 form
+        (Swagger UI reads 3.0 and 3.1 only)."""
+        document = self.openapi()
+        if document["openapi"].startswith("3.1."):
+            return document
+        if self._openapi_31 is None or self._openapi_31[0] is not document:
+            from ._openapi.document import build_openapi
+
+            self._openapi_31 = (document, build_openapi(self, "3.1.0"))
+        return self._openapi_31[1]
 
     def asyncapi(self) -> dict[str, Any]:
         """The app's AsyncAPI 3.0 document: a channel per WebSocket route (built from
@@ -208,7 +230,8 @@ class App(Router):
 
         def has_channels() -> bool:
             return any(
-                route.method == "WEBSOCKET" and route.include_in_schema
+                (route.method == "WEBSOCKET" or route.sse_options is not None)
+                and route.include_in_schema
                 for route in self.iter_routes()
             )
 
@@ -216,6 +239,16 @@ class App(Router):
             from ._openapi.pages import SWAGGER_UI_ASSETS, swagger_ui_page
 
             assets_path = docs_url.rstrip("/") + "/assets"
+            page_document_url = openapi_url
+            if not self.openapi_version.startswith("3.1."):
+                # Swagger UI reads 3.0 and 3.1: the page gets the document in 3.1 form.
+                page_document_url = docs_url.rstrip("/") + "/openapi-3.1.json"
+
+                async def openapi_for_page() -> Response:
+                    data = rendered("page.json", self._openapi_for_docs())
+                    return Response(data, media_type="application/json")
+
+                self.add_route(page_document_url, openapi_for_page, **own)
 
             async def docs_page(request: Request) -> HTMLResponse:
                 root = request.scope.get("root_path", "")
@@ -223,7 +256,7 @@ class App(Router):
                 return HTMLResponse(
                     swagger_ui_page(
                         title=self.title,
-                        openapi_url=root + openapi_url,
+                        openapi_url=root + page_document_url,
                         assets_url=root + assets_path,
                         channels_url=link,
                     )
@@ -396,6 +429,15 @@ class App(Router):
 
     def _compile(self, route: RouteDef, graph: ProviderGraph) -> EndpointPlan:
         _, names = compile_path(route.path)
+        if route.sse_options is not None:
+            return compile_sse(
+                route.endpoint,
+                path_params=names,
+                graph=graph,
+                app_values=self._app_providers.values,
+                autouse=not route.framework,
+                **route.sse_options,
+            )
         return compile_endpoint(
             route.endpoint,
             path_params=names,
@@ -532,7 +574,7 @@ class App(Router):
         if isinstance(exc, ResponseAlreadyStarted):
             cause = exc.__cause__ or exc
             logger.error(
-                "Error while sending the response to %s %s",
+                "Error after the response to %s %s had started",
                 scope["method"],
                 scope["path"],
                 exc_info=cause,

@@ -41,6 +41,7 @@ class RouteDef:
     operation_id: str | None = None
     framework: bool = False  # the app's own routes (the API document, the docs page)
     websocket_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sse_options: dict[str, Any] | None = None  # set for @app.sse routes
 
 
 @dataclasses.dataclass(slots=True)
@@ -234,6 +235,39 @@ class Router:
                         "max_message_size": max_message_size,
                         "invalid_message": invalid_message,
                     },
+                },
+            )
+            return endpoint
+
+        return decorator
+
+    def sse(
+        self,
+        path: str,
+        *,
+        keepalive: float | None = 15.0,
+        event_names: Mapping[Any, str] | None = None,
+        **options: Any,
+    ) -> Callable[[F], F]:
+        """Register a server-sent events handler: an async generator declared
+        ``-> AsyncIterator[Tick | Done]``, served on GET.
+
+        ``keepalive`` (seconds, or None for never) sends a comment when no event
+        went out for that long, so proxies keep the connection open.
+        ``event_names`` maps event types to the ``event:`` names sent for them
+        (by default the class's ``__sse_event__``, else its name; ``message``
+        for ``str``). Other options are those of ``get``.
+        """
+
+        def decorator(endpoint: F) -> F:
+            self._add(
+                path,
+                "GET",
+                endpoint,
+                None,
+                {
+                    **options,
+                    "sse_options": {"keepalive": keepalive, "event_names": dict(event_names or {})},
                 },
             )
             return endpoint

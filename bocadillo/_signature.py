@@ -145,11 +145,13 @@ def read_parameters(
     skip_first: bool = False,
     field_prefix: str = "",
     allow_body: bool = True,
+    implicit_headers: Collection[str] = (),
 ) -> SignatureParts:
     """Sort ``func``'s parameters by source, or raise ``ConfigurationError``.
 
     ``field_prefix`` keeps a provider's parameters apart from the handler's in
-    the route's single validation pass.
+    the route's single validation pass. ``implicit_headers`` names parameters
+    read from a header without a marker (``last_event_id`` on SSE routes).
     """
     try:
         signature = inspect.signature(func)
@@ -195,6 +197,8 @@ def read_parameters(
             source = marker.source
         elif name in path_params:
             source = ParamSource.PATH
+        elif name in implicit_headers and annotated:
+            source = ParamSource.HEADER
         elif is_provider(name):
             parts.providers.append((name, name))
             continue

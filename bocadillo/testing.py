@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message
 from ._errors import HTTPError, RequestValidationError
 from ._routing import compile_path
 from ._schema_strategies import from_json_schema
+from ._sse_client import EventStream, ServerSentEvent
 
 if TYPE_CHECKING:
     from hypothesis import strategies as st
@@ -43,11 +44,50 @@ if TYPE_CHECKING:
     from ._routing import RouteDef
     from ._websockets import WebSocketPlan
 
-__all__ = ["create_client", "fuzz_websockets"]
+__all__ = ["Client", "EventStream", "ServerSentEvent", "create_client", "fuzz_websockets"]
 
 
-def create_client(app: App, **kwargs: Any) -> TestClient:
-    """A Starlette ``TestClient`` for ``app``; ``kwargs`` go to ``TestClient``.
+class Client(TestClient):
+    """Starlette's ``TestClient``, with ``stream_events`` for server-sent events."""
+
+    __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def stream_events(
+        self,
+        path: str,
+        *,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        max_events: int | None = None,
+        timeout: float = 10.0,
+        close_timeout: float = 5.0,
+    ) -> EventStream:
+        """Open an SSE stream: iterate it for ``ServerSentEvent`` objects, typed by
+        the route's declared events.
+
+        ::
+
+            events = list(client.stream_events("/ticks", max_events=3))
+            assert [e.event for e in events] == ["Tick", "Tick", "Tick"]
+
+        Iteration stops when the app ends the stream, after ``max_events``, or
+        after ``timeout`` seconds. Use it in a ``with`` block to read the status
+        and headers too; leaving the block (or the loop) disconnects.
+        """
+        return EventStream(
+            self,
+            path,
+            params=params,
+            headers=headers,
+            max_events=max_events,
+            timeout=timeout,
+            close_timeout=close_timeout,
+        )
+
+
+def create_client(app: App, **kwargs: Any) -> Client:
+    """A test client for ``app`` (Starlette's ``TestClient``, with ``stream_events``);
+    ``kwargs`` go to ``TestClient``.
 
     Use it in a ``with`` block to run the app's start-up and shutdown (app
     providers, ``on_startup`` hooks); without one the app starts lazily on its
@@ -58,7 +98,7 @@ def create_client(app: App, **kwargs: Any) -> TestClient:
                 ws.send_json({"type": "join", "name": "ada"})
                 assert ws.receive_json()["type"] == "joined"
     """
-    return TestClient(app, **kwargs)
+    return Client(app, **kwargs)
 
 
 # -- what one generated message is, and what the route must answer ----------------------

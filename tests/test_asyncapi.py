@@ -625,7 +625,7 @@ def test_channels_page_content(chat_app: App) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     page = response.text
-    assert "<title>Chat - WebSocket channels</title>" in page
+    assert "<title>Chat - Channels</title>" in page
     assert '<section class="channel" id="channel-chat">' in page
     assert "<h2><code>/chat/{room}</code> Chat</h2>" in page
     assert "<p>Every message is broadcast to the room.</p>" in page
@@ -676,7 +676,7 @@ def test_channels_page_escapes_everything() -> None:
 def test_channels_page_without_channels_and_under_a_root_path() -> None:
     app = App()
     page = TestClient(app, root_path="/api").get("/docs/channels").text
-    assert "This app has no WebSocket routes." in page
+    assert "This app has no WebSocket or server-sent events routes." in page
     assert 'href="/api/docs"' in page and 'href="/api/asyncapi.json"' in page
 
 

@@ -15,6 +15,7 @@ PUBLIC_NAMES = [
     "Body",
     "ConfigurationError",
     "Cookie",
+    "Event",
     "HTMLResponse",
     "HTTPBasic",
     "HTTPBearer",

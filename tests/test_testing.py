@@ -46,7 +46,13 @@ FAST = {"max_examples": 30, "seed": 1}
 
 
 def test_testing_module_exports_the_client_and_the_fuzzer() -> None:
-    assert bocadillo.testing.__all__ == ["create_client", "fuzz_websockets"]
+    assert bocadillo.testing.__all__ == [
+        "Client",
+        "EventStream",
+        "ServerSentEvent",
+        "create_client",
+        "fuzz_websockets",
+    ]
 
 
 @pytest.mark.parametrize("name", bocadillo.testing.__all__)

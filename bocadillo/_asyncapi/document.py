@@ -37,6 +37,7 @@ from .._params import ParamSource
 from .._plan import ParamSpec
 from .._routing import RouteDef
 from .._schemas import SchemaMode, adapter_for
+from .._sse import LAST_EVENT_ID, SSEPlan
 from .._websockets import CLOSE_CODES, MessageCodec, WebSocketPlan
 
 if TYPE_CHECKING:
@@ -48,11 +49,13 @@ __all__ = [
     "MESSAGE_ERROR",
     "MESSAGE_IN",
     "MESSAGE_OUT",
+    "SSE_REFUSED_HEADING",
     "build_asyncapi",
 ]
 
 ASYNCAPI_VERSION = "3.0.0"
 WS_BINDING_VERSION = "0.1.0"
+HTTP_BINDING_VERSION = "0.3.0"
 
 MESSAGE_IN = "in"  # what clients send: the route's In
 MESSAGE_OUT = "out"  # what the app sends: the route's Out
@@ -61,6 +64,7 @@ MESSAGE_ERROR = "error"  # the answer to an unreadable message, with invalid_mes
 # The channel description's generated part starts here; the channels page, which
 # renders the close codes from x-close-codes, shows only what comes before.
 CLOSE_CODES_HEADING = "**Close codes**"
+SSE_REFUSED_HEADING = "**Refused before the stream starts**"
 
 _SCHEMAS = "#/components/schemas/"
 _CONVERTER = re.compile(r"{([^{}:]*):[^{}]*}")
@@ -78,6 +82,8 @@ _HANDSHAKE_NO_ROUTE = (
 )
 _HANDSHAKE_FAILED = "A provider failed during the handshake; the error was logged."
 _HANDSHAKE_CREDENTIALS = "Missing or malformed credentials."
+_SSE_NO_ROUTE = "No route matches the path (a path parameter held a slash, for one)."
+_SSE_FAILED = "A provider failed before the stream started; the error was logged."
 
 ERROR_MESSAGE_DESCRIPTION = (
     "The app's answer to a message that is not valid JSON or does not match what the "
@@ -189,6 +195,14 @@ def _ws_server(server: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _http_server(server: Mapping[str, Any]) -> dict[str, Any]:
+    """The AsyncAPI server for SSE channels: one of the app's servers as it is."""
+    result = _ws_server(server)
+    scheme = urllib.parse.urlsplit(str(server.get("url", ""))).scheme
+    result["protocol"] = "https" if scheme in ("https", "wss") else "http"
+    return result
+
+
 def _security_scheme(definition: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
     """An OpenAPI security scheme as an AsyncAPI 3.0 one."""
     scheme: dict[str, Any]
@@ -267,29 +281,58 @@ class _Builder:
         info: dict[str, Any] = {"title": app.title, "version": app.version}
         if app.description:
             info["description"] = app.description
-        servers = [_ws_server(server) for server in app.servers] or [
+        websockets = [
+            (route, plan) for route, plan in app.websocket_plans() if route.include_in_schema
+        ]
+        streams = [
+            (route, plan)
+            for route, plan in app.plans()
+            if isinstance(plan, SSEPlan) and route.include_in_schema
+        ]
+        servers: dict[str, Any] = {}
+        ws_servers = [_ws_server(server) for server in app.servers] or [
             {"host": "localhost", "protocol": "ws"}
         ]
+        if websockets or not streams:
+            servers.update(
+                {("ws" if n == 1 else f"ws{n}"): server for n, server in enumerate(ws_servers, 1)}
+            )
+        http_refs: list[dict[str, str]] = []
+        ws_refs: list[dict[str, str]] = []
+        if streams:
+            http_servers = [_http_server(server) for server in app.servers] or [
+                {"host": "localhost", "protocol": "http"}
+            ]
+            for n, server in enumerate(http_servers, 1):
+                servers["http" if n == 1 else f"http{n}"] = server
+            # Each kind of channel is served by its own servers.
+            http_refs = [{"$ref": f"#/servers/{key}"} for key in servers if key.startswith("http")]
+            ws_refs = [{"$ref": f"#/servers/{key}"} for key in servers if key.startswith("ws")]
         document: dict[str, Any] = {
             "asyncapi": ASYNCAPI_VERSION,
             "info": info,
             "defaultContentType": "application/json",
-            "servers": {
-                ("ws" if n == 1 else f"ws{n}"): server for n, server in enumerate(servers, 1)
-            },
+            "servers": servers,
         }
         channels: dict[str, Any] = {}
         operations: dict[str, Any] = {}
-        for route, plan in app.websocket_plans():
-            if not route.include_in_schema:
-                continue
+        for route, plan in websockets:
             channel_id = self.channel_id(route)
             channels[channel_id] = self.channel(route, plan)
+            if ws_refs:
+                channels[channel_id]["servers"] = ws_refs
             operations.update(self.operations(channel_id, route, plan, channels[channel_id]))
+        for route, sse_plan in streams:
+            channel_id = self.channel_id(route)
+            channels[channel_id] = self.sse_channel(route, sse_plan)
+            channels[channel_id]["servers"] = http_refs
+            operations[f"{channel_id}_send"] = self.sse_operation(
+                channel_id, route, sse_plan, channels[channel_id]
+            )
         document["channels"] = channels
         document["operations"] = operations
         components: dict[str, Any] = {}
-        schemas = self.reachable_schemas(channels)
+        schemas = self.reachable_schemas(channels, operations)
         if schemas:
             components["schemas"] = schemas
         if self.security_schemes:
@@ -350,7 +393,7 @@ class _Builder:
         channel["x-handshake-responses"] = handshake
         return channel
 
-    def parameters(self, plan: WebSocketPlan) -> dict[str, Any]:
+    def parameters(self, plan: WebSocketPlan | SSEPlan) -> dict[str, Any]:
         """The address's parameters. AsyncAPI 3.0 parameters have no schema: the
         description says the type, and ``enum`` lists the values when there are few."""
         parameters: dict[str, Any] = {}
@@ -387,8 +430,9 @@ class _Builder:
                 return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
         return schema
 
-    def binding(self, plan: WebSocketPlan) -> dict[str, Any]:
-        """The ``ws`` channel binding: the handshake's query and header schemas."""
+    def binding(self, plan: WebSocketPlan | SSEPlan) -> dict[str, Any]:
+        """The ``ws`` channel binding: the handshake's query and header schemas (for
+        an SSE route, the request's)."""
         where = {ParamSource.QUERY: "query", ParamSource.HEADER: "headers"}
         objects: dict[str, dict[str, Any]] = {"query": {}, "headers": {}}
         required: dict[str, list[str]] = {"query": [], "headers": []}
@@ -491,18 +535,19 @@ class _Builder:
         codes[1011] = CLOSE_CODES[1011]
         return {str(code): text for code, text in sorted(codes.items())}
 
-    def handshake_responses(self, route: RouteDef, plan: WebSocketPlan) -> dict[str, str]:
-        """The HTTP statuses a refused handshake answers with, by status."""
+    def handshake_responses(self, route: RouteDef, plan: WebSocketPlan | SSEPlan) -> dict[str, str]:
+        """The HTTP statuses a refused handshake (or SSE request) answers with, by status."""
+        sse = isinstance(plan, SSEPlan)
         statuses: dict[int, str] = {}
         if any(spec.security is not None for spec in plan.params):
             statuses[401] = _HANDSHAKE_CREDENTIALS
         statuses.update(plan.providers.raises)
         statuses.update(route.raises)
-        framework: dict[int, str] = {500: _HANDSHAKE_FAILED}
+        framework: dict[int, str] = {500: _SSE_FAILED if sse else _HANDSHAKE_FAILED}
         if any(spec.security is None for spec in plan.params):
             framework[422] = _HANDSHAKE_INVALID
         if "{" in route.path:
-            framework[404] = _HANDSHAKE_NO_ROUTE
+            framework[404] = _SSE_NO_ROUTE if sse else _HANDSHAKE_NO_ROUTE
         for status, text in framework.items():
             if status in statuses:
                 own = statuses[status].rstrip().rstrip(".")
@@ -568,7 +613,7 @@ class _Builder:
             found[f"{channel_id}_{action}"] = operation
         return found
 
-    def security(self, plan: WebSocketPlan) -> list[dict[str, str]]:
+    def security(self, plan: WebSocketPlan | SSEPlan) -> list[dict[str, str]]:
         refs: list[dict[str, str]] = []
         for spec in plan.params:
             scheme = spec.security
@@ -588,19 +633,115 @@ class _Builder:
                 refs.append(ref)
         return refs
 
+    # -- server-sent events ----------------------------------------------------------
+
+    def sse_channel(self, route: RouteDef, plan: SSEPlan) -> dict[str, Any]:
+        """An SSE route as a channel: one message per event type, the app sends them."""
+        doc_summary, doc_description = _docstring_parts(route.endpoint)
+        channel: dict[str, Any] = {
+            "address": _CONVERTER.sub(r"{\1}", route.path),
+            "title": _humanize(getattr(route.endpoint, "__name__", "") or "channel"),
+        }
+        summary = route.summary or doc_summary
+        if summary:
+            channel["summary"] = summary
+        parameters = self.parameters(plan)
+        if parameters:
+            channel["parameters"] = parameters
+        messages: dict[str, Any] = {}
+        for kind in plan.kinds:
+            if kind.adapter is None:
+                payload: dict[str, Any] = {"type": "string"}
+                content_type = "text/plain"
+            else:
+                payload = self.components.add(kind.adapter, "serialization")
+                content_type = "application/json"
+            message: dict[str, Any] = {
+                "name": kind.name,
+                "title": f"{kind.name} event",
+                "summary": f"Sent as `event: {kind.name}`, the payload in its `data:` lines.",
+                "contentType": content_type,
+                "payload": payload,
+            }
+            if route.deprecated:
+                message["deprecated"] = True
+            messages[_UNSAFE_ID.sub("_", kind.name)] = message
+        channel["messages"] = messages
+        responses = self.handshake_responses(route, plan)
+        parts = [text.strip() for text in [route.description or doc_description or ""] if text]
+        parts.append(
+            f"Server-sent events: `GET {channel['address']}` answers `text/event-stream`, one "
+            "event per message below."
+        )
+        if plan.keepalive is not None:
+            parts.append(
+                f"A comment line (`: keep-alive`) is sent after {plan.keepalive:g} seconds "
+                "without an event."
+            )
+        if any(spec.name == LAST_EVENT_ID for spec in plan.params):
+            parts.append(
+                "A client that reconnects sends the last event id it saw as `Last-Event-ID`; "
+                "the stream resumes after it."
+            )
+        parts.append(
+            SSE_REFUSED_HEADING + ", with an HTTP response (`" + PROBLEM_MEDIA_TYPE + "`):"
+        )
+        parts.append(_markdown_table(("status", "when"), responses))
+        channel["description"] = "\n\n".join(parts)
+        if route.tags:
+            channel["tags"] = [{"name": tag} for tag in route.tags]
+        request = self.binding(plan)
+        channel["x-sse"] = {
+            "method": "GET",
+            "keepalive": plan.keepalive,
+            **{place: request[place] for place in ("query", "headers") if place in request},
+        }
+        channel["x-handshake-responses"] = responses
+        return channel
+
+    def sse_operation(
+        self, channel_id: str, route: RouteDef, plan: SSEPlan, channel: dict[str, Any]
+    ) -> dict[str, Any]:
+        channel_ref = "#/channels/" + _pointer(channel_id)
+        http: dict[str, Any] = {"method": "GET"}
+        if "query" in channel["x-sse"]:
+            http["query"] = channel["x-sse"]["query"]
+        http["bindingVersion"] = HTTP_BINDING_VERSION
+        operation: dict[str, Any] = {
+            "action": "send",
+            "channel": {"$ref": channel_ref},
+            "summary": "The events the app sends to clients.",
+            "messages": [
+                {"$ref": f"{channel_ref}/messages/{_pointer(key)}"} for key in channel["messages"]
+            ],
+            "bindings": {"http": http},
+        }
+        security = self.security(plan)
+        if security:
+            operation["security"] = security
+        if route.tags:
+            operation["tags"] = [{"name": tag} for tag in route.tags]
+        return operation
+
     # -- schemas --------------------------------------------------------------------
 
-    def reachable_schemas(self, channels: dict[str, Any]) -> dict[str, Any]:
+    def reachable_schemas(
+        self, channels: dict[str, Any], operations: dict[str, Any]
+    ) -> dict[str, Any]:
         """The component schemas the channels use (and the ones those use), in the
         AsyncAPI dialect; the payloads and bindings are converted in place."""
         for channel in channels.values():
             for message in channel["messages"].values():
                 message["payload"] = asyncapi_schema(message["payload"])
-            ws = channel["bindings"]["ws"]
+            request = channel.get("bindings", {}).get("ws") or channel.get("x-sse", {})
             for place in ("query", "headers"):
-                if place in ws:
-                    ws[place] = asyncapi_schema(ws[place])
-        wanted = list(_refs(channels))
+                if place in request:
+                    request[place] = asyncapi_schema(request[place])
+        for operation in operations.values():
+            http = operation.get("bindings", {}).get("http", {})
+            if "query" in http:
+                http["query"] = asyncapi_schema(http["query"])
+        wanted = [*_refs(channels), *_refs(operations)]
         seen: set[str] = set()
         while wanted:
             name = wanted.pop()

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from .document import CLOSE_CODES_HEADING
+from .document import CLOSE_CODES_HEADING, SSE_REFUSED_HEADING
 
 __all__ = ["render_channels_page"]
 
@@ -134,10 +134,10 @@ def _messages_html(document: Mapping[str, Any], messages: list[Any]) -> str:
 
 
 def _handshake_html(channel: Mapping[str, Any], security: list[Any]) -> str:
-    ws = channel.get("bindings", {}).get("ws", {})
+    request = channel.get("bindings", {}).get("ws") or channel.get("x-sse") or {}
     out = []
     for place, label in (("query", "Query parameters"), ("headers", "Headers")):
-        schema = ws.get(place)
+        schema = request.get(place)
         if not isinstance(schema, Mapping):
             continue
         required = set(schema.get("required", []))
@@ -180,7 +180,9 @@ def _channel_html(
     out.append(f"<h2><code>{_e(address)}</code> {_e(title)}</h2>\n")
     if channel.get("summary"):
         out.append(f"<p><strong>{_e(channel['summary'])}</strong></p>\n")
-    description = str(channel.get("description") or "").split(CLOSE_CODES_HEADING)[0]
+    description = str(channel.get("description") or "")
+    for heading in (CLOSE_CODES_HEADING, SSE_REFUSED_HEADING):
+        description = description.split(heading)[0]
     out.append(_paragraphs(description))
     tags = [tag.get("name") for tag in channel.get("tags", []) if isinstance(tag, Mapping)]
     if tags:
@@ -207,10 +209,18 @@ def _channel_html(
             scheme = _resolve(document, ref.get("$ref")) if isinstance(ref, Mapping) else None
             if scheme is not None and scheme not in security:
                 security.append(scheme)
-    out.append("<h3>Handshake</h3>\n")
+    sse = "x-sse" in channel
+    if sse:
+        out.append(
+            f"<p>Server-sent events: <code>GET {_e(address)}</code>, answered with "
+            "<code>text/event-stream</code>.</p>\n"
+        )
+    out.append("<h3>Request</h3>\n" if sse else "<h3>Handshake</h3>\n")
     out.append(_handshake_html(channel, security))
 
     for action, label in (("receive", "The client sends"), ("send", "The client receives")):
+        if sse and action == "receive":
+            continue
         messages = [
             _resolve(document, ref.get("$ref"))
             for operation in operations
@@ -228,7 +238,10 @@ def _channel_html(
             _table(("code", "when"), ((_e(code), _e(text)) for code, text in close_codes.items()))
         )
     refusals = channel.get("x-handshake-responses") or {}
-    if refusals:
+    if refusals and sse:
+        out.append("<h3>Refused before the stream starts</h3>\n")
+        out.append("<p>With an HTTP response (<code>application/problem+json</code>).</p>\n")
+    elif refusals:
         out.append("<h3>Handshake refused</h3>\n")
         out.append(
             "<p>With an HTTP response (<code>application/problem+json</code>), or close code "
@@ -259,7 +272,7 @@ def render_channels_page(
         "<!doctype html>\n",
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f"<title>{_e(title)} - WebSocket channels</title>\n",
+        f"<title>{_e(title)} - Channels</title>\n",
         f"<style>{_STYLE}</style>\n</head>\n<body>\n<header>\n",
         f"<h1>{_e(title)} <small>{_e(info.get('version', ''))}</small></h1>\n",
         _paragraphs(info.get("description")),
@@ -279,7 +292,7 @@ def render_channels_page(
         out.append(f'<p class="muted">Servers: {listed}</p>\n')
     out.append("</header>\n<main>\n")
     if not channels:
-        out.append("<p>This app has no WebSocket routes.</p>\n")
+        out.append("<p>This app has no WebSocket or server-sent events routes.</p>\n")
     else:
         out.append("<h2>Channels</h2>\n<ul>\n")
         for channel_id, channel in channels.items():

@@ -24,6 +24,7 @@ from .._params import ParamSource
 from .._plan import EndpointPlan
 from .._routing import RouteDef
 from .._schemas import adapter_for
+from .._sse import EventKind, SSEPlan
 from .components import SchemaComponents
 
 if TYPE_CHECKING:
@@ -126,9 +127,30 @@ def _operation_id_base(route: RouteDef) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "_", name)
 
 
+def event_schema(kind: EventKind, data_schema: dict[str, Any] | None) -> dict[str, Any]:
+    """One server-sent event as a JSON object (``event``, ``data``, ``id``, ``retry``):
+    ``data`` is a string, holding JSON of ``data_schema`` (``None``: plain text)."""
+    data: dict[str, Any] = {"type": "string"}
+    if data_schema is not None:
+        data["contentMediaType"] = "application/json"
+        data["contentSchema"] = data_schema
+    return {
+        "title": f"{kind.name} event",
+        "type": "object",
+        "properties": {
+            "event": {"type": "string", "const": kind.name},
+            "data": data,
+            "id": {"type": "string"},
+            "retry": {"type": "integer", "minimum": 0},
+        },
+        "required": ["event", "data"],
+    }
+
+
 class _DocumentBuilder:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, version: str) -> None:
         self.app = app
+        self.version = version
         self.components = SchemaComponents()
         self.components.reserve("Problem", PROBLEM_SCHEMA)
         self.components.reserve("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
@@ -141,7 +163,7 @@ class _DocumentBuilder:
         info: dict[str, Any] = {"title": app.title, "version": app.version}
         if app.description:
             info["description"] = app.description
-        document: dict[str, Any] = {"openapi": OPENAPI_VERSION, "info": info}
+        document: dict[str, Any] = {"openapi": self.version, "info": info}
         if app.servers:
             document["servers"] = [dict(server) for server in app.servers]
         paths: dict[str, dict[str, Any]] = {}
@@ -301,7 +323,37 @@ class _DocumentBuilder:
             request_body["description"] = body.marker.description
         return request_body
 
+    def event_stream(self, plan: SSEPlan) -> dict[str, Any]:
+        """The ``text/event-stream`` response of an SSE route: each event as an object.
+
+        OpenAPI 3.2 says it with ``itemSchema`` (one event), ``schema`` covering the
+        whole stream; 3.1 has no ``itemSchema``, and tools read its ``schema`` as one
+        event.
+        """
+        events = [
+            event_schema(
+                kind,
+                None
+                if kind.adapter is None
+                else self.components.add(kind.adapter, "serialization"),
+            )
+            for kind in plan.kinds
+        ]
+        item = events[0] if len(events) == 1 else {"oneOf": events}
+        media: dict[str, Any]
+        if self.version.startswith("3.1."):
+            media = {"schema": item}
+        else:
+            media = {"itemSchema": item, "schema": {"type": "array", "items": item}}
+        names = ", ".join(kind.name for kind in plan.kinds)
+        return {
+            "description": f"A stream of server-sent events: {names}.",
+            "content": {"text/event-stream": media},
+        }
+
     def success(self, plan: EndpointPlan) -> dict[str, Any]:
+        if isinstance(plan, SSEPlan):
+            return self.event_stream(plan)
         spec = plan.response
         response: dict[str, Any] = {"description": status_phrase(spec.status_code)}
         if spec.kind == "typed":
@@ -390,6 +442,6 @@ def render_openapi(document: dict[str, Any], *, as_yaml: bool = False) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)
 
 
-def build_openapi(app: App) -> dict[str, Any]:
-    """The app's OpenAPI 3.1 document, as a dict."""
-    return _DocumentBuilder(app).build()
+def build_openapi(app: App, version: str = OPENAPI_VERSION) -> dict[str, Any]:
+    """The app's OpenAPI document (3.1 unless ``version`` says 3.2), as a dict."""
+    return _DocumentBuilder(app, version).build()

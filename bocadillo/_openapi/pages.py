@@ -39,7 +39,7 @@ def swagger_ui_page(
         channels = (
             '\n  <nav class="bocadillo-channels" style="font-family: sans-serif; '
             'max-width: 1460px; margin: 12px auto 0; padding: 0 20px;">'
-            f'<a href="{href}">WebSocket channels</a> (AsyncAPI)</nav>'
+            f'<a href="{href}">Channels: WebSocket and server-sent events</a> (AsyncAPI)</nav>'
         )
     return f"""<!doctype html>
 <html lang="en">
