@@ -44,7 +44,7 @@ from ._security import (
     HTTPBearer,
     OAuth2PasswordBearer,
 )
-from ._sse import Event
+from ._sse import Event, UndeclaredEvent
 from ._typesystem import register_typesystem
 from ._websockets import WebSocket, WebSocketDisconnect
 
@@ -81,6 +81,7 @@ __all__ = [
     "SchemaAdapter",
     "SchemaValidationError",
     "StreamingResponse",
+    "UndeclaredEvent",
     "WebSocket",
     "WebSocketDisconnect",
     "discover_providers",

@@ -172,8 +172,8 @@ class App(Router):
         return self._openapi_31[1]
 
     def asyncapi(self) -> dict[str, Any]:
-        """The app's AsyncAPI 3.0 document: a channel per WebSocket route (built from
-        the compiled plans, then cached)."""
+        """The app's AsyncAPI 3.0 document: a channel per WebSocket route and per SSE
+        route (built from the compiled plans, then cached)."""
         if self._asyncapi is None:
             from ._asyncapi.document import build_asyncapi
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
@@ -18,6 +19,33 @@ def _convert_errors(exc: ValidationError) -> list[dict[str, Any]]:
         {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
         for err in exc.errors(include_url=False, include_input=False, include_context=False)
     ]
+
+
+def _is_whole_float(err: Any) -> bool:
+    value = err.get("input")
+    return (
+        err["type"] == "int_type"
+        and isinstance(value, float)
+        and value.is_integer()
+        and abs(value) < 2**63
+    )
+
+
+def _replace_at(node: Any, loc: list[Any]) -> Any:
+    """``node`` with the whole float at ``loc`` made an int; a step of ``loc`` that is
+    not in the data (a union member's name) ends the walk there."""
+    if isinstance(node, float):
+        return int(node)
+    if not loc:
+        return node
+    step, rest = loc[0], loc[1:]
+    if isinstance(node, dict) and step in node:
+        return {**node, step: _replace_at(node[step], rest)}
+    if isinstance(node, list) and isinstance(step, int) and -len(node) <= step < len(node):
+        copied = list(node)
+        copied[step] = _replace_at(node[step], rest)
+        return copied
+    return node
 
 
 class PydanticAdapter:
@@ -61,9 +89,29 @@ class PydanticAdapter:
         try:
             return self._validate_json(data, strict=self._strict)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False, include_input=False)
+            errors = exc.errors(include_url=False)
             if errors and errors[0]["type"] == "json_invalid":
                 raise MalformedInput(errors[0]["msg"]) from None
+            if self._strict and any(_is_whole_float(err) for err in errors):
+                return self._with_whole_floats_as_ints(data, errors, exc)
+            raise SchemaValidationError(_convert_errors(exc)) from None
+
+    def _with_whole_floats_as_ints(
+        self, data: bytes, errors: list[Any], exc: ValidationError
+    ) -> Any:
+        """JSON Schema counts 2.0 as an integer, so the document's ``"type": "integer"``
+        accepts it; strict pydantic does not. Where an int was expected and a whole
+        number came as a float, read it as the int, and validate again."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise SchemaValidationError(_convert_errors(exc)) from None
+        for err in errors:
+            if _is_whole_float(err):
+                value = _replace_at(value, list(err["loc"]))
+        try:
+            return self._validate_json(orjson.dumps(value), strict=True)
+        except (ValidationError, orjson.JSONEncodeError):
             raise SchemaValidationError(_convert_errors(exc)) from None
 
     def validate_python(self, data: Any) -> Any:

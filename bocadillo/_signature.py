@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, PlainValidator
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -189,6 +190,12 @@ def read_parameters(
             default = marker.default
         elif marker is not None and marker.has_default and default is inspect.Parameter.empty:
             default = marker.default
+        elif isinstance(default, FieldInfo):
+            raise ConfigurationError(
+                f"{where}: parameter {name!r} has a pydantic Field() as its default; say where "
+                f"it comes from with a marker instead: `{name}: int = Query(2, ge=1)` (or "
+                "Header, Cookie, Path, Body), or put the Field in Annotated"
+            )
         if default is inspect.Parameter.empty:
             default = UNSET
         annotated = annotation is not inspect.Parameter.empty

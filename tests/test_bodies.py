@@ -25,6 +25,11 @@ class Point:
     y: int
 
 
+class Shape(BaseModel):
+    point: Point
+    extra: list[int] = []
+
+
 class Movie(TypedDict):
     name: str
     year: int
@@ -179,7 +184,7 @@ def test_body_that_is_not_an_object_is_a_422(app, client, problem, echo_todo):
 # -- strict JSON ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("priority", ["1", False, 1.0], ids=["string", "false", "float"])
+@pytest.mark.parametrize("priority", ["1", False, 1.5], ids=["string", "false", "fraction"])
 def test_json_body_is_validated_strictly(app, client, problem, echo_todo, priority):
     response = client.post("/todos", json={"title": "milk", "priority": priority})
 
@@ -448,3 +453,19 @@ def test_handler_streaming_a_body_over_the_limit_itself_is_a_413(problem):
         return {"size": size}
 
     problem(TestClient(app).post("/raw", content=b"x" * 50), 413)
+
+
+def test_a_whole_number_sent_as_a_float_is_an_int(app, client, problem):
+    # JSON Schema, and so the OpenAPI document, counts 2.0 as an integer.
+    @app.post("/points")
+    async def create(shape: Shape) -> dict[str, Any]:
+        return {"x": shape.point.x, "y": shape.point.y, "extra": shape.extra}
+
+    response = client.post("/points", json={"point": {"x": 2.0, "y": -3.0}, "extra": [1.0, 4]})
+    assert response.status_code == 200, response.text
+    assert response.status_code == 200
+    assert response.json() == {"x": 2, "y": -3, "extra": [1, 4]}
+    assert type(response.json()["x"]) is int
+
+    response = client.post("/points", json={"point": {"x": 2.5, "y": 1}})
+    assert problem(response, 422)["errors"][0]["loc"] == ["body", "point", "x"]

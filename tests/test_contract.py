@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -46,6 +48,19 @@ SETTINGS = settings(
     derandomize=not EXPLORE,
     database=None,  # no replay of earlier runs' failures: every run is the same
 )
+
+
+# Settings the examples read as they start. A job's event stream lasts until the job
+# finishes, so the jobs example (0.5 s a step by default) runs its steps fast here.
+EXAMPLE_ENVIRONMENT = {"JOBS_STEP_SECONDS": "0.005"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def example_environment() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in EXAMPLE_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        yield
 
 
 def example_apps() -> dict[str, App]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 import starlette.requests
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.testclient import TestClient
 
 from bocadillo import App, Body, ConfigurationError, Cookie, Header, Path, Query, Request
@@ -491,6 +491,10 @@ async def two_bodies_one_marked(first: TodoIn, extra: dict[str, int] = Body()) -
     return 0
 
 
+async def field_as_default(id: int, limit: int = Field(10, ge=1)) -> None:
+    pass
+
+
 START_UP_ERRORS = [
     pytest.param(unannotated_query, "'q' names no provider", id="unannotated"),
     pytest.param(path_marker_without_placeholder, "no {item_id} placeholder", id="path-marker"),
@@ -498,6 +502,7 @@ START_UP_ERRORS = [
     pytest.param(star_kwargs, "'kwargs'", id="star-kwargs"),
     pytest.param(dict_without_body, "Body()", id="dict-without-body"),
     pytest.param(two_bodies, "both read the body", id="two-bodies"),
+    pytest.param(field_as_default, "has a pydantic Field() as its default", id="field-default"),
     pytest.param(two_bodies_one_marked, "both read the body", id="two-bodies-one-marked"),
 ]
 

@@ -35,6 +35,7 @@ PUBLIC_NAMES = [
     "SchemaAdapter",
     "SchemaValidationError",
     "StreamingResponse",
+    "UndeclaredEvent",
     "WebSocket",
     "WebSocketDisconnect",
     "discover_providers",

@@ -1,4 +1,4 @@
-"""The AsyncAPI 3.0 document of the app's WebSocket routes.
+"""The AsyncAPI 3.0 document of the app's WebSocket and server-sent events routes.
 
 Each WebSocket route is a channel: its address (``/chat/{room}``), its path
 parameters, its ``ws`` binding (the query and header schemas of the
@@ -9,6 +9,11 @@ not read). Two operations per channel say who sends what: ``receive`` (what
 the app receives) and ``send`` (what the app sends). The channel's
 description lists the close codes the route uses and the statuses a refused
 handshake answers with.
+
+Each SSE route is a channel too, served by ``http`` servers: one message per
+event type, one ``send`` operation (the app sends them) with an ``http``
+binding, the request's query and headers and the statuses of a refused request
+under ``x-sse`` and ``x-handshake-responses``.
 
 Payload schemas come from the same ``SchemaComponents`` machinery as the
 OpenAPI document, seeded with that document's schemas, so a type used by both

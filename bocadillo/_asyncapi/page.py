@@ -210,11 +210,6 @@ def _channel_html(
             if scheme is not None and scheme not in security:
                 security.append(scheme)
     sse = "x-sse" in channel
-    if sse:
-        out.append(
-            f"<p>Server-sent events: <code>GET {_e(address)}</code>, answered with "
-            "<code>text/event-stream</code>.</p>\n"
-        )
     out.append("<h3>Request</h3>\n" if sse else "<h3>Handshake</h3>\n")
     out.append(_handshake_html(channel, security))
 
@@ -238,15 +233,16 @@ def _channel_html(
             _table(("code", "when"), ((_e(code), _e(text)) for code, text in close_codes.items()))
         )
     refusals = channel.get("x-handshake-responses") or {}
-    if refusals and sse:
-        out.append("<h3>Refused before the stream starts</h3>\n")
-        out.append("<p>With an HTTP response (<code>application/problem+json</code>).</p>\n")
-    elif refusals:
-        out.append("<h3>Handshake refused</h3>\n")
-        out.append(
-            "<p>With an HTTP response (<code>application/problem+json</code>), or close code "
-            "1008 where the server cannot send one.</p>\n"
-        )
+    if refusals:
+        if sse:
+            out.append("<h3>Refused before the stream starts</h3>\n")
+            out.append("<p>With an HTTP response (<code>application/problem+json</code>).</p>\n")
+        else:
+            out.append("<h3>Handshake refused</h3>\n")
+            out.append(
+                "<p>With an HTTP response (<code>application/problem+json</code>), or close "
+                "code 1008 where the server cannot send one.</p>\n"
+            )
         out.append(
             _table(("status", "when"), ((_e(code), _e(text)) for code, text in refusals.items()))
         )

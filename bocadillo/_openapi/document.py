@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document, built from the compiled handler plans.
+"""The OpenAPI document (3.1, or 3.2 on request), built from the compiled handler plans.
 
 Everything comes from what the app already knows: each route's plan says its
 parameters (the handler's and its providers'), body, success response and

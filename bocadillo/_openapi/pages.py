@@ -21,7 +21,7 @@ def swagger_ui_page(
     *, title: str, openapi_url: str, assets_url: str, channels_url: str | None = None
 ) -> str:
     """The HTML of the Swagger UI page for the document at ``openapi_url``; with
-    ``channels_url``, a link to the WebSocket channels page above it."""
+    ``channels_url``, a link to the channels page (WebSocket and SSE) above it."""
     config = {
         "url": openapi_url,
         "dom_id": "#swagger-ui",
