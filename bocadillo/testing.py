@@ -1,19 +1,19 @@
-"""Testing helpers: a test client, and generated message tests for WebSocket routes.
+"""Testing helpers: a test client, a live server, and contract tests.
 
 ::
 
-    from bocadillo.testing import create_client, fuzz_websockets
+    from bocadillo.testing import contract_test, create_client
+
+    test_contract = contract_test(app)            # schemathesis + WebSocket fuzzing
 
     def test_api():
         with create_client(app) as client:       # runs start-up and shutdown
             assert client.get("/rooms").status_code == 200
 
-    def test_websocket_contract():
-        fuzz_websockets(app)                      # every WebSocket route of the app
-
-``fuzz_websockets`` needs ``hypothesis`` and ``jsonschema`` (both in the
-``dev`` extra); ``create_client`` needs ``httpx2``, as Starlette's test client
-does.
+Install the ``testing`` extra (``pip install 'bocadillo[testing]'``): the
+client needs ``httpx2``, as Starlette's test client does; ``contract_test``
+needs ``schemathesis``; ``fuzz_websockets`` needs ``hypothesis`` and
+``jsonschema``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -32,6 +34,7 @@ import orjson
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message
 
+from ._contract import ContractFailure, ContractReport, contract_test, run_contract
 from ._errors import HTTPError, RequestValidationError
 from ._routing import compile_path
 from ._schema_strategies import from_json_schema
@@ -44,13 +47,44 @@ if TYPE_CHECKING:
     from ._routing import RouteDef
     from ._websockets import WebSocketPlan
 
-__all__ = ["Client", "EventStream", "ServerSentEvent", "create_client", "fuzz_websockets"]
+__all__ = [
+    "Client",
+    "ContractFailure",
+    "ContractReport",
+    "EventStream",
+    "LiveServer",
+    "ServerSentEvent",
+    "contract_test",
+    "create_client",
+    "fuzz_websockets",
+    "run_contract",
+]
 
 
 class Client(TestClient):
-    """Starlette's ``TestClient``, with ``stream_events`` for server-sent events."""
+    """Starlette's ``TestClient``, with ``stream_events`` for server-sent events, and
+    provider overrides that last as long as the client."""
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
+
+    def __init__(
+        self, app: App, *, overrides: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(app, **kwargs)
+        self._overrides = [
+            app.override_provider(name, value) for name, value in (overrides or {}).items()
+        ]
+
+    def __exit__(self, *args: Any) -> None:
+        try:
+            super().__exit__(*args)
+        finally:
+            self.undo_overrides()
+
+    def undo_overrides(self) -> None:
+        """Put back the providers ``overrides`` replaced (done on leaving the ``with``)."""
+        while self._overrides:
+            self._overrides.pop().undo()
 
     def stream_events(
         self,
@@ -85,20 +119,99 @@ class Client(TestClient):
         )
 
 
-def create_client(app: App, **kwargs: Any) -> Client:
+def create_client(app: App, *, overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> Client:
     """A test client for ``app`` (Starlette's ``TestClient``, with ``stream_events``);
     ``kwargs`` go to ``TestClient``.
 
     Use it in a ``with`` block to run the app's start-up and shutdown (app
     providers, ``on_startup`` hooks); without one the app starts lazily on its
-    first request. ``client.websocket_connect(path)`` opens a WebSocket::
+    first request. ``overrides`` replaces providers by name (a function, or
+    the value itself) until the ``with`` block ends.
+    ``client.websocket_connect(path)`` opens a WebSocket::
 
-        with create_client(app) as client:
+        with create_client(app, overrides={"store": fake_store}) as client:
             with client.websocket_connect("/rooms/lobby") as ws:
                 ws.send_json({"type": "join", "name": "ada"})
                 assert ws.receive_json()["type"] == "joined"
     """
-    return Client(app, **kwargs)
+    return Client(app, overrides=overrides, **kwargs)
+
+
+class LiveServer:
+    """The app served by uvicorn on a free 127.0.0.1 port, in a background thread,
+    for tests that need a real socket (a browser, a load generator, another process)::
+
+        with LiveServer(app) as server:
+            response = httpx.get(server.url + "/todos")
+
+    The app's start-up runs before the ``with`` body, its shutdown when the
+    block ends. ``kwargs`` go to ``uvicorn.Config`` (``ws``, ``http``,
+    ``limit_concurrency``...).
+    """
+
+    __test__ = False
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        start_timeout: float = 10.0,
+        **kwargs: Any,
+    ) -> None:
+        import uvicorn
+
+        self.app = app
+        self.host = host
+        self.port = port
+        self.start_timeout = start_timeout
+        self._config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="on", **kwargs
+        )
+        self._server = uvicorn.Server(self._config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``, without a trailing slash."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.start()
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start serving; raise ``RuntimeError`` if the server did not start in time."""
+        server = self._server
+        self._thread = threading.Thread(
+            target=server.run, name="bocadillo-live-server", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + self.start_timeout
+        while not server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the server did not start (see the log for why)")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the server did not start within {self.start_timeout} s")
+            time.sleep(0.01)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        """Stop serving: the app's shutdown runs, then the thread ends."""
+        if self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(self.start_timeout)
+        self._thread = None
 
 
 # -- what one generated message is, and what the route must answer ----------------------

@@ -1,23 +1,22 @@
-"""Contract tests: schemathesis against every example app, in-process, every check on.
+"""Contract tests: every example app against its own documents, as users write them.
 
-For each example (examples/<name>/app.py with an ``app``) the app's own
-/openapi.json drives schemathesis through all its phases — explicit examples,
-the coverage phase (boundary values, negative data, missing required
-parameters, methods the path does not declare), fuzzing of valid and invalid
-input — and the stateful phase, with every built-in check enabled:
-undocumented statuses, content types, headers and bodies, negative data that
-is accepted, positive data that is rejected, missing ``Allow`` on 405,
-server errors, use after free, resources that vanish, and so on.
+Each example (examples/<name>/app.py with an ``app``) gets the two lines a user
+adds to their own test file::
 
-schemathesis drives the app through the ASGI lifespan itself: it starts it
-on the first request and its pytest plugin ends it after each test, so every
-test (one per operation) gets a fresh store; the stateful test ends it after
-each scenario, so each scenario starts from an empty store.
+    from bocadillo.testing import contract_test
+    test_contract = contract_test(app)
+
+That runs schemathesis in-process against the app's /openapi.json with every
+phase (explicit examples, the coverage phase, fuzzing with valid and invalid
+data, stateful sequences that follow the document's links) and every check
+on, then fuzzes every WebSocket route's messages.
 
 The run is bounded (25 examples per operation) and reproducible (a fixed
 seed): the same cases every time. To explore further, set
 ``CONTRACT_EXAMPLES`` (for example ``CONTRACT_EXAMPLES=500``): that many
 examples, with a fresh random seed each run.
+
+The checks are shown to be able to fail in tests/test_testing.py.
 """
 
 from __future__ import annotations
@@ -26,29 +25,17 @@ import importlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, settings
-from schemathesis.config import SchemathesisConfig
-from schemathesis.generation import GenerationMode
-from schemathesis.python.asgi import shutdown_lifespans
 
 from bocadillo import App
+from bocadillo._contract import schemathesis_config
+from bocadillo.testing import contract_test
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPLORE = "CONTRACT_EXAMPLES" in os.environ
 MAX_EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "25"))
 SEED = None if EXPLORE else 2025
-SETTINGS = settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=not EXPLORE,
-    database=None,  # no replay of earlier runs' failures: every run is the same
-)
-
 
 # Settings the examples read as they start. A job's event stream lasts until the job
 # finishes, so the jobs example (0.5 s a step by default) runs its steps fast here.
@@ -74,59 +61,26 @@ def example_apps() -> dict[str, App]:
     return apps
 
 
-def strict_config() -> SchemathesisConfig:
-    """Everything on, whatever a schemathesis.toml nearby might say."""
-    config = SchemathesisConfig(seed=SEED)
-    project = config.projects.default
-    project.phases.update(phases=["examples", "coverage", "fuzzing", "stateful"])
-    project.generation.update(modes=list(GenerationMode), max_examples=MAX_EXAMPLES)
-    project.checks.update(included_check_names=["all"])
-    return config
-
-
-def check_call() -> Any:
-    """A fresh test function per example: hypothesis takes one settings object per function."""
-
-    def check(case: Any) -> None:
-        case.call_and_validate()
-
-    return check
-
-
 EXAMPLES = example_apps()
-WITHOUT_LINKS: set[str] = set()  # examples whose operations have nothing to chain
 
 for _name, _app in EXAMPLES.items():
-    _schema = schemathesis.openapi.from_asgi("/openapi.json", _app, config=strict_config())
-    globals()[f"test_{_name}_api"] = _schema.parametrize()(SETTINGS(check_call()))
-
-    _machine = _schema.as_state_machine()
-    if not _schema.statistic.transitions.total:
-        WITHOUT_LINKS.add(_name)  # chat's one GET: a stateful run would fail with no links
-        continue
-
-    class _Workflow(_machine):  # type: ignore[no-redef,valid-type,misc]
-        def teardown(self) -> None:
-            super().teardown()
-            # End the app's lifespan: the next scenario starts on a fresh app (a fresh store).
-            shutdown_lifespans()
-
-    _Workflow.TestCase.settings = settings(SETTINGS, stateful_step_count=10)
-    globals()[f"Test{_name.title()}Workflow"] = _Workflow.TestCase
+    globals()[f"test_{_name}_keeps_its_contract"] = contract_test(
+        _app, max_examples=MAX_EXAMPLES, seed=SEED
+    )
 
 
 def test_every_example_is_contract_tested() -> None:
-    assert "todos" in EXAMPLES and "todos" not in WITHOUT_LINKS
+    assert {"todos", "chat", "jobs"} <= set(EXAMPLES)
     for name in EXAMPLES:
-        assert f"test_{name}_api" in globals()
-        assert name in WITHOUT_LINKS or f"Test{name.title()}Workflow" in globals()
+        assert callable(globals()[f"test_{name}_keeps_its_contract"])
 
 
 def test_every_check_and_phase_is_on() -> None:
     from schemathesis.checks import CHECKS, load_all_checks
+    from schemathesis.generation import GenerationMode
 
     load_all_checks()
-    project = strict_config().projects.default
+    project = schemathesis_config().projects.default
     names = CHECKS.get_all_names()
     assert {"negative_data_rejection", "unsupported_method", "allow_header_conformance"} <= set(
         names

@@ -48,10 +48,15 @@ FAST = {"max_examples": 30, "seed": 1}
 def test_testing_module_exports_the_client_and_the_fuzzer() -> None:
     assert bocadillo.testing.__all__ == [
         "Client",
+        "ContractFailure",
+        "ContractReport",
         "EventStream",
+        "LiveServer",
         "ServerSentEvent",
+        "contract_test",
         "create_client",
         "fuzz_websockets",
+        "run_contract",
     ]
 
 
@@ -363,3 +368,131 @@ def test_generated_values_match_their_schema(schema: dict[str, Any]) -> None:
         assert validator.is_valid(value), value
 
     check()
+
+
+# -- contract_test and run_contract: they pass on a sound app and fail on a broken one ----
+
+
+class Item(BaseModel):
+    n: int = Field(ge=0, le=100)
+
+
+def sound_app() -> App:
+    app = App(title="Sound")
+    items: list[Item] = []
+
+    @app.post("/items", status_code=201)
+    async def add(item: Item) -> Item:
+        items.append(item)
+        return item
+
+    @app.get("/items")
+    async def list_items() -> list[Item]:
+        return items
+
+    return app
+
+
+def test_contract_test_is_a_test_that_passes_on_a_sound_app() -> None:
+    test = bocadillo.testing.contract_test(sound_app(), max_examples=10)
+    assert test.__name__ == "test_contract"
+    test()  # raises on any failure
+    report = bocadillo.testing.run_contract(sound_app(), max_examples=10)
+    assert report.ok
+    assert [row.operation for row in report.rows] == ["POST /items", "GET /items"]
+    assert all(row.cases > 0 and row.failures == 0 for row in report.rows)
+    assert report.table().splitlines()[0].split() == ["operation", "cases", "failures"]
+
+
+def test_contract_test_fails_on_a_server_error_with_a_reproduction() -> None:
+    app = App(title="Broken")
+
+    @app.post("/items")
+    async def add(item: Item) -> Item:
+        if item.n > 50:
+            raise RuntimeError("only small items")
+        return item
+
+    with pytest.raises(AssertionError) as info:
+        bocadillo.testing.contract_test(app, max_examples=20, stateful=False)()
+    text = str(info.value)
+    assert "Broken: the app does not keep its contract." in text
+    assert "POST /items: Server error (not_a_server_error)" in text
+    assert "curl -X POST" in text and "only small items" not in text
+
+
+def test_run_contract_finds_an_undocumented_status() -> None:
+    app = App(title="Teapot")
+
+    @app.get("/brew")
+    async def brew(strength: int = Query(1, ge=1, le=5)) -> Any:
+        from bocadillo import JSONResponse
+
+        if strength == 5:
+            return JSONResponse({"detail": "too strong"}, status_code=418)
+        return {"ok": True}
+
+    report = bocadillo.testing.run_contract(app, max_examples=20, stateful=False)
+    assert not report.ok
+    assert {(f.operation, f.check) for f in report.failures} >= {
+        ("GET /brew", "status_code_conformance")
+    }
+    assert report.rows[0].failures >= 1
+
+
+def test_contract_test_fuzzes_websocket_routes_too() -> None:
+    app = App(title="Fragile")
+
+    @app.websocket("/echo")
+    async def echo(ws: WebSocket[Event, Event]) -> None:
+        async for message in ws:
+            if message.count > 10:
+                raise RuntimeError("counts that high break the echo")
+            await ws.send(message)
+
+    report = bocadillo.testing.run_contract(app, max_examples=30)
+    assert [f.operation for f in report.failures] == ["WebSocket /echo"]
+    assert "1011" in report.failures[0].message
+
+
+# -- create_client overrides, LiveServer ----------------------------------------------------
+
+
+def test_create_client_overrides_providers_for_its_lifetime() -> None:
+    app = App()
+
+    @app.provider
+    async def greeting() -> str:
+        return "hello"
+
+    @app.get("/greet")
+    async def greet(greeting: str) -> dict[str, str]:
+        return {"greeting": greeting}
+
+    with create_client(app, overrides={"greeting": "hi from a test"}) as client:
+        assert client.get("/greet").json() == {"greeting": "hi from a test"}
+    with create_client(app) as client:
+        assert client.get("/greet").json() == {"greeting": "hello"}
+
+
+def test_live_server_serves_over_a_real_socket() -> None:
+    import urllib.request
+
+    app = App()
+    log: list[str] = []
+    app.on_startup(lambda: log.append("started"))
+    app.on_shutdown(lambda: log.append("stopped"))
+
+    @app.get("/ping")
+    async def ping() -> dict[str, str]:
+        return {"pong": "yes"}
+
+    with bocadillo.testing.LiveServer(app) as server:
+        assert server.url.startswith("http://127.0.0.1:") and server.port > 0
+        assert log == ["started"]
+        with urllib.request.urlopen(server.url + "/ping", timeout=5) as response:
+            assert response.status == 200
+            assert response.read() == b'{"pong":"yes"}'
+    assert log == ["started", "stopped"]
+    with pytest.raises(OSError):
+        urllib.request.urlopen(server.url + "/ping", timeout=2)
