@@ -124,9 +124,11 @@ def create_client(app: App, *, overrides: Mapping[str, Any] | None = None, **kwa
     ``kwargs`` go to ``TestClient``.
 
     Use it in a ``with`` block to run the app's start-up and shutdown (app
-    providers, ``on_startup`` hooks); without one the app starts lazily on its
-    first request. ``overrides`` replaces providers by name (a function, or
-    the value itself) until the ``with`` block ends.
+    providers, ``on_startup`` hooks, ``lifespan``); without one, only the
+    handlers are compiled and the app providers made, on the first request.
+    ``overrides`` replaces providers by name (a function, or the value
+    itself) from now until the ``with`` block ends (or
+    ``client.undo_overrides()``).
     ``client.websocket_connect(path)`` opens a WebSocket::
 
         with create_client(app, overrides={"store": fake_store}) as client:
