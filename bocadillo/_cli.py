@@ -2,29 +2,57 @@
 
 ::
 
+    bocadillo run MODULE:APP [--host HOST] [--port PORT] [--reload | --workers N]
+                  [--limit-concurrency N] [--timeout-keep-alive S] [--log-level LEVEL]
+                  [--proxy-headers | --no-proxy-headers] [--forwarded-allow-ips IPS]
+                  [--app-dir DIR]
+    bocadillo dev MODULE:APP [--host HOST] [--port PORT] [--app-dir DIR]
+    bocadillo routes MODULE:APP [--app-dir DIR]
+    bocadillo check MODULE:APP [--max-examples N] [--no-stateful] [--no-websockets]
+                    [--no-contract] [--seed N|random] [--app-dir DIR]
     bocadillo openapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
     bocadillo asyncapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
 
+``run`` serves the app with uvicorn (production defaults), ``dev`` serves it
+with reload and debug logging, ``routes`` prints the route table, ``check``
+compiles every plan and both documents and runs the contract tests.
+``run`` and ``dev`` import and compile the app before uvicorn starts, so a
+mistake is one line on stderr rather than a traceback from a worker.
+
 Each subcommand is a function that adds its parser (``_add_<name>``) and one
 that runs it (``_<name>``, taking the parsed arguments and returning the exit
-code); ``main`` wires them together. Exit codes: 0 success, 1 the app is
-misconfigured (a ``ConfigurationError``) or a file could not be written,
-2 a usage error (a bad ``MODULE:APP``, a missing module or attribute, an
-object that is not an app).
+code); ``main`` wires them together. Exit codes: 0 success; 1 the app is
+misconfigured (a ``ConfigurationError``), a file could not be written, or
+``check`` found a contract failure; 2 a usage error (a bad ``MODULE:APP``, a
+missing module or attribute, an object that is not an app, options that do
+not go together); 3 uvicorn could not start the server (the port is taken,
+say: uvicorn's own code, its message in the log).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import os
 import sys
+import types
+import typing
 from collections.abc import Callable, Sequence
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from starlette.staticfiles import StaticFiles
 
 from ._app import App
 from ._errors import ConfigurationError
 from ._openapi.document import render_openapi as render
+from ._params import ParamSource
+from ._sse import SSEPlan
+
+if TYPE_CHECKING:
+    from ._plan import ParamSpec, ResponseSpec
+    from ._provider_graph import RouteProviders
+    from ._routing import Mount
 
 __all__ = ["CLIError", "load_app", "main"]
 
@@ -90,6 +118,444 @@ def load_app(target: str, *, app_dir: str = ".") -> App:
     return obj
 
 
+# -- bocadillo run / bocadillo dev ---------------------------------------------------
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_LIMIT_CONCURRENCY = 1000  # connections and tasks at once; more are answered 503
+DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open
+GRACEFUL_SHUTDOWN = 30  # seconds to finish the requests in flight on shutdown
+DEV_GRACEFUL_SHUTDOWN = 5  # a reload should not wait long for an open event stream
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("app", metavar="MODULE:APP", help="the app, e.g. examples.todos.app:app")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"the address to listen on (default: {DEFAULT_HOST}; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"the port to listen on (default: {DEFAULT_PORT})",
+    )
+    _add_app_dir(parser)
+
+
+def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "run",
+        help="serve an app with uvicorn, with production defaults",
+        description=(
+            "Import and compile the app (a mistake is reported before the server starts), "
+            "then serve it with uvicorn: uvloop and httptools when installed, keep-alive "
+            f"{DEFAULT_KEEP_ALIVE} s, at most {DEFAULT_LIMIT_CONCURRENCY} connections and "
+            f"tasks at once, {GRACEFUL_SHUTDOWN} s to finish the requests in flight on "
+            "shutdown, no Server header, an access log."
+        ),
+    )
+    _add_server_options(parser)
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when a .py file under the app dir changes (for development)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: $WEB_CONCURRENCY or 1)",
+    )
+    parser.add_argument(
+        "--limit-concurrency",
+        type=_non_negative_int,
+        default=DEFAULT_LIMIT_CONCURRENCY,
+        metavar="N",
+        help=(
+            "answer 503 beyond N connections and tasks at once, per worker "
+            f"(default: {DEFAULT_LIMIT_CONCURRENCY}; 0: no limit)"
+        ),
+    )
+    parser.add_argument(
+        "--timeout-keep-alive",
+        type=_positive_int,
+        default=DEFAULT_KEEP_ALIVE,
+        metavar="S",
+        help=f"close an idle keep-alive connection after S seconds (default: {DEFAULT_KEEP_ALIVE})",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        metavar="LEVEL",
+        help=f"one of {', '.join(LOG_LEVELS)} (default: info)",
+    )
+    parser.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "trust X-Forwarded-For and X-Forwarded-Proto from the addresses of "
+            "--forwarded-allow-ips (default: on)"
+        ),
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help=(
+            "comma-separated addresses (or *) whose proxy headers are trusted "
+            "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1)"
+        ),
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.reload and args.workers is not None and args.workers > 1:
+        raise CLIError("--reload and --workers cannot be used together: reload runs one process")
+    return _serve(
+        args,
+        reload=args.reload,
+        workers=args.workers,
+        log_level=args.log_level,
+        limit_concurrency=args.limit_concurrency or None,
+        timeout_keep_alive=args.timeout_keep_alive,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+
+
+def _add_dev(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "dev",
+        help="serve an app for development: reload on change, debug logging",
+        description=(
+            "Import and compile the app, then serve it with uvicorn, restarting when a .py "
+            "file under the app dir changes, with debug logging and no concurrency limit "
+            f"(a restart gives the requests in flight {DEV_GRACEFUL_SHUTDOWN} s to finish)."
+        ),
+    )
+    _add_server_options(parser)
+    parser.set_defaults(handler=_dev)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    return _serve(
+        args,
+        reload=True,
+        log_level="debug",
+        limit_concurrency=None,
+        timeout_keep_alive=DEFAULT_KEEP_ALIVE,
+        timeout_graceful_shutdown=DEV_GRACEFUL_SHUTDOWN,
+    )
+
+
+def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
+    """Check the app, print where it is served, and run uvicorn until it stops.
+
+    uvicorn gets the ``MODULE:APP`` string rather than the app, so that reload
+    and worker processes can import it themselves.
+    """
+    app = _compiled_app(args.app, args.app_dir)
+    app_dir = os.path.abspath(args.app_dir)
+    print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
+
+    import uvicorn
+
+    try:
+        uvicorn.run(
+            args.app,
+            host=args.host,
+            port=args.port,
+            app_dir=app_dir,
+            reload=reload,
+            reload_dirs=[app_dir] if reload else None,
+            loop="auto",
+            http="auto",
+            server_header=False,
+            date_header=True,
+            access_log=True,
+            **options,
+        )
+    except SystemExit as exc:  # uvicorn's exit: the server could not start (code 3)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        return APP_ERROR
+    return 0
+
+
+def _banner(app: App, host: str, port: int) -> str:
+    """``Bocadillo · Todos 1.0.0 · http://127.0.0.1:8000 · docs http://127.0.0.1:8000/docs``."""
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    parts = ["Bocadillo", f"{app.title} {app.version}", base]
+    if app.docs_url is not None and app.openapi_url is not None:
+        parts.append(f"docs {base}{app.docs_url}")
+    if app.channels_url is not None and app.asyncapi().get("channels"):
+        parts.append(f"channels {base}{app.channels_url}")
+    return " · ".join(parts)
+
+
+# -- bocadillo routes --------------------------------------------------------------
+
+
+def _add_routes(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "routes",
+        help="print an app's routes: methods, paths, handlers, inputs, outputs, providers",
+        description=(
+            "Print a table of the app's routes in declaration order: the method (WS for a "
+            "WebSocket route, SSE for an event stream), the path, the handler, what a "
+            "request carries (the body type and the query, header and cookie parameters; "
+            "the message type of a WebSocket route), what the route answers (the status "
+            "and type; the event names of an event stream; the message type of a WebSocket "
+            "route) and the providers it uses, directly or through other providers. The "
+            "app's own docs routes are left out; mounted apps come last."
+        ),
+    )
+    parser.add_argument("app", metavar="MODULE:APP", help="the app, e.g. examples.todos.app:app")
+    _add_app_dir(parser)
+    parser.set_defaults(handler=_routes)
+
+
+def _routes(args: argparse.Namespace) -> int:
+    app = _compiled_app(args.app, args.app_dir, documents=False)
+    http_plans = {(route.path, route.method): plan for route, plan in app.plans()}
+    ws_plans = {route.path: plan for route, plan in app.websocket_plans()}
+    rows = [("METHOD", "PATH", "HANDLER", "REQUEST", "RESPONSE", "PROVIDERS")]
+    for route in app.iter_routes():
+        if route.framework:
+            continue
+        if route.method == "WEBSOCKET":
+            ws = ws_plans[route.path]
+            request = _request_text(_type_name(ws.receives.annotation), ws.params)
+            response = _type_name(ws.sends.annotation)
+            rows.append(
+                (
+                    "WS",
+                    route.path,
+                    _handler_name(ws.endpoint),
+                    request,
+                    response,
+                    _provider_names(ws.providers),
+                )
+            )
+            continue
+        plan = http_plans[(route.path, route.method)]
+        body = None if plan.body is None else _type_name(plan.body.annotation)
+        if isinstance(plan, SSEPlan):
+            method, response = "SSE", " | ".join(kind.name for kind in plan.kinds)
+        else:
+            method, response = route.method, _response_text(plan.response)
+        rows.append(
+            (
+                method,
+                route.path,
+                _handler_name(plan.endpoint),
+                _request_text(body, plan.params),
+                response,
+                _provider_names(plan.providers),
+            )
+        )
+    for mount in app.iter_mounts():
+        if not _is_docs_assets(app, mount):
+            rows.append(("MOUNT", mount.path, _mounted_name(mount.app), "", "", ""))
+    _write_stdout(_table(rows).encode())
+    return 0
+
+
+def _request_text(body: str | None, params: Sequence[ParamSpec]) -> str:
+    """``TodoIn; query: limit, offset; header: x-token``, or ``-``."""
+    parts = [body] if body else []
+    for source in (ParamSource.QUERY, ParamSource.HEADER, ParamSource.COOKIE):
+        keys = dict.fromkeys(spec.key for spec in params if spec.source is source)
+        if keys:
+            parts.append(f"{source.value}: {', '.join(keys)}")
+    return "; ".join(parts) or "-"
+
+
+def _response_text(response: ResponseSpec) -> str:
+    """``201 Todo``, ``204``, ``200 HTMLResponse``; just the status when untyped."""
+    if response.kind == "empty" or response.annotation in (None, Any):
+        return str(response.status_code)
+    return f"{response.status_code} {_type_name(response.annotation)}"
+
+
+def _provider_names(providers: RouteProviders) -> str:
+    """The providers a route uses, app-scoped then request-scoped, dependencies first."""
+    names = [node.provider.name for node in providers.app_nodes]
+    names += [step.name for step in providers.steps]
+    return ", ".join(dict.fromkeys(names)) or "-"
+
+
+def _handler_name(endpoint: Any) -> str:
+    func = inspect.unwrap(endpoint)
+    qualname = getattr(func, "__qualname__", None) or repr(func)
+    module = getattr(func, "__module__", None)
+    return f"{module}.{qualname}" if module else qualname
+
+
+def _mounted_name(app: Any) -> str:
+    """A mounted ASGI app: the function's name, or the type of the object."""
+    if inspect.isfunction(app) or inspect.ismethod(app):
+        return _handler_name(app)
+    return _handler_name(type(app))
+
+
+def _is_docs_assets(app: App, mount: Mount) -> bool:
+    """The Swagger UI assets the app mounts for its docs page: a framework route."""
+    return (
+        app.docs_url is not None
+        and app.openapi_url is not None
+        and mount.path == app.docs_url.rstrip("/") + "/assets"
+        and isinstance(mount.app, StaticFiles)
+    )
+
+
+def _type_name(tp: Any) -> str:
+    """A type as a reader writes it: ``Todo``, ``list[Todo]``, ``Join | Say | Leave``."""
+    if tp is None or tp is type(None):
+        return "None"
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return " | ".join(_type_name(arg) for arg in args)
+    if origin is typing.Literal:
+        return f"Literal[{', '.join(repr(arg) for arg in args)}]"
+    if origin is not None:
+        name = _type_name(origin)
+        return f"{name}[{', '.join(_type_name(arg) for arg in args)}]" if args else name
+    if tp is Ellipsis:
+        return "..."
+    if isinstance(tp, type):
+        return tp.__name__
+    # A typesystem schema or field: its title, the items of an Array, a Reference's target.
+    title = getattr(tp, "title", None)
+    if isinstance(title, str) and title:
+        return title
+    items = getattr(tp, "items", None)
+    if items is not None and not callable(items):
+        return f"list[{_type_name(items)}]"
+    target = getattr(tp, "to", None)
+    if isinstance(target, str):
+        return target
+    alias = getattr(tp, "__name__", None)  # a type alias, a TypeVar
+    return alias if isinstance(alias, str) else type(tp).__name__
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows as aligned columns, two spaces apart, no trailing spaces."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# -- bocadillo check ---------------------------------------------------------------
+
+DEFAULT_SEED = 2025
+CONTRACT_DEPENDENCIES = ("schemathesis", "hypothesis", "jsonschema", "httpx2")  # [testing]
+
+
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "check",
+        help="compile an app's plans and documents, and run its contract tests",
+        description=(
+            "Compile every route's plan, build the OpenAPI and AsyncAPI documents, then "
+            "run the contract tests in-process: generated requests (and WebSocket "
+            "messages) checked against what the app declares. Exits 1 on a failure, "
+            "printing each one with its reproduction."
+        ),
+    )
+    parser.add_argument("app", metavar="MODULE:APP", help="the app, e.g. examples.todos.app:app")
+    parser.add_argument(
+        "--max-examples",
+        type=_positive_int,
+        default=25,
+        metavar="N",
+        help="generated cases per operation (default: 25)",
+    )
+    parser.add_argument(
+        "--no-stateful",
+        dest="stateful",
+        action="store_false",
+        help="skip the stateful phase (sequences of linked requests)",
+    )
+    parser.add_argument(
+        "--no-websockets",
+        dest="websockets",
+        action="store_false",
+        help="skip the generated WebSocket messages",
+    )
+    parser.add_argument(
+        "--no-contract",
+        dest="contract",
+        action="store_false",
+        help="only compile the plans and build the documents",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=DEFAULT_SEED,
+        metavar="N",
+        help=f"the seed of the generated cases (default: {DEFAULT_SEED}; 'random': a new one)",
+    )
+    _add_app_dir(parser)
+    parser.set_defaults(handler=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    app = _compiled_app(args.app, args.app_dir, documents=True)
+    http_count = len(app.plans())
+    ws_count = len(app.websocket_plans())
+    print(
+        f"plans: {_count(http_count, 'HTTP route')}, "
+        f"{_count(ws_count, 'WebSocket route')} compiled",
+        flush=True,
+    )
+    if not args.contract:
+        return 0
+    try:
+        from ._contract import run_contract
+
+        report = run_contract(
+            app,
+            max_examples=args.max_examples,
+            stateful=args.stateful,
+            websockets=args.websockets,
+            seed=args.seed,
+        )
+    except ConfigurationError as exc:
+        raise CLIError(f"{args.app} is misconfigured: {exc}", APP_ERROR) from None
+    except ModuleNotFoundError as exc:  # the testing extra, imported by the run
+        if exc.name is None or exc.name.split(".")[0] not in CONTRACT_DEPENDENCIES:
+            raise
+        raise CLIError(
+            f"the contract tests need the {exc.name!r} package, which is not installed "
+            "(pip install 'bocadillo[testing]'); --no-contract skips them",
+            APP_ERROR,
+        ) from None
+    output = report.table().rstrip("\n") + "\n"
+    if not report.ok:
+        output += "\n" + report.failure_text().rstrip("\n") + "\n"
+    _write_stdout(output.encode())
+    return 0 if report.ok else APP_ERROR
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 # -- bocadillo openapi -----------------------------------------------------------
 
 
@@ -145,7 +611,7 @@ def _add_asyncapi(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     _add_document_command(
         commands,
         "asyncapi",
-        help="print or write an app's AsyncAPI document (its WebSocket routes)",
+        help="print or write an app's AsyncAPI document (its WebSocket and SSE routes)",
         description=(
             "Print the app's AsyncAPI 3.0 document, a channel per WebSocket route (the "
             "bytes /asyncapi.json serves, plus a final newline) without starting a server."
@@ -180,6 +646,54 @@ def _print_document(args: argparse.Namespace, build: Callable[[App], dict[str, A
     return 0
 
 
+def _compiled_app(target: str, app_dir: str, *, documents: bool | None = None) -> App:
+    """The app of ``target``, its plans compiled and (``documents``) its documents built.
+
+    ``documents=None`` builds the documents the app serves, as its start-up
+    does; ``True`` builds both whatever the app serves. A ``ConfigurationError``
+    becomes a ``CLIError`` with exit code 1.
+    """
+    app = load_app(target, app_dir=app_dir)
+    try:
+        app.check()
+        if documents or (documents is None and app.openapi_url is not None):
+            app.openapi()
+        if documents or (documents is None and app.asyncapi_url is not None):
+            app.asyncapi()
+    except ConfigurationError as exc:
+        raise CLIError(f"{target} is misconfigured: {exc}", APP_ERROR) from None
+    return app
+
+
+def _int_option(text: str, *, minimum: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text} is not {what}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    return _int_option(text, minimum=1, what="a positive number")
+
+
+def _non_negative_int(text: str) -> int:
+    return _int_option(text, minimum=0, what="0 or more")
+
+
+def _port(text: str) -> int:
+    port = _int_option(text, minimum=1, what="a port number (1 to 65535)")
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (1 to 65535)")
+    return port
+
+
+def _seed(text: str) -> int | None:
+    return None if text == "random" else _int_option(text, minimum=0, what="0 or more")
+
+
 def _add_app_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--app-dir",
@@ -211,6 +725,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND", required=True
     )
+    _add_run(commands)
+    _add_dev(commands)
+    _add_routes(commands)
+    _add_check(commands)
     _add_openapi(commands)
     _add_asyncapi(commands)
     return parser

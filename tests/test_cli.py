@@ -1,14 +1,22 @@
-"""The ``bocadillo`` command: ``bocadillo openapi MODULE:APP``."""
+"""The ``bocadillo`` command: openapi, asyncapi, run, dev, routes, check."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -205,3 +213,664 @@ def test_python_dash_m_bocadillo() -> None:
     assert result.returncode == 0, result.stderr.decode()
     assert result.stderr == b""
     assert result.stdout == served("/openapi.json") + b"\n"
+
+
+# -- the serving and inspection commands, through the console script ---------------------
+
+BOCADILLO = Path(sys.executable).parent / "bocadillo"
+CHAT = "examples.chat.app:app"
+JOBS = "examples.jobs.app:app"
+
+
+def bocadillo(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``bocadillo ARGS`` from the repository root; wait for it to finish."""
+    return subprocess.run(
+        [str(BOCADILLO), *args],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _env() -> dict[str, str]:
+    # No stale bytecode when a test rewrites a module within the same second.
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    """GET ``path`` on 127.0.0.1:``port``: (status, headers, body)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return response.status, headers, response.read()
+    finally:
+        connection.close()
+
+
+class Server:
+    """``bocadillo ARGS`` started in its own process group; its output goes to files."""
+
+    def __init__(self, tmp_path: Path, *args: str) -> None:
+        self._out = tmp_path / "server.out"
+        self._err = tmp_path / "server.err"
+        with self._out.open("wb") as out, self._err.open("wb") as err:
+            self.process = subprocess.Popen(
+                [str(BOCADILLO), *args],
+                cwd=ROOT,
+                env=_env(),
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+
+    @property
+    def stderr(self) -> str:
+        return self._err.read_text()
+
+    def wait_until_serving(
+        self, port: int, path: str = "/openapi.json", timeout: float = 30
+    ) -> tuple[int, dict[str, str], bytes]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the server exited with {self.process.returncode}:\n{self.stderr}")
+            try:
+                return get(port, path)
+            except OSError:
+                time.sleep(0.05)
+        pytest.fail(f"the server did not answer within {timeout} s:\n{self.stderr}")
+
+    def stop(self, sig: signal.Signals = signal.SIGINT, *, group: bool = False) -> int:
+        """Send ``sig`` (to the whole process group with ``group``); wait for the exit."""
+        if self.process.poll() is None:
+            if group:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self.kill()
+
+    def kill(self) -> None:
+        """Make sure nothing of it is left running."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+def lines_of(table: str) -> list[list[str]]:
+    """A ``routes`` table as rows of cells (cells are two or more spaces apart)."""
+    return [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()]
+
+
+# -- bocadillo routes ---------------------------------------------------------------
+
+
+def test_routes_of_the_todos_example() -> None:
+    result = bocadillo("routes", TODOS)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    rows = lines_of(result.stdout)
+    assert rows[0] == ["METHOD", "PATH", "HANDLER", "REQUEST", "RESPONSE", "PROVIDERS"]
+    assert rows[1:] == [
+        [
+            "GET",
+            "/todos",
+            "examples.todos.app.list_todos",
+            "query: limit, offset, done, tag, q, sort",
+            "200 TodoPage",
+            "store",
+        ],
+        ["POST", "/todos", "examples.todos.app.create_todo", "TodoIn", "201 Todo", "store"],
+        ["GET", "/todos/{id}", "examples.todos.app.get_todo", "-", "200 Todo", "store"],
+        ["PUT", "/todos/{id}", "examples.todos.app.replace_todo", "TodoIn", "200 Todo", "store"],
+        [
+            "PATCH",
+            "/todos/{id}",
+            "examples.todos.app.update_todo",
+            "TodoPatch",
+            "200 Todo",
+            "store",
+        ],
+        ["DELETE", "/todos/{id}", "examples.todos.app.delete_todo", "-", "204", "store"],
+        [
+            "POST",
+            "/todos/{id}/notes",
+            "examples.todos.notes.add_note",
+            "NoteIn",
+            "201 Note",
+            "store",
+        ],
+        [
+            "GET",
+            "/todos/{id}/notes",
+            "examples.todos.notes.list_notes",
+            "-",
+            "200 list[Note]",
+            "store",
+        ],
+    ]
+    # Aligned: every column starts at the same offset on every line.
+    lines = result.stdout.splitlines()
+    for column in ("PATH", "HANDLER", "REQUEST", "RESPONSE", "PROVIDERS"):
+        offset = lines[0].index(column)
+        assert all(line[offset - 2 : offset] == "  " and line[offset] != " " for line in lines)
+    assert "\x1b" not in result.stdout  # no colour
+    assert all(line == line.rstrip() for line in lines)
+    assert "/openapi.json" not in result.stdout and "/docs" not in result.stdout
+
+
+def test_routes_of_a_websocket_app() -> None:
+    result = bocadillo("routes", CHAT)
+    assert result.returncode == 0, result.stderr
+    rows = lines_of(result.stdout)
+    assert ["GET", "/rooms", "examples.chat.app.list_rooms", "-", "200 list[Room]", "rooms"] in rows
+    assert rows[2] == [
+        "WS",
+        "/rooms/{room}",
+        "examples.chat.app.chat",
+        "Join | Say | Leave",
+        "Joined | Said | Left | Error",
+        "rooms, member",
+    ]
+
+
+def test_routes_of_an_sse_app() -> None:
+    result = bocadillo("routes", JOBS)
+    assert result.returncode == 0, result.stderr
+    rows = lines_of(result.stdout)
+    handler = "examples.jobs.app.create_app.<locals>."
+    assert rows[1] == ["POST", "/jobs", handler + "create_job", "JobIn", "201 Job", "runner"]
+    assert rows[3] == ["GET", "/jobs/{id}", handler + "get_job", "-", "200 Job", "runner, feed"]
+    assert rows[4] == [
+        "SSE",
+        "/jobs/{id}/events",
+        handler + "job_events",
+        "header: last-event-id",
+        "progress | finished",
+        "runner, feed",
+    ]
+
+
+def test_routes_parameters_providers_and_mounts(tmp_path: Path) -> None:
+    write_module(
+        tmp_path,
+        "cli_routes_app",
+        """
+        from collections.abc import AsyncIterator
+
+        from pydantic import BaseModel
+        from starlette.responses import HTMLResponse
+        from starlette.staticfiles import StaticFiles
+
+        from bocadillo import App, Cookie, Header, Router
+
+        app = App(title="Shop")
+
+
+        class Item(BaseModel):
+            name: str
+
+
+        @app.provider
+        async def user(x_user: str = Header()) -> str:
+            return x_user
+
+
+        @app.provider
+        async def cart(user: str, session: str = Cookie()) -> AsyncIterator[list[str]]:
+            yield []
+
+
+        @app.get("/ping")
+        def ping():
+            return "pong"
+
+
+        @app.get("/page")
+        async def page() -> HTMLResponse:
+            return HTMLResponse("<p>hi</p>")
+
+
+        @app.post("/cart/{sku}")
+        async def add(sku: str, item: Item, cart: list[str], q: int = 1) -> list[Item] | None:
+            return None
+
+
+        async def raw_asgi(scope, receive, send):
+            pass
+
+
+        api = Router(prefix="/v2")
+        api.mount("/legacy", raw_asgi)
+        app.include_router(api)
+        app.mount("/static", StaticFiles(directory="."))
+        """,
+    )
+    result = bocadillo("routes", "cli_routes_app:app", "--app-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert lines_of(result.stdout)[1:] == [
+        ["GET", "/ping", "cli_routes_app.ping", "-", "200", "-"],
+        ["GET", "/page", "cli_routes_app.page", "-", "200 HTMLResponse", "-"],
+        [
+            "POST",
+            "/cart/{sku}",
+            "cli_routes_app.add",
+            "Item; query: q; header: x-user; cookie: session",
+            "200 list[Item] | None",
+            "user, cart",
+        ],
+        ["MOUNT", "/static", "starlette.staticfiles.StaticFiles"],
+        ["MOUNT", "/v2/legacy", "cli_routes_app.raw_asgi"],
+    ]
+    assert "/docs/assets" not in result.stdout  # the docs page's own mount
+
+
+def test_routes_of_a_misconfigured_app(tmp_path: Path) -> None:
+    write_module(tmp_path, "cli_bad_routes", MISSING_PROVIDER)
+    result = bocadillo("routes", "cli_bad_routes:app", "--app-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("bocadillo routes: error: cli_bad_routes:app is misconfigured:")
+    assert "missing_provider" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+MISSING_PROVIDER = """
+from bocadillo import App
+
+app = App()
+
+@app.get("/items")
+async def items(missing_provider) -> list[int]:
+    return []
+"""
+
+
+# -- bocadillo run ------------------------------------------------------------------
+
+
+def test_run_serves_the_app(tmp_path: Path, servers: list[Server]) -> None:
+    port = free_port()
+    server = Server(tmp_path, "run", TODOS, "--port", str(port))
+    servers.append(server)
+    status, headers, body = server.wait_until_serving(port)
+    assert status == 200
+    assert json.loads(body)["info"]["title"] == "Todos"
+    assert "server" not in headers  # no Server header
+    assert "date" in headers
+    assert server.stop(signal.SIGINT) == 0
+    err = server.stderr
+    base = f"http://127.0.0.1:{port}"
+    assert err.splitlines()[0] == f"Bocadillo · Todos 1.0.0 · {base} · docs {base}/docs"
+    assert "Application shutdown complete" in err
+    assert "Traceback" not in err
+
+
+def test_run_stops_on_sigterm_after_a_graceful_shutdown(
+    tmp_path: Path, servers: list[Server]
+) -> None:
+    port = free_port()
+    server = Server(tmp_path, "run", CHAT, "--port", str(port), "--log-level", "warning")
+    servers.append(server)
+    status, _, _ = server.wait_until_serving(port, "/rooms")
+    assert status == 200
+    # uvicorn finishes, then re-raises the signal so a supervisor sees how it ended.
+    assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+    base = f"http://127.0.0.1:{port}"
+    assert server.stderr.splitlines()[0] == (
+        f"Bocadillo · Chat 1.0.0 · {base} · docs {base}/docs · channels {base}/docs/channels"
+    )
+    assert "INFO" not in server.stderr  # --log-level warning
+
+
+def test_run_with_workers(tmp_path: Path, servers: list[Server]) -> None:
+    port = free_port()
+    server = Server(tmp_path, "run", TODOS, "--port", str(port), "--workers", "2")
+    servers.append(server)
+    status, _, _ = server.wait_until_serving(port, timeout=60)
+    assert status == 200
+    assert server.stop(signal.SIGTERM, group=True) in (0, -signal.SIGTERM)
+    assert "Started parent process" in server.stderr
+
+
+def test_run_a_taken_port_exits_3(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = bocadillo("run", TODOS, "--port", str(port))
+    assert result.returncode == 3
+    assert "address already in use" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("target", "code", "message"),
+    [
+        ("examples/todos/app.py", 2, "'examples/todos/app.py' is not of the form MODULE:APP"),
+        ("examples.todos.nowhere:app", 2, "could not import module 'examples.todos.nowhere'"),
+        ("examples.todos.app:list_todos", 2, "is a function object, not a bocadillo App instance"),
+        ("cli_run_bad:app", 1, "cli_run_bad:app is misconfigured: "),
+    ],
+)
+def test_run_reports_a_bad_app_before_starting(
+    tmp_path: Path, target: str, code: int, message: str
+) -> None:
+    write_module(tmp_path, "cli_run_bad", MISSING_PROVIDER)
+    result = bocadillo("run", target, "--app-dir", str(tmp_path), "--port", str(free_port()))
+    assert result.returncode == code
+    assert result.stdout == ""
+    assert result.stderr.startswith("bocadillo run: error: ")
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr and "Uvicorn" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--reload", "--workers", "2"],
+        ["--workers", "0"],
+        ["--port", "70000"],
+        ["--limit-concurrency", "-1"],
+        ["--log-level", "loud"],
+    ],
+)
+def test_run_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc_info:
+        code = main(["run", TODOS, *argv])
+        raise SystemExit(code)
+    assert exc_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: bocadillo run" in err or "--reload and --workers" in err
+
+
+def _run_options(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> dict[str, Any]:
+    """What ``main(argv)`` passes to ``uvicorn.run`` (which is not called)."""
+    import uvicorn
+
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append((a, kw)))
+    assert main(argv) == 0
+    [(args, options)] = calls
+    assert args == (argv[1],)  # the import string, for reload and workers
+    return options
+
+
+def test_run_production_defaults(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
+) -> None:
+    options = _run_options(monkeypatch, ["run", TODOS])
+    assert options == {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "app_dir": str(Path.cwd()),
+        "reload": False,
+        "reload_dirs": None,
+        "workers": None,
+        "loop": "auto",
+        "http": "auto",
+        "server_header": False,
+        "date_header": True,
+        "access_log": True,
+        "log_level": "info",
+        "limit_concurrency": 1000,
+        "timeout_keep_alive": 5,
+        "timeout_graceful_shutdown": 30,
+        "proxy_headers": True,
+        "forwarded_allow_ips": None,
+    }
+    assert capsys.readouterr().err.startswith("Bocadillo · Todos 1.0.0 · http://127.0.0.1:8000")
+
+
+def test_run_options(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    isolated_imports: None,
+) -> None:
+    options = _run_options(
+        monkeypatch,
+        [
+            "run",
+            TODOS,
+            "--host",
+            "::1",
+            "--port",
+            "9000",
+            "--reload",
+            "--limit-concurrency",
+            "0",
+            "--timeout-keep-alive",
+            "20",
+            "--log-level",
+            "debug",
+            "--no-proxy-headers",
+            "--forwarded-allow-ips",
+            "10.0.0.1,10.0.0.2",
+            "--app-dir",
+            str(ROOT),
+        ],
+    )
+    assert options["host"] == "::1"
+    assert options["port"] == 9000
+    assert options["reload"] is True
+    assert options["reload_dirs"] == [str(ROOT)]
+    assert options["limit_concurrency"] is None
+    assert options["timeout_keep_alive"] == 20
+    assert options["log_level"] == "debug"
+    assert options["proxy_headers"] is False
+    assert options["forwarded_allow_ips"] == "10.0.0.1,10.0.0.2"
+    assert "http://[::1]:9000 · docs http://[::1]:9000/docs" in capsys.readouterr().err
+
+
+def test_the_start_up_line_without_docs(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    isolated_imports: None,
+) -> None:
+    write_module(
+        tmp_path,
+        "cli_no_docs",
+        """
+        from bocadillo import App
+
+        app = App(title="Quiet", version="2.0", docs_url=None)
+        """,
+    )
+    _run_options(monkeypatch, ["run", "cli_no_docs:app", "--app-dir", str(tmp_path)])
+    assert capsys.readouterr().err == "Bocadillo · Quiet 2.0 · http://127.0.0.1:8000\n"
+
+
+def test_dev_options(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
+) -> None:
+    options = _run_options(monkeypatch, ["dev", TODOS, "--port", "8001"])
+    assert options["reload"] is True
+    assert options["reload_dirs"] == [str(Path.cwd())]
+    assert options["log_level"] == "debug"
+    assert options["limit_concurrency"] is None
+    assert options["port"] == 8001
+    assert "http://127.0.0.1:8001" in capsys.readouterr().err
+
+
+# -- bocadillo dev ------------------------------------------------------------------
+
+RELOADABLE = """
+from bocadillo import App
+
+app = App(title="Live")
+
+
+@app.get("/hello")
+async def hello() -> str:
+    return {greeting!r}
+"""
+
+
+def test_dev_reloads_on_change(tmp_path: Path, servers: list[Server]) -> None:
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    module = app_dir / "cli_live.py"
+    module.write_text(RELOADABLE.format(greeting="hello"))
+    port = free_port()
+    server = Server(tmp_path, "dev", "cli_live:app", "--app-dir", str(app_dir), "--port", str(port))
+    servers.append(server)
+    status, _, body = server.wait_until_serving(port, "/hello")
+    assert (status, body) == (200, b'"hello"')
+
+    # uvicorn's reloader starts watching a moment after the server starts
+    # serving, and misses a change made in between: write it until it is seen.
+    started = time.monotonic()
+    while time.monotonic() - started < 20:
+        module.write_text(RELOADABLE.format(greeting="hello again"))
+        seen = time.monotonic() + 3
+        while time.monotonic() < seen:
+            with contextlib.suppress(OSError):
+                if get(port, "/hello")[2] == b'"hello again"':
+                    break
+            time.sleep(0.1)
+        else:
+            continue
+        break
+    else:
+        pytest.fail(f"the change was not picked up:\n{server.stderr}")
+    assert "cli_live.py'. Reloading..." in server.stderr, server.stderr
+    assert server.stop(signal.SIGINT) == 0
+    err = server.stderr
+    assert err.startswith("Bocadillo · Live 0.1.0 · http://127.0.0.1:")
+    assert f"Will watch for changes in these directories: ['{app_dir}']" in err
+
+
+# -- bocadillo check ----------------------------------------------------------------
+
+
+def test_check_the_todos_example() -> None:
+    result = bocadillo("check", TODOS, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "plans: 8 HTTP routes, 0 WebSocket routes compiled"
+    assert re.match(r"operation\s+cases\s+failures$", lines[1])
+    assert any(re.match(r"POST /todos\s+\d+\s+0$", line) for line in lines)
+    assert any(re.match(r"total\s+\d+\s+0$", line) for line in lines)
+
+
+def test_check_a_websocket_app_without_the_contract() -> None:
+    result = bocadillo("check", CHAT, "--no-contract")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "plans: 1 HTTP route, 1 WebSocket route compiled\n"
+
+
+BROKEN_CONTRACT = """
+from starlette.responses import JSONResponse
+
+from bocadillo import App
+
+app = App(title="Broken")
+
+
+@app.get("/divide")
+async def divide(a: int, b: int) -> int:
+    return a // b  # b=0: a ZeroDivisionError, answered with a 500
+
+
+@app.get("/teapot")
+async def teapot() -> int:
+    return JSONResponse(1, status_code=418)  # a status the document does not list
+"""
+
+
+def test_check_finds_contract_failures(tmp_path: Path) -> None:
+    write_module(tmp_path, "cli_broken_contract", BROKEN_CONTRACT)
+    result = bocadillo("check", "cli_broken_contract:app", "--app-dir", str(tmp_path), timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert out.startswith("plans: 2 HTTP routes, 0 WebSocket routes compiled\n")
+    assert re.search(r"^GET /divide\s+\d+\s+[1-9]\d*$", out, re.MULTILINE)
+    assert re.search(r"^GET /teapot\s+\d+\s+[1-9]\d*$", out, re.MULTILINE)
+    assert "GET /divide: Server error (not_a_server_error)" in out
+    assert "GET /teapot: Undocumented status code (status_code_conformance)" in out
+    assert "curl -X GET 'http://testserver/divide?" in out  # the reproduction
+    assert "b=0" in out
+
+
+def test_check_a_misconfigured_app(tmp_path: Path) -> None:
+    write_module(tmp_path, "cli_bad_check", MISSING_PROVIDER)
+    result = bocadillo("check", "cli_bad_check:app", "--app-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("bocadillo check: error: cli_bad_check:app is misconfigured:")
+    assert "missing_provider" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_check_passes_its_options_to_run_contract(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
+) -> None:
+    from bocadillo import _contract
+
+    calls: list[dict[str, Any]] = []
+
+    class Report:
+        ok = True
+
+        def table(self) -> str:
+            return "the table"
+
+        def failure_text(self) -> str:
+            raise AssertionError("not asked for when ok")
+
+    def fake_run_contract(app: Any, **options: Any) -> Report:
+        calls.append(options)
+        return Report()
+
+    monkeypatch.setattr(_contract, "run_contract", fake_run_contract)
+    argv = ["check", TODOS, "--max-examples", "3", "--no-stateful", "--no-websockets"]
+    assert main([*argv, "--seed", "7"]) == 0
+    assert main([*argv[:2], "--seed", "random"]) == 0
+    assert calls == [
+        {"max_examples": 3, "stateful": False, "websockets": False, "seed": 7},
+        {"max_examples": 25, "stateful": True, "websockets": True, "seed": None},
+    ]
+    assert capsys.readouterr().out.endswith("the table\n")
+
+
+def test_check_without_the_testing_extra(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
+) -> None:
+    from bocadillo import _contract
+
+    def missing(app: Any, **options: Any) -> Any:
+        raise ModuleNotFoundError("No module named 'schemathesis'", name="schemathesis")
+
+    monkeypatch.setattr(_contract, "run_contract", missing)
+    assert main(["check", TODOS]) == 1
+    out, err = capsys.readouterr()
+    assert out == "plans: 8 HTTP routes, 0 WebSocket routes compiled\n"
+    assert err == (
+        "bocadillo check: error: the contract tests need the 'schemathesis' package, which is "
+        "not installed (pip install 'bocadillo[testing]'); --no-contract skips them\n"
+    )
