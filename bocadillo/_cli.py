@@ -209,7 +209,7 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="IPS",
         help=(
             "comma-separated addresses (or *) whose proxy headers are trusted "
-            "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1)"
+            "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1,::1, as uvicorn)"
         ),
     )
     parser.set_defaults(handler=_run)
@@ -507,8 +507,11 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--seed",
         type=_seed,
         default=DEFAULT_SEED,
-        metavar="N",
-        help=f"the seed of the generated cases (default: {DEFAULT_SEED}; 'random': a new one)",
+        metavar="N|random",
+        help=(
+            f"the seed of the generated cases (default: {DEFAULT_SEED}; 'random': a new one, "
+            "printed so the run can be repeated)"
+        ),
     )
     _add_app_dir(parser)
     parser.set_defaults(handler=_check)
@@ -525,6 +528,11 @@ def _check(args: argparse.Namespace) -> int:
     )
     if not args.contract:
         return 0
+    if args.seed is None:
+        import random
+
+        args.seed = random.randrange(2**32)
+        print(f"seed: {args.seed} (run again with --seed {args.seed})", flush=True)
     try:
         from ._contract import run_contract
 
@@ -613,7 +621,7 @@ def _add_asyncapi(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "asyncapi",
         help="print or write an app's AsyncAPI document (its WebSocket and SSE routes)",
         description=(
-            "Print the app's AsyncAPI 3.0 document, a channel per WebSocket route (the "
+            "Print the app's AsyncAPI 3.0 document, a channel per WebSocket or SSE route (the "
             "bytes /asyncapi.json serves, plus a final newline) without starting a server."
         ),
         handler=_asyncapi,
@@ -684,9 +692,9 @@ def _non_negative_int(text: str) -> int:
 
 
 def _port(text: str) -> int:
-    port = _int_option(text, minimum=1, what="a port number (1 to 65535)")
+    port = _int_option(text, minimum=0, what="a port number (0 to 65535; 0: any free port)")
     if port > 65535:
-        raise argparse.ArgumentTypeError(f"{text} is not a port number (1 to 65535)")
+        raise argparse.ArgumentTypeError(f"{text} is not a port number (0 to 65535)")
     return port
 
 

@@ -1,5 +1,5 @@
 """Regenerate the committed API documents: openapi/<name>.json for every example,
-and openapi/<name>.asyncapi.json for every example with WebSocket routes.
+and openapi/<name>.asyncapi.json for every example with WebSocket or SSE routes.
 
     python3 scripts/openapi.py
 
