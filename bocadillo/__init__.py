@@ -17,13 +17,16 @@
 
 from ._app import App
 from ._errors import ConfigurationError, HTTPError, RequestValidationError
-from ._params import Body, Cookie, Header, Path, Query
+from ._forms import BackgroundTasks, UploadFile
+from ._middleware import CORS, GZip, Sessions
+from ._params import Body, Cookie, File, Form, Header, Path, Query
 from ._providers import discover_providers, provider
 from ._requests import Request
 from ._responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
+    Redirect,
     RedirectResponse,
     Response,
     StreamingResponse,
@@ -45,6 +48,7 @@ from ._security import (
     OAuth2PasswordBearer,
 )
 from ._sse import Event, UndeclaredEvent
+from ._templates import Templates
 from ._typesystem import register_typesystem
 from ._websockets import WebSocket, WebSocketDisconnect
 
@@ -53,15 +57,20 @@ register_typesystem()
 __version__ = "0.1.0"
 
 __all__ = [
+    "CORS",
     "APIKeyCookie",
     "APIKeyHeader",
     "APIKeyQuery",
     "App",
+    "BackgroundTasks",
     "BasicCredentials",
     "Body",
     "ConfigurationError",
     "Cookie",
     "Event",
+    "File",
+    "Form",
+    "GZip",
     "HTMLResponse",
     "HTTPBasic",
     "HTTPBearer",
@@ -73,6 +82,7 @@ __all__ = [
     "Path",
     "PlainTextResponse",
     "Query",
+    "Redirect",
     "RedirectResponse",
     "Request",
     "RequestValidationError",
@@ -80,8 +90,11 @@ __all__ = [
     "Router",
     "SchemaAdapter",
     "SchemaValidationError",
+    "Sessions",
     "StreamingResponse",
+    "Templates",
     "UndeclaredEvent",
+    "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
     "discover_providers",

@@ -23,6 +23,22 @@ from ._errors import (
     http_error_response,
     problem_response,
 )
+from ._middleware import (
+    CORS,
+    HSTS,
+    AnswerErrors,
+    GZip,
+    HostCheck,
+    HTTPSRedirect,
+    MiddlewareEntry,
+    MiddlewareHook,
+    OwnMessages,
+    Sessions,
+    hook_entry,
+    hsts_max_age,
+    refuse,
+    settings,
+)
 from ._plan import EndpointPlan, ResponseAlreadyStarted, ResponseValidationError
 from ._provider_graph import ProviderGraph
 from ._providers import (
@@ -53,6 +69,7 @@ Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 E = TypeVar("E", bound=ExceptionHandler)
 H = TypeVar("H", bound=Hook)
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M", bound=MiddlewareHook)
 
 
 def route_path(scope: Scope) -> str:
@@ -100,10 +117,29 @@ class App(Router):
         openapi_version: str = "3.1.0",
         docs_url: str | None = "/docs",
         asyncapi_url: str | None = "/asyncapi.json",
+        cors: CORS | Mapping[str, Any] | None = None,
+        gzip: bool | GZip = False,
+        allowed_hosts: Sequence[str] | None = None,
+        https_redirect: bool = False,
+        hsts: bool | int = False,
+        sessions: Sessions | Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if max_body_size <= 0:
             raise ConfigurationError("max_body_size must be a positive number of bytes")
+        # Security settings, checked now: a dangerous one never serves a request.
+        self.cors = None if cors is None else settings(CORS, cors, "cors")
+        self.gzip = GZip() if gzip is True else (settings(GZip, gzip, "gzip") if gzip else None)
+        self.allowed_hosts = None if allowed_hosts is None else list(allowed_hosts)
+        self._host_check = HostCheck(allowed_hosts)
+        self.https_redirect = bool(https_redirect)
+        self.hsts = hsts_max_age(hsts)
+        self.sessions = None if sessions is None else settings(Sessions, sessions, "sessions")
+        self._middleware: list[MiddlewareEntry] = []
+        # The middleware stack around the app's own dispatch, built on first use and
+        # again after add_middleware; None when there is no middleware at all.
+        self._stack: ASGIApp | None = None
+        self._stack_stale = True
         self.title = title
         self.version = version
         self.description = description
@@ -141,6 +177,67 @@ class App(Router):
         self._add_docs_routes()
 
     # -- configuration -------------------------------------------------------
+
+    def add_middleware(
+        self, middleware: Callable[..., ASGIApp], *args: Any, **options: Any
+    ) -> None:
+        """Wrap the app in an ASGI middleware: ``middleware(app, *args, **options)``.
+
+        Any Starlette or pure-ASGI middleware class works::
+
+            app.add_middleware(SomeMiddleware, option=1)
+
+        The first middleware added is the outermost: a request passes through
+        them in the order they were added, the response back in reverse. The
+        settings on ``App(...)`` (the ``Host`` check, ``https_redirect``,
+        ``hsts``, ``cors``, ``gzip``, ``sessions``) are outside all of them.
+        """
+        if not callable(middleware):
+            raise ConfigurationError(f"add_middleware: {middleware!r} is not a middleware class")
+        self._middleware.append(MiddlewareEntry(middleware, args, options))
+        self._stack_stale = True
+
+    def middleware(self, func: M) -> M:
+        """Run ``func`` around every HTTP request, in the stack with ``add_middleware``'s.
+
+        ::
+
+            @app.middleware
+            async def timing(request: Request, call_next) -> Response:
+                response = await call_next(request)
+                response.headers["Server-Timing"] = "app"
+                return response
+
+        ``call_next(request)`` returns the app's response (an error already
+        turned into its problem response). Return it, changed or not, or a
+        response of your own.
+        """
+        self._middleware.append(hook_entry(func))
+        self._stack_stale = True
+        return func
+
+    def _build_stack(self) -> ASGIApp | None:
+        """Build the middleware stack around ``_dispatch``, outermost last wrapped."""
+        app: ASGIApp = OwnMessages(self._dispatch)
+        for entry in reversed(self._middleware):
+            # What a middleware raises is answered where it happened, so the
+            # middleware outside it see a response.
+            app = AnswerErrors(entry.wrap(app), self._answer_error)
+        if self.sessions is not None:
+            app = self.sessions.wrap(app)
+        if self.gzip is not None:
+            app = self.gzip.wrap(app)
+        if self.cors is not None:
+            app = self.cors.wrap(app)
+        if self.hsts is not None:
+            app = HSTS(app, self.hsts)
+        if self.https_redirect:
+            app = HTTPSRedirect(app)
+        self._stack = (
+            None if isinstance(app, OwnMessages) else AnswerErrors(app, self._answer_error)
+        )
+        self._stack_stale = False
+        return self._stack
 
     def _changed(self) -> None:
         super()._changed()
@@ -385,7 +482,10 @@ class App(Router):
     # -- compiling ---------------------------------------------------------------
 
     def check(self) -> RouteTable:
-        """Compile every handler now; raise ``ConfigurationError`` on the first bad one."""
+        """Compile every handler now (and build the middleware stack); raise
+        ``ConfigurationError`` on the first bad one."""
+        if self._stack_stale:
+            self._build_stack()
         if self._table is None:
             self._table = self._build_table()
         return self._table
@@ -488,6 +588,39 @@ class App(Router):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
         kind = scope["type"]
+        if kind == "http" or kind == "websocket":
+            error = self._host_check.error(scope)
+            if error is not None:
+                if kind == "http":
+                    await self._handle_exception(error, scope, receive, send)
+                else:
+                    await refuse(error, scope, receive, send)
+                return
+        stack = self._build_stack() if self._stack_stale else self._stack
+        if stack is not None:
+            await stack(scope, receive, send)
+        elif kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan_protocol(scope, receive, send)
+        elif kind == "websocket":
+            await self._websocket(scope, receive, send)
+        else:
+            mount = self.check().match_mount(route_path(scope))
+            if mount is not None:
+                await self._call_mount(mount.app, mount.path, scope, receive, send)
+
+    async def _answer_error(
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Answer an exception a middleware raised, as a handler's would be."""
+        if scope["method"] == "HEAD":
+            send = _headers_only(send)
+        await self._handle_exception(exc, scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app inside the middleware stack: each kind of scope to its handling."""
+        kind = scope["type"]
         if kind == "http":
             await self._http(scope, receive, send)
         elif kind == "lifespan":
@@ -533,6 +666,11 @@ class App(Router):
             if entry is None:
                 mount = table.match_mount(path)
                 if mount is None:
+                    # /todos/ for /todos (or the reverse): a 308 to the declared form.
+                    redirect = table.trailing_slash_redirect(scope, path)
+                    if redirect is not None:
+                        await redirect(scope, receive, send)
+                        return
                     raise HTTPError(404, detail=f"No route matches {path}.")
                 await self._call_mount(mount.app, mount.path, scope, receive, send)
                 return

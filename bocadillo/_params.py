@@ -9,7 +9,18 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-__all__ = ["Body", "Cookie", "Header", "Param", "ParamSource", "Path", "Query"]
+__all__ = [
+    "Body",
+    "Cookie",
+    "File",
+    "Form",
+    "FormParam",
+    "Header",
+    "Param",
+    "ParamSource",
+    "Path",
+    "Query",
+]
 
 
 class ParamSource(enum.Enum):
@@ -20,6 +31,7 @@ class ParamSource(enum.Enum):
     HEADER = "header"
     COOKIE = "cookie"
     BODY = "body"
+    FORM = "form"  # a form field or an uploaded file
 
 
 class _Unset:
@@ -269,3 +281,117 @@ def Body(
     marker; ``payload: dict[str, int] = Body()`` makes any type the body.
     """
     return Param(ParamSource.BODY, default, title=title, description=description, examples=examples)
+
+
+# Form limits when no marker of the route sets them (see docs/forms.md).
+DEFAULT_MAX_FIELDS = 1000
+DEFAULT_MAX_FILES = 100
+DEFAULT_MAX_PART_SIZE = 1024 * 1024
+
+
+class FormParam(Param):
+    """A form field (``Form``) or an uploaded file (``File``), with the form's limits."""
+
+    __slots__ = ("is_file", "max_fields", "max_files", "max_part_size")
+
+    def __init__(
+        self,
+        default: Any = UNSET,
+        *,
+        is_file: bool,
+        max_fields: int | None = None,
+        max_files: int | None = None,
+        max_part_size: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(ParamSource.FORM, default, **kwargs)
+        for name, value in (
+            ("max_fields", max_fields),
+            ("max_files", max_files),
+            ("max_part_size", max_part_size),
+        ):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be a positive number")
+        self.is_file = is_file
+        self.max_fields = max_fields
+        self.max_files = max_files
+        self.max_part_size = max_part_size
+
+    def __repr__(self) -> str:
+        return f"{'File' if self.is_file else 'Form'}({self.default!r})"
+
+
+def Form(
+    default: Any = UNSET,
+    *,
+    alias: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    examples: list[Any] | None = None,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+    multiple_of: float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    pattern: str | None = None,
+    max_fields: int | None = None,
+    max_part_size: int | None = None,
+) -> Any:
+    """A form field, or a whole model read from the form.
+
+    ``name: str = Form(min_length=1)``, ``tags: list[str] = Form([])``, or
+    ``signup: Signup = Form()`` for a pydantic model or dataclass. The body is
+    read as ``application/x-www-form-urlencoded`` or ``multipart/form-data``.
+    ``max_fields`` (1000 by default) and ``max_part_size`` (1 MiB) limit the
+    whole form; the smallest value any marker of the route gives wins.
+    """
+    return FormParam(
+        default,
+        is_file=False,
+        max_fields=max_fields,
+        max_part_size=max_part_size,
+        alias=alias,
+        title=title,
+        description=description,
+        examples=examples,
+        gt=gt,
+        ge=ge,
+        lt=lt,
+        le=le,
+        multiple_of=multiple_of,
+        min_length=min_length,
+        max_length=max_length,
+        pattern=pattern,
+    )
+
+
+def File(
+    default: Any = UNSET,
+    *,
+    alias: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    max_files: int | None = None,
+    max_part_size: int | None = None,
+    max_fields: int | None = None,
+) -> Any:
+    """An uploaded file of a ``multipart/form-data`` body.
+
+    ``avatar: UploadFile = File()``, ``photos: list[UploadFile] = File()``, or
+    ``data: bytes = File()`` for the whole content. ``max_files`` (100 by
+    default) limits the files of the request, ``max_part_size`` (1 MiB) the
+    size of each file or field; the smallest value any marker of the route
+    gives wins. Past a limit the request gets a 413.
+    """
+    return FormParam(
+        default,
+        is_file=True,
+        max_files=max_files,
+        max_fields=max_fields,
+        max_part_size=max_part_size,
+        alias=alias,
+        title=title,
+        description=description,
+    )

@@ -273,6 +273,10 @@ class ParameterReader:
 class EndpointPlan(ParameterReader):
     """Everything needed to serve one handler, decided at start-up."""
 
+    # A form or BackgroundTasks route is a ``_forms.FormPlan``, which sets these.
+    form: Any = None
+    background_arg: str | None = None
+
     def __init__(
         self,
         *,
@@ -299,6 +303,7 @@ class EndpointPlan(ParameterReader):
         self.max_body_size = max_body_size
         self.providers = providers
         self._app_values = app_values
+        self._reads_body = body is not None
         self._needs_headers = bool(self._headers or self._cookies or body is not None)
         self._needs_request = request_arg is not None or providers.request_needed
         self._steps = providers.steps
@@ -402,7 +407,7 @@ class EndpointPlan(ParameterReader):
         credentials = self._credentials(raw) if self._security else None
         kwargs, errors = self._validate(raw, repeated)
         body: bytes | None = None
-        if self.body is not None:
+        if self._reads_body:
             body = await self._read_body(receive, content_type, content_length, kwargs, errors)
         if errors:
             raise RequestValidationError(errors)
@@ -425,7 +430,7 @@ class EndpointPlan(ParameterReader):
         content_length: bytes | None,
         kwargs: dict[str, Any],
         errors: list[dict[str, Any]],
-    ) -> bytes:
+    ) -> bytes | None:
         spec = self.body
         assert spec is not None
         body = await read_body(receive, self.max_body_size, parse_content_length(content_length))
@@ -483,6 +488,14 @@ def _params_validator(params: list[ParamSpec]) -> Callable[[dict[str, Any]], dic
     return adapter.validate_python
 
 
+async def run_background(task: Callable[[], Any]) -> None:
+    """Run a response's ``background`` (a task or tasks), logging what it raises."""
+    try:
+        await task()
+    except Exception:
+        logger.exception("A background task failed after the response was sent")
+
+
 async def _send_response_object(
     response: Response, scope: Scope, receive: Receive, send: Send
 ) -> None:
@@ -492,6 +505,10 @@ async def _send_response_object(
         # the first message, so there is nothing to track.
         await response(scope, receive, send)
         return
+    background = response.background
+    if background is not None:
+        # Run after the last byte, with a failure logged rather than sent on.
+        response.background = None
     started = False
 
     async def tracked_send(message: Message) -> None:
@@ -506,3 +523,5 @@ async def _send_response_object(
         if started:
             raise ResponseAlreadyStarted() from exc
         raise
+    if background is not None:
+        await run_background(background)

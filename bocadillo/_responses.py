@@ -6,6 +6,7 @@ body. Return one of these to set the status, headers or media type yourself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ __all__ = [
     "HTMLResponse",
     "JSONResponse",
     "PlainTextResponse",
+    "Redirect",
     "RedirectResponse",
     "Response",
     "StreamingResponse",
@@ -45,6 +47,30 @@ class RedirectResponse(responses.RedirectResponse):
 
     ``return RedirectResponse("/todos", status_code=303)``
     """
+
+
+class Redirect(RedirectResponse):
+    """Send the client to ``url``: ``307 Temporary Redirect``, or ``308 Permanent
+    Redirect`` with ``permanent=True``, with a ``Location`` header.
+
+    Both keep the request's method and body (unlike 301/302). A handler
+    declared ``-> Redirect`` documents a 307 response with its ``Location``
+    header; give the route ``status_code=308`` to document a permanent one::
+
+        @app.get("/old-todos", status_code=308)
+        async def old_todos() -> Redirect:
+            return Redirect("/todos", permanent=True)
+    """
+
+    def __init__(
+        self,
+        url: str,
+        permanent: bool = False,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(url, status_code=308 if permanent else 307, headers=headers)
+        self.permanent = permanent
 
 
 class StreamingResponse(responses.StreamingResponse):

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
-from starlette.types import ASGIApp
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Scope
 
 from ._errors import ConfigurationError
+from ._responses import Redirect
 
 __all__ = ["Mount", "PathEntry", "RouteDef", "RouteTable", "Router", "compile_path"]
 
@@ -294,6 +299,32 @@ class Router:
         self._mounts.append(Mount(path, app, name))
         self._changed()
 
+    def static(
+        self,
+        path: str,
+        directory: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        html: bool = False,
+    ) -> None:
+        """Serve the files under ``directory`` at ``path`` (``/static/app.css`` is
+        ``directory/app.css``), with ``ETag`` and ``Last-Modified`` headers and
+        ``304 Not Modified`` answers to conditional requests.
+
+        A missing file is a 404 problem response. ``html=True`` serves
+        ``index.html`` for a directory and ``404.html`` (if there is one) for a
+        missing file, so a static site can be mounted at ``path``. The directory
+        must exist when the route is declared.
+        """
+        folder = Path(directory)
+        if not folder.is_dir():
+            raise ConfigurationError(
+                f"static files at {path!r}: directory {str(folder)!r} does not exist "
+                f"(relative paths are read from the working directory, {os.getcwd()!r}; "
+                "build it from __file__ to be independent of it)"
+            )
+        self.mount(path, StaticFiles(directory=folder, html=html), name=name)
+
     # -- reading back --------------------------------------------------------
 
     def iter_routes(self, prefix: str = "", tags: Sequence[str] = ()) -> Iterator[RouteDef]:
@@ -342,6 +373,46 @@ class RouteTable:
                 self.dynamic.append((regex, entry))
         # Longest mount first, so /api/v2 wins over /api.
         self.mounts = sorted(mounts, key=lambda m: len(m.path), reverse=True)
+        # For the paths no route matches: the static path that differs by a trailing
+        # slash (the dynamic patterns are tried only for such a miss).
+        self.slash_redirects: dict[str, str] = {}
+        for path in self.static:
+            other = _toggle_slash(path)
+            if other is not None and other not in self.static:
+                self.slash_redirects[other] = path
+
+    def redirect_for(self, path: str) -> str | None:
+        """The route path that ``path`` (which no route matches) differs from only by a
+        trailing slash, or None: ``/todos/`` -> ``/todos`` where only ``/todos`` is
+        declared, and the reverse.
+
+        Ask only after ``match`` and ``match_mount`` found nothing: a route or a
+        mount for the exact path always wins.
+        """
+        target = self.slash_redirects.get(path)
+        if target is None and self.dynamic:
+            other = _toggle_slash(path)
+            if other is not None and any(regex.match(other) for regex, _ in self.dynamic):
+                target = other
+        return target
+
+    def trailing_slash_redirect(self, scope: Scope, path: str) -> Redirect | None:
+        """A ``308 Permanent Redirect`` to the route ``path`` differs from by a trailing
+        slash (the query string kept, under the app's ``root_path``), or None.
+
+        ``OPTIONS`` is never redirected: a CORS preflight cannot follow a redirect,
+        so it gets the 404 it would have had.
+        """
+        if scope.get("method") == "OPTIONS":
+            return None
+        target = self.redirect_for(path)
+        if target is None:
+            return None
+        location = quote(scope.get("root_path", "") + target, safe="/:@!$&'()*+,;=-._~")
+        query: bytes = scope.get("query_string", b"")
+        if query:
+            location += "?" + query.decode("latin-1")
+        return Redirect(location, permanent=True)
 
     def match(self, path: str) -> tuple[PathEntry | None, dict[str, str] | None]:
         entry = self.static.get(path)
@@ -358,3 +429,12 @@ class RouteTable:
             if path == mount.path or path.startswith(mount.path + "/"):
                 return mount
         return None
+
+
+def _toggle_slash(path: str) -> str | None:
+    """``/todos`` <-> ``/todos/``; None for the root and for what would not be a plain
+    path on this host (``//evil.example`` is a URL on another host to a browser)."""
+    other = path[:-1] if path.endswith("/") else path + "/"
+    if len(other) < 2 or not other.startswith("/") or other[1] in "/\\":
+        return None
+    return other

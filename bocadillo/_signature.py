@@ -2,14 +2,16 @@
 
 Where a parameter comes from is decided here, by these rules in order:
 
-1. an explicit marker (``Query``, ``Header``, ``Cookie``, ``Path``, ``Body``),
+1. an explicit marker (``Query``, ``Header``, ``Cookie``, ``Path``, ``Body``,
+   ``Form``, ``File``),
    as the default value or inside ``Annotated``;
 2. a name that appears in the route's path pattern is a path parameter;
 3. a name that matches a registered provider is injected;
 4. ``Request`` (or a subclass) receives the request;
-5. a model type (pydantic model, dataclass, ``TypedDict``, a list of them) is
+5. ``BackgroundTasks`` receives the tasks to run after the response;
+6. a model type (pydantic model, dataclass, ``TypedDict``, a list of them) is
    the JSON body;
-6. any other annotated scalar, or list of scalars, is a query parameter.
+7. any other annotated scalar, or list of scalars, is a query parameter.
 
 An unannotated parameter must be a path parameter or a provider.
 
@@ -29,7 +31,7 @@ import typing
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, PlainValidator
+from pydantic import Field, PlainValidator, TypeAdapter
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
@@ -37,12 +39,30 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ._errors import ConfigurationError
-from ._params import UNSET, Param, ParamSource
+from ._forms import (
+    BackgroundTasks,
+    FormField,
+    FormModel,
+    FormPlan,
+    FormSpec,
+    UploadFile,
+    model_keys,
+)
+from ._params import (
+    DEFAULT_MAX_FIELDS,
+    DEFAULT_MAX_FILES,
+    DEFAULT_MAX_PART_SIZE,
+    UNSET,
+    FormParam,
+    Param,
+    ParamSource,
+)
 from ._plan import BodySpec, EndpointPlan, ParamSpec, ResponseSpec
 from ._schemas import SchemaAdapter, SchemaValidationError, adapter_for, is_foreign
 from ._security import BasicCredentials, HTTPBasic, SecurityScheme
 from ._types import (
     is_body_type,
+    is_model_class,
     is_none_type,
     is_scalar_type,
     is_sequence_type,
@@ -134,6 +154,8 @@ class SignatureParts:
     providers: list[tuple[str, str]]  # (argument, provider name)
     hints: dict[str, Any]
     websocket_arg: tuple[str, Any] | None = None  # (argument, WebSocket[In, Out])
+    form: list[tuple[FormField | FormModel, FormParam]] = dataclasses.field(default_factory=list)
+    background_arg: str | None = None
 
 
 def read_parameters(
@@ -216,6 +238,16 @@ def read_parameters(
                 raise ConfigurationError(f"{where}: two parameters ask for the WebSocket")
             parts.websocket_arg = (name, base)
             continue
+        elif annotated and isinstance(base, type) and issubclass(base, BackgroundTasks):
+            if not allow_body:
+                raise ConfigurationError(
+                    f"{where}: parameter {name!r} asks for BackgroundTasks; a provider cannot. "
+                    "Take it in the handler."
+                )
+            if parts.background_arg is not None:
+                raise ConfigurationError(f"{where}: two parameters ask for BackgroundTasks")
+            parts.background_arg = name
+            continue
         elif annotated and _is_request_type(base):
             if parts.request_arg is not None:
                 raise ConfigurationError(f"{where}: two parameters ask for the Request")
@@ -240,6 +272,18 @@ def read_parameters(
                 "string; mark it `= Body()` to read it from the JSON body"
             )
 
+        if isinstance(marker, FormParam):
+            if not allow_body:
+                raise ConfigurationError(
+                    f"{where}: parameter {name!r} reads the request form; a provider cannot. "
+                    "Take the form in the handler."
+                )
+            if not annotated:
+                raise ConfigurationError(f"{where}: form parameter {name!r} needs a type")
+            parts.form.append(
+                (_form_entry(name, annotation, base, metadata, marker, default, where), marker)
+            )
+            continue
         if not annotated:
             base = str  # an unannotated path parameter is a string
         # A body of another backend's type is validated by that backend directly.
@@ -359,11 +403,13 @@ def compile_endpoint(
             f"{where}: an HTTP handler cannot take a WebSocket; declare the route with "
             "@app.websocket(path)"
         )
+    form = _form_spec(parts, where)
     wiring = graph.resolve_route(
         parts.providers, path_params=path_params, where=where, autouse=autouse
     )
+    plan_class = FormPlan if form is not None or parts.background_arg else EndpointPlan
     try:
-        plan = EndpointPlan(
+        plan = plan_class(
             endpoint=func,
             name=where,
             is_async=inspect.iscoroutinefunction(func),
@@ -378,7 +424,126 @@ def compile_endpoint(
         )
     except (PydanticSchemaGenerationError, PydanticUserError) as exc:
         raise ConfigurationError(f"{where}: cannot validate the parameters: {exc}") from exc
+    if isinstance(plan, FormPlan):
+        try:
+            plan.setup(form, parts.background_arg)
+        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+            raise ConfigurationError(f"{where}: cannot validate the form: {exc}") from exc
     return plan
+
+
+def _optional_member(tp: Any) -> Any:
+    """``X | None`` -> ``X``; anything else as it is."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        members = [m for m in typing.get_args(tp) if not is_none_type(m)]
+        if len(members) == 1:
+            return members[0]
+    return tp
+
+
+def _file_kind(tp: Any) -> tuple[str, bool] | None:
+    """``UploadFile``/``bytes`` (or a list of them) -> (kind, sequence)."""
+    tp = _optional_member(split_annotated(tp)[0])
+    sequence = False
+    if typing.get_origin(tp) is list:
+        (tp,) = typing.get_args(tp) or (Any,)
+        sequence = True
+    if isinstance(tp, type) and issubclass(tp, UploadFile):
+        return "upload", sequence
+    if tp is bytes:
+        return "bytes", sequence
+    return None
+
+
+def _form_entry(
+    name: str,
+    annotation: Any,
+    base: Any,
+    metadata: list[Any],
+    marker: FormParam,
+    default: Any,
+    where: str,
+) -> FormField | FormModel:
+    key = marker.alias or name
+    required = default is UNSET
+    value = None if required else default
+    if marker.is_file:
+        kind = _file_kind(annotation)
+        if kind is None:
+            raise ConfigurationError(
+                f"{where}: parameter {name!r}: File() gives an UploadFile, bytes, or a list "
+                f"of them, not {annotation!r}"
+            )
+        return FormField(
+            name, key, None, None, required, value, kind[1], kind[0], marker.description
+        )
+    model = _optional_member(base)
+    if is_model_class(model):
+        if not (hasattr(model, "model_fields") or dataclasses.is_dataclass(model)):
+            raise ConfigurationError(
+                f"{where}: parameter {name!r}: a form is read into a pydantic model or a "
+                f"dataclass, not {annotation!r}"
+            )
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(model)
+        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+            raise ConfigurationError(
+                f"{where}: parameter {name!r}: cannot validate {annotation!r}: {exc}"
+            ) from exc
+        return FormModel(
+            name, model, adapter, model_keys(model), required, value, marker.description
+        )
+    if _file_kind(annotation) is not None:
+        raise ConfigurationError(
+            f"{where}: parameter {name!r}: mark an uploaded file with File(), not Form()"
+        )
+    sequence = is_sequence_type(annotation)
+    if not sequence and not is_scalar_type(annotation):
+        raise ConfigurationError(
+            f"{where}: parameter {name!r}: {annotation!r} cannot be read from a form field"
+        )
+    validated = _with_constraints(base, metadata, marker, f"{where}: parameter {name!r}")
+    return FormField(
+        name,
+        key,
+        validated,
+        base if is_foreign(base) else validated,
+        required,
+        value,
+        sequence,
+        None,
+        marker.description,
+    )
+
+
+def _form_spec(parts: SignatureParts, where: str) -> FormSpec | None:
+    if not parts.form:
+        return None
+    if parts.body is not None:
+        raise ConfigurationError(
+            f"{where}: parameter {parts.body.name!r} reads a JSON body and "
+            f"{parts.form[0][0].name!r} a form; a request has one body"
+        )
+    fields = [entry for entry, _ in parts.form if isinstance(entry, FormField)]
+    models = [entry for entry, _ in parts.form if isinstance(entry, FormModel)]
+    if len(models) > 1:
+        raise ConfigurationError(
+            f"{where}: parameters {models[0].name!r} and {models[1].name!r} both read the "
+            "form into a model; declare one model that holds both"
+        )
+    markers = [marker for _, marker in parts.form]
+
+    def smallest(values: list[int | None], fallback: int) -> int:
+        given = [v for v in values if v is not None]
+        return min(given) if given else fallback
+
+    return FormSpec(
+        fields,
+        models[0] if models else None,
+        max_fields=smallest([m.max_fields for m in markers], DEFAULT_MAX_FIELDS),
+        max_files=smallest([m.max_files for m in markers], DEFAULT_MAX_FILES),
+        max_part_size=smallest([m.max_part_size for m in markers], DEFAULT_MAX_PART_SIZE),
+    )
 
 
 def _response_spec(hints: dict[str, Any], status_code: int | None, where: str) -> ResponseSpec:

@@ -193,7 +193,7 @@ def test_router_root_route_serves_exactly_the_prefix_path(app, client):
     app.include_router(router)
 
     assert client.get("/todos").json() == [1]
-    assert client.get("/todos/").status_code == 404
+    assert client.get("/todos/", follow_redirects=False).headers["location"] == "/todos"
 
 
 def test_routes_added_to_an_included_router_are_served(app, client):

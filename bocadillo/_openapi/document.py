@@ -78,6 +78,9 @@ _INVALID_INPUT = "The parameters or the body did not validate."
 _MALFORMED_BODY = "The body is not valid JSON, is not UTF-8, or its Content-Length is not a number."
 _TOO_LARGE = "The body is larger than the limit."
 _MEDIA_TYPE = "The body was not sent as application/json."
+_MALFORMED_FORM = "The form body is malformed, or its Content-Length is not a number."
+_FORM_TOO_LARGE = "The body, a field or a file is larger than its limit, or too many were sent."
+_FORM_MEDIA_TYPE = "The body was not sent as a form."
 _NO_ROUTE = "No route matches the path (a path parameter held a slash, for one)."
 _SERVER_ERROR = "An unexpected error; it was logged on the server."
 
@@ -220,6 +223,8 @@ class _DocumentBuilder:
             operation["parameters"] = parameters
         if plan.body is not None:
             operation["requestBody"] = self.request_body(plan)
+        elif plan.form is not None:
+            operation["requestBody"] = self.form_body(plan)
         security = self.security(plan)
         if security:
             operation["security"] = security
@@ -323,6 +328,43 @@ class _DocumentBuilder:
             request_body["description"] = body.marker.description
         return request_body
 
+    def form_body(self, plan: EndpointPlan) -> dict[str, Any]:
+        """A form's fields as an object: ``multipart/form-data`` when it takes files
+        (each file a string of ``contentMediaType: application/octet-stream``),
+        else ``application/x-www-form-urlencoded``."""
+        form = plan.form
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for field in form.fields:
+            if field.file is not None:
+                schema: dict[str, Any] = {
+                    "type": "string",
+                    "contentMediaType": "application/octet-stream",
+                }
+                if field.sequence:
+                    schema = {"type": "array", "items": schema}
+            else:
+                schema = _without_null(
+                    self.components.add(adapter_for(field.schema_type), "validation")
+                )
+            if field.description:
+                schema = {**schema, "description": field.description}
+            properties[field.key] = schema
+            if field.required:
+                required.append(field.key)
+        fields: dict[str, Any] = {"type": "object", "properties": properties}
+        if required:
+            fields["required"] = required
+        if form.model is not None:
+            model = self.components.add(adapter_for(form.model.annotation), "validation")
+            schema = {"allOf": [model, fields]} if properties else model
+        else:
+            schema = fields
+        media_type = (
+            "multipart/form-data" if form.has_files else "application/x-www-form-urlencoded"
+        )
+        return {"required": form.required, "content": {media_type: {"schema": schema}}}
+
     def event_stream(self, plan: SSEPlan) -> dict[str, Any]:
         """The ``text/event-stream`` response of an SSE route: each event as an object.
 
@@ -389,12 +431,16 @@ class _DocumentBuilder:
             else:
                 responses[status] = self.custom_response(status, value)
         framework: dict[int, str] = {500: _SERVER_ERROR}
-        if takes_input or plan.body is not None:
+        if takes_input or plan.body is not None or plan.form is not None:
             framework[422] = _INVALID_INPUT
         if plan.body is not None:
             framework[400] = _MALFORMED_BODY
             framework[413] = _TOO_LARGE
             framework[415] = _MEDIA_TYPE
+        elif plan.form is not None:
+            framework[400] = _MALFORMED_FORM
+            framework[413] = _FORM_TOO_LARGE
+            framework[415] = _FORM_MEDIA_TYPE
         if "{" in route.path:
             framework[404] = _NO_ROUTE
         for status, text in framework.items():

@@ -5,7 +5,9 @@ then ``{"type": "say", "text": ...}`` messages, and ``{"type": "leave"}``.
 Everyone in the room receives ``joined``, ``said`` and ``left`` messages; a
 message the room cannot act on gets an ``error`` message back (the connection
 stays open: ``invalid_message="reply"``). ``GET /rooms`` lists the rooms with
-someone in them.
+someone in them. ``GET /`` is a page (a Jinja2 template, with its CSS and
+JavaScript served from ``static/`` under ``/static``) that joins a room from a
+browser.
 
 The rooms live in an app-scoped provider (``rooms``); each connection gets its
 own ``member`` (a connection-scoped provider), which leaves its room when the
@@ -20,14 +22,17 @@ interactive client of the ``websockets`` package, installed with uvicorn)::
     > {"type": "say", "text": "Hello!"}
     curl -s localhost:8000/rooms
 
+or open http://127.0.0.1:8000/ in two browser windows.
+
 The AsyncAPI document at http://127.0.0.1:8000/asyncapi.json describes the channel.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
-from bocadillo import App, WebSocket
+from bocadillo import App, HTMLResponse, Request, Templates, WebSocket
 
 from .models import (
     ClientMessage,
@@ -42,11 +47,15 @@ from .models import (
 )
 from .rooms import Member, Rooms
 
+HERE = Path(__file__).parent
+
 app = App(
     title="Chat",
     version="1.0.0",
     description="Chat rooms over WebSockets, with typed messages.",
 )
+app.static("/static", HERE / "static")
+templates = Templates(HERE / "templates")
 
 
 @app.provider(scope="app")
@@ -90,3 +99,16 @@ async def chat(
             case Leave():
                 await rooms.leave(member)
                 return
+
+
+@app.get("/", include_in_schema=False)
+async def index(request: Request, rooms: Rooms) -> HTMLResponse:
+    """The chat page: join a room and talk, from a browser."""
+    listing = [Room(name=name, members=count) for name, count in rooms.counts().items()]
+    return await templates.render(
+        "index.html",
+        title=app.title,
+        room="lobby",
+        rooms=listing,
+        root_path=request.scope.get("root_path", ""),
+    )

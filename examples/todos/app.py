@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bocadillo import App, Query
+from bocadillo import CORS, App, Query
 
 from .models import Todo, TodoIn, TodoPage, TodoPatch
 from .notes import router as notes_router
@@ -26,6 +26,9 @@ app = App(
     title="Todos",
     version="1.0.0",
     description="A to-do list API: the signature of each handler is its contract.",
+    # A front end served from localhost:5173 (a Vite dev server, say) may call the API.
+    cors=CORS(allow_origins=["http://localhost:5173"], allow_headers=["content-type"]),
+    gzip=True,  # pages of to-dos compress well; small answers are sent as they are
 )
 app.include_router(notes_router)  # notes on a to-do, declared with typesystem (notes.py)
 
