@@ -56,7 +56,7 @@ class BackgroundTasks(_StarletteBackgroundTasks):
     next one still runs::
 
         @app.post("/signup")
-        async def signup(email: str = Form(), tasks: BackgroundTasks) -> None:
+        async def signup(tasks: BackgroundTasks, email: str = Form()) -> None:
             tasks.add_task(send_welcome, email)
     """
 
