@@ -359,7 +359,11 @@ class _Builder:
 
     # -- a channel --------------------------------------------------------------------
 
-    def channel(self, route: RouteDef, plan: WebSocketPlan) -> dict[str, Any]:
+    def channel_head(
+        self, route: RouteDef, plan: WebSocketPlan | SSEPlan
+    ) -> tuple[dict[str, Any], str | None]:
+        """A channel's address, title, summary and parameters; and the description
+        the handler's docstring gives."""
         doc_summary, doc_description = _docstring_parts(route.endpoint)
         channel: dict[str, Any] = {
             "address": _CONVERTER.sub(r"{\1}", route.path),
@@ -371,6 +375,10 @@ class _Builder:
         parameters = self.parameters(plan)
         if parameters:
             channel["parameters"] = parameters
+        return channel, doc_description
+
+    def channel(self, route: RouteDef, plan: WebSocketPlan) -> dict[str, Any]:
+        channel, doc_description = self.channel_head(route, plan)
         reply = plan.invalid_message == "reply" and plan.receives.kind == "json"
         messages = {
             MESSAGE_IN: self.message(
@@ -642,17 +650,7 @@ class _Builder:
 
     def sse_channel(self, route: RouteDef, plan: SSEPlan) -> dict[str, Any]:
         """An SSE route as a channel: one message per event type, the app sends them."""
-        doc_summary, doc_description = _docstring_parts(route.endpoint)
-        channel: dict[str, Any] = {
-            "address": _CONVERTER.sub(r"{\1}", route.path),
-            "title": _humanize(getattr(route.endpoint, "__name__", "") or "channel"),
-        }
-        summary = route.summary or doc_summary
-        if summary:
-            channel["summary"] = summary
-        parameters = self.parameters(plan)
-        if parameters:
-            channel["parameters"] = parameters
+        channel, doc_description = self.channel_head(route, plan)
         messages: dict[str, Any] = {}
         for kind in plan.kinds:
             if kind.adapter is None:
