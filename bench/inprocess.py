@@ -1,18 +1,20 @@
 """In-process benchmark: Bocadillo against Starlette, FastAPI and Litestar.
 
-Each framework's ASGI app is called directly, with a hand-built HTTP scope and
-a minimal ``receive``/``send`` (no sockets, no server), so the figures are the
-framework's own cost per request. Every app serves the same six scenarios,
-each written the way that framework's users would write it; every response is
-checked (status, content type, body) once before anything is timed.
+Each framework's ASGI app is called directly, with a hand-built HTTP (or
+WebSocket) scope and a minimal ``receive``/``send`` (no sockets, no server), so
+the figures are the framework's own cost per request. Every app serves the same
+six HTTP scenarios, a WebSocket echo and a server-sent events stream, each
+written the way that framework's users would write it; every response is
+checked (status, content type, body; the messages or events) once before
+anything is timed. The WebSocket row is per message, the SSE row per event.
 
 Bocadillo also serves "companions" of the providers scenario: the same handler
 without providers, timed in the same rounds, so the cost of its providers can
 be read as a ratio (providers / inlined) at the end of the run.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/inprocess.py            # ~3.5 minutes
-    .venv/bin/python bench/inprocess.py --quick    # ~20 s smoke run
+    .venv/bin/python bench/inprocess.py            # ~5 minutes
+    .venv/bin/python bench/inprocess.py --quick    # ~30 s smoke run
 
 Timing: per scenario and framework, a batch of requests sized to take
 ``--batch-time`` seconds; each round runs one batch of every (scenario,
@@ -39,7 +41,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl
 
 import orjson
@@ -75,6 +77,33 @@ ITEMS = [
 ]
 ITEMS_JSON = [item.model_dump(mode="json") for item in ITEMS]
 NEW_ITEM = {"name": "widget", "price": 9.5, "quantity": 3, "tags": ["a", "b"]}
+
+
+# The WebSocket echo: the client sends WS_MESSAGES of these, one at a time, and
+# the app answers each with a Pong before the next one comes in.
+
+
+class Ping(BaseModel):
+    text: str = Field(max_length=200)
+    n: int = Field(ge=0)
+
+
+class Pong(BaseModel):
+    text: str
+    n: int
+
+
+# The SSE stream: SSE_EVENTS of these, each sent as an event named "Tick".
+
+
+class Tick(BaseModel):
+    n: int
+
+
+WS_MESSAGES = 100  # per connection; the handshake is part of the time
+SSE_EVENTS = 1000
+WS_PINGS = [{"text": f"message {i}", "n": i} for i in range(WS_MESSAGES)]
+SSE_TICKS = [{"n": n} for n in range(SSE_EVENTS)]
 
 
 def make_greeting() -> Greeting:
@@ -116,7 +145,14 @@ class Scenario:
     headers: tuple[tuple[bytes, bytes], ...] = ()
     status: int = 200
     content_type: str = "application/json"
-    expected: Any = None  # bytes for a raw body, anything else is compared as JSON
+    # bytes for a raw body, anything else is compared as JSON; for "websocket" the
+    # replies (as JSON), for "sse" the events' data (as JSON)
+    expected: Any = None
+    kind: str = "http"  # "http", "websocket" (an echo conversation) or "sse" (a stream)
+    units: int = 1  # requests, messages or events per call: the table shows time per unit
+    unit: str = "request"
+    event: str = ""  # for "sse": the name of every event
+    messages: tuple[bytes, ...] = ()  # for "websocket": the text frames the client sends
 
 
 SCENARIOS = [
@@ -149,6 +185,29 @@ SCENARIOS = [
     ),
     Scenario("list", "100-object JSON list", "GET", "/items", expected=ITEMS_JSON),
     Scenario("providers", "3 nested async providers", "GET", "/providers", expected={"value": 3}),
+    Scenario(
+        "ws",
+        "WebSocket echo, pydantic in and out (per message)",
+        "GET",
+        "/ws",
+        kind="websocket",
+        units=WS_MESSAGES,
+        unit="message",
+        messages=tuple(json.dumps(m).encode() for m in WS_PINGS),
+        expected=WS_PINGS,
+    ),
+    Scenario(
+        "sse",
+        "SSE stream of 1,000 events (per event)",
+        "GET",
+        "/events",
+        kind="sse",
+        units=SSE_EVENTS,
+        unit="event",
+        content_type="text/event-stream",
+        event="Tick",
+        expected=SSE_TICKS,
+    ),
 ]
 SCENARIO_BY_KEY = {s.key: s for s in SCENARIOS}
 
@@ -205,7 +264,9 @@ _CLIENT_HEADERS = (
 
 
 def bocadillo_app() -> ASGIApp:
-    from bocadillo import App, PlainTextResponse, Query
+    from collections.abc import AsyncIterator
+
+    from bocadillo import App, PlainTextResponse, Query, WebSocket
 
     app = App(title="bench")
 
@@ -265,6 +326,16 @@ def bocadillo_app() -> ASGIApp:
         c = await get_c(b)
         return {"value": c}
 
+    @app.websocket("/ws")
+    async def echo(ws: WebSocket[Ping, Pong]) -> None:
+        async for ping in ws:  # each one validated into a Ping
+            await ws.send(Pong(text=ping.text, n=ping.n))
+
+    @app.sse("/events")
+    async def events() -> AsyncIterator[Tick]:
+        for n in range(SSE_EVENTS):
+            yield Tick(n=n)
+
     return app
 
 
@@ -280,8 +351,9 @@ def starlette_app() -> ASGIApp:
     """Hand-written Starlette: pydantic called by hand where the scenario validates."""
     from starlette.applications import Starlette
     from starlette.requests import Request
-    from starlette.responses import JSONResponse, PlainTextResponse, Response
-    from starlette.routing import Route
+    from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket
 
     def invalid(exc: ValidationError) -> Response:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
@@ -318,6 +390,23 @@ def starlette_app() -> ASGIApp:
         c = await get_c(b)
         return JSONResponse({"value": c})
 
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            try:
+                ping = Ping.model_validate_json(text)
+            except ValidationError:
+                await websocket.close(1007)
+                return
+            await websocket.send_text(Pong(text=ping.text, n=ping.n).model_dump_json())
+
+    async def events(request: Request) -> Response:
+        async def ticks() -> Any:
+            for n in range(SSE_EVENTS):
+                yield f"event: Tick\ndata: {Tick(n=n).model_dump_json()}\n\n"
+
+        return StreamingResponse(ticks(), media_type="text/event-stream")
+
     return Starlette(
         routes=[
             Route("/plaintext", plaintext),
@@ -326,13 +415,18 @@ def starlette_app() -> ASGIApp:
             Route("/items", create_item, methods=["POST"]),
             Route("/items", list_items),
             Route("/providers", nested),
+            WebSocketRoute("/ws", echo),
+            Route("/events", events),
         ]
     )
 
 
 def fastapi_app() -> ASGIApp:
-    from fastapi import Depends, FastAPI, Query
+    from collections.abc import AsyncIterator
+
+    from fastapi import Depends, FastAPI, Query, WebSocket
     from fastapi.responses import PlainTextResponse
+    from fastapi.sse import EventSourceResponse, ServerSentEvent
 
     app = FastAPI()
 
@@ -373,13 +467,35 @@ def fastapi_app() -> ASGIApp:
     async def nested(c: Annotated[int, Depends(dep_c)]) -> dict[str, int]:
         return {"value": c}
 
+    @app.websocket("/ws")
+    async def echo(websocket: WebSocket) -> None:
+        await websocket.accept()
+        async for text in websocket.iter_text():
+            try:
+                ping = Ping.model_validate_json(text)
+            except ValidationError:
+                await websocket.close(1007)
+                return
+            await websocket.send_text(Pong(text=ping.text, n=ping.n).model_dump_json())
+
+    # FastAPI's own SSE support (fastapi.sse): a generator path operation with
+    # response_class=EventSourceResponse; ServerSentEvent names the event.
+    @app.get("/events", response_class=EventSourceResponse)
+    async def events() -> AsyncIterator[ServerSentEvent]:
+        for n in range(SSE_EVENTS):
+            yield ServerSentEvent(data=Tick(n=n), event="Tick")
+
     return app
 
 
 def litestar_app() -> ASGIApp:
-    from litestar import Litestar, MediaType, get, post
+    from collections.abc import AsyncIterator
+
+    from litestar import Litestar, MediaType, get, post, websocket_listener
     from litestar.di import NamedDependency, Provide
     from litestar.params import FromPath, JSONBody, QueryParameter
+    from litestar.plugins.pydantic import PydanticDTO
+    from litestar.response import ServerSentEvent, ServerSentEventMessage
 
     @get("/plaintext", media_type=MediaType.TEXT)
     async def plaintext() -> str:
@@ -420,13 +536,32 @@ def litestar_app() -> ASGIApp:
     async def nested(c: NamedDependency[int]) -> dict[str, int]:
         return {"value": c}
 
-    return Litestar([plaintext, small_json, get_item, create_item, list_items, nested])
+    # A typed listener. Without a DTO Litestar hands the listener the decoded JSON
+    # (a dict, unvalidated), so the pydantic DTOs do the decoding and encoding.
+    @websocket_listener("/ws", dto=PydanticDTO[Ping], return_dto=PydanticDTO[Pong])
+    async def echo(data: Ping) -> Pong:
+        return Pong(text=data.text, n=data.n)
+
+    @get("/events")
+    async def events() -> ServerSentEvent:
+        async def ticks() -> AsyncIterator[ServerSentEventMessage]:
+            for n in range(SSE_EVENTS):
+                yield ServerSentEventMessage(data=Tick(n=n).model_dump_json(), event="Tick")
+
+        return ServerSentEvent(ticks())
+
+    handlers = [plaintext, small_json, get_item, create_item, list_items, nested, echo, events]
+    return Litestar(handlers)
 
 
 _RAW_QUERY = TypeAdapter(ItemQuery)
 _RAW_ITEM_IN = TypeAdapter(ItemIn)
 _RAW_ITEM = TypeAdapter(Item)
 _RAW_JSON_HEADERS = [(b"content-type", b"application/json")]
+_RAW_PING = TypeAdapter(Ping)
+_RAW_PONG = TypeAdapter(Pong)
+_RAW_TICK = TypeAdapter(Tick)
+_RAW_SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 
 
 def raw_app() -> ASGIApp:
@@ -463,12 +598,36 @@ def raw_app() -> ASGIApp:
         c = await get_c(b)
         await send_bytes(send, 200, orjson.dumps({"value": c}), b"application/json")
 
+    async def echo(scope: Any, receive: Any, send: Any) -> None:
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                ping = _RAW_PING.validate_json(message.get("text") or message.get("bytes") or b"")
+            except ValidationError:
+                await send({"type": "websocket.close", "code": 1007})
+                return
+            reply = _RAW_PONG.dump_json(Pong(text=ping.text, n=ping.n)).decode()
+            await send({"type": "websocket.send", "text": reply})
+
+    async def events(scope: Any, receive: Any, send: Any) -> None:
+        # One body message per event, like the frameworks; no disconnect listener.
+        await send({"type": "http.response.start", "status": 200, "headers": _RAW_SSE_HEADERS})
+        for n in range(SSE_EVENTS):
+            body = b"event: Tick\ndata: " + _RAW_TICK.dump_json(Tick(n=n)) + b"\n\n"
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
     routes = {
         ("GET", "/plaintext"): plaintext,
         ("GET", "/json"): small_json,
         ("POST", "/items"): create_item,
         ("GET", "/items"): list_items,
         ("GET", "/providers"): nested,
+        ("GET", "/events"): events,
     }
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -480,6 +639,13 @@ def raw_app() -> ASGIApp:
                 if kind == "shutdown":
                     return
         path = scope["path"]
+        if scope["type"] == "websocket":
+            if path == "/ws":
+                await echo(scope, receive, send)
+            else:
+                await receive()
+                await send({"type": "websocket.close", "code": 1000})
+            return
         handler = routes.get((scope["method"], path))
         if handler is not None:
             await handler(scope, receive, send)
@@ -517,6 +683,12 @@ def make_scope(scenario: Scenario, state: dict[str, Any]) -> Callable[[], dict[s
     headers = list(_CLIENT_HEADERS + scenario.headers)
     if scenario.body:
         headers.append((b"content-length", str(len(scenario.body)).encode()))
+    if scenario.kind == "websocket":
+        return make_websocket_scope(scenario, state)
+    if scenario.kind == "sse":
+        headers = [(k, v) for k, v in headers if k != b"accept"] + [
+            (b"accept", b"text/event-stream")
+        ]
     template: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
@@ -538,8 +710,45 @@ def make_scope(scenario: Scenario, state: dict[str, Any]) -> Callable[[], dict[s
     return scope
 
 
+def make_websocket_scope(scenario: Scenario, state: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    """A factory of fresh WebSocket handshake scopes, as uvicorn builds them."""
+    headers = [
+        *_CLIENT_HEADERS[:2],
+        (b"connection", b"Upgrade"),
+        (b"upgrade", b"websocket"),
+        (b"sec-websocket-version", b"13"),
+        (b"sec-websocket-key", b"dGhlIHNhbXBsZSBub25jZQ=="),
+    ]
+    template: dict[str, Any] = {
+        "type": "websocket",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "ws",
+        "root_path": "",
+        "path": scenario.path,
+        "raw_path": scenario.path.encode(),
+        "query_string": scenario.query,
+        "headers": headers,
+        "subprotocols": [],
+        "extensions": {"websocket.http.response": {}},
+    }
+
+    def scope() -> dict[str, Any]:
+        return {**template, "state": state.copy()}
+
+    return scope
+
+
 def make_receive(scenario: Scenario) -> Callable[[], Callable[[], Awaitable[dict[str, Any]]]]:
-    """A factory of one-shot ``receive``s: the request body once, then a disconnect."""
+    """A factory of fresh ``receive``s.
+
+    HTTP: the request body once, then a disconnect. (SSE uses a ``StreamClient``.)
+    WebSocket: the connect, the client's text frames one by one, then a 1000 close.
+    """
+    if scenario.kind == "websocket":
+        return make_websocket_receive(scenario)
     request = {"type": "http.request", "body": scenario.body, "more_body": False}
     disconnect = {"type": "http.disconnect"}
 
@@ -552,6 +761,69 @@ def make_receive(scenario: Scenario) -> Callable[[], Callable[[], Awaitable[dict
                 return disconnect
             sent = True
             return request
+
+        return receive
+
+    return factory
+
+
+class StreamClient:
+    """The client of one SSE response, as uvicorn presents it to the app.
+
+    ``receive`` gives the request once, then waits until the response is complete
+    and says the client left (uvicorn's ``http.disconnect`` after the last body).
+    ``send`` discards the messages but notes the last body.
+    """
+
+    __slots__ = ("done", "requested")
+
+    _REQUEST: ClassVar[dict[str, Any]] = {"type": "http.request", "body": b"", "more_body": False}
+    _DISCONNECT: ClassVar[dict[str, Any]] = {"type": "http.disconnect"}
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.done: asyncio.Future[None] | None = None
+
+    async def receive(self) -> dict[str, Any]:
+        if not self.requested:
+            self.requested = True
+            return self._REQUEST
+        if self.done is None:
+            self.done = asyncio.get_running_loop().create_future()
+        if not self.done.done():
+            await self.done
+        return self._DISCONNECT
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            if self.done is None:
+                self.done = asyncio.get_running_loop().create_future()
+            if not self.done.done():
+                self.done.set_result(None)
+
+
+def websocket_messages(scenario: Scenario) -> list[dict[str, Any]]:
+    return [
+        {"type": "websocket.connect"},
+        *({"type": "websocket.receive", "text": m.decode()} for m in scenario.messages),
+        {"type": "websocket.disconnect", "code": 1000, "reason": ""},
+    ]
+
+
+def make_websocket_receive(
+    scenario: Scenario,
+) -> Callable[[], Callable[[], Awaitable[dict[str, Any]]]]:
+    messages = websocket_messages(scenario)
+    last = len(messages) - 1
+
+    def factory() -> Callable[[], Awaitable[dict[str, Any]]]:
+        i = -1
+
+        async def receive() -> dict[str, Any]:
+            nonlocal i
+            if i < last:
+                i += 1
+            return messages[i]
 
         return receive
 
@@ -611,19 +883,42 @@ class Target:
         return companion.of if companion is not None else self.scenario.key
 
     async def call(self, send: Any = discard) -> None:
-        await self.app(self.scope(), self.receive(), send)
+        if self.scenario.kind == "sse":
+            client = StreamClient()
+
+            async def both(message: dict[str, Any]) -> None:
+                await client.send(message)
+                await send(message)
+
+            await self.app(self.scope(), client.receive, both)
+        else:
+            await self.app(self.scope(), self.receive(), send)
 
     async def batch(self, n: int) -> float:
-        """Serve ``n`` requests; the mean seconds per request."""
+        """Serve ``n`` calls; the mean seconds per request (message, event)."""
         app, scope, receive = self.app, self.scope, self.receive
-        start = time.perf_counter()
-        for _ in range(n):
-            await app(scope(), receive(), discard)
-        return (time.perf_counter() - start) / n
+        if self.scenario.kind == "sse":
+            start = time.perf_counter()
+            for _ in range(n):
+                client = StreamClient()
+                await app(scope(), client.receive, client.send)
+        else:
+            start = time.perf_counter()
+            for _ in range(n):
+                await app(scope(), receive(), discard)
+        return (time.perf_counter() - start) / (n * self.scenario.units)
 
 
 async def check(target: Target) -> None:
-    """Serve the scenario once and assert the status, content type and body."""
+    """Serve the scenario once and assert the status, content type and body.
+
+    For the WebSocket echo: the handshake is accepted, each message is answered
+    before the next one is received, and the replies are the expected ones. For
+    SSE: the events' names and data.
+    """
+    if target.scenario.kind == "websocket":
+        await check_websocket(target)
+        return
     messages: list[dict[str, Any]] = []
 
     async def send(message: dict[str, Any]) -> None:
@@ -634,17 +929,79 @@ async def check(target: Target) -> None:
     start = [m for m in messages if m["type"] == "http.response.start"]
     assert len(start) == 1, f"{where}: {messages}"
     body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-    scenario = target.scenario
-    assert start[0]["status"] == scenario.status, f"{where}: status {start[0]['status']}: {body!r}"
     headers = {k.decode().lower(): v.decode() for k, v in start[0].get("headers", [])}
-    content_type = headers.get("content-type", "")
+    verify_response(where, target.scenario, start[0]["status"], headers.get("content-type"), body)
+
+
+def verify_response(
+    where: str, scenario: Scenario, status: int, content_type: str | None, body: bytes
+) -> None:
+    """Assert one complete HTTP response (status, content type, body) against the scenario."""
+    assert status == scenario.status, f"{where}: status {status}: {body[:300]!r}"
+    content_type = content_type or ""
     assert content_type.split(";")[0].strip() == scenario.content_type, (
         f"{where}: content-type {content_type!r}"
     )
-    if isinstance(scenario.expected, bytes):
+    if scenario.kind == "sse":
+        events = parse_events(body)
+        names = {name for name, _ in events}
+        assert names == {scenario.event}, f"{where}: event names {names}"
+        data = [json.loads(d) for _, d in events]
+        assert data == scenario.expected, f"{where}: events {body[:300]!r}"
+    elif isinstance(scenario.expected, bytes):
         assert body == scenario.expected, f"{where}: body {body!r}"
     else:
         assert json.loads(body) == scenario.expected, f"{where}: body {body!r}"
+
+
+def parse_events(body: bytes) -> list[tuple[str, str]]:
+    """The (event name, data) of each event of a text/event-stream body."""
+    events = []
+    text = body.decode().replace("\r\n", "\n").replace("\r", "\n")
+    for block in text.split("\n\n"):
+        name, data = "message", []
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            field_name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field_name == "event":
+                name = value
+            elif field_name == "data":
+                data.append(value)
+        if data:
+            events.append((name, "\n".join(data)))
+    return events
+
+
+async def check_websocket(target: Target) -> None:
+    where = f"{target.framework.title}, {target.scenario.title}"
+    incoming = websocket_messages(target.scenario)
+    sent: list[dict[str, Any]] = []
+    received = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        replies = [m for m in sent if m["type"] == "websocket.send"]
+        # A round trip: every message so far was answered before the next one comes.
+        assert len(replies) == max(0, received - 1), f"{where}: {received} in, {len(replies)} out"
+        if received == 1:
+            assert sent and sent[0]["type"] == "websocket.accept", f"{where}: {sent}"
+        message = incoming[min(received, len(incoming) - 1)]
+        received += 1
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await target.app(target.scope(), receive, send)
+    assert sent and sent[0]["type"] == "websocket.accept", f"{where}: {sent[:2]}"
+    replies = [m for m in sent[1:] if m["type"] == "websocket.send"]
+    closes = [m for m in sent[1:] if m["type"] != "websocket.send"]
+    assert all(m["type"] == "websocket.close" for m in closes), f"{where}: {closes}"
+    assert all(m["type"] == "websocket.send" for m in sent[1 : len(replies) + 1]), where
+    data = [json.loads(m.get("text") or m.get("bytes")) for m in replies]
+    assert data == target.scenario.expected, f"{where}: replies {data[:3]}"
 
 
 @contextlib.asynccontextmanager
@@ -704,9 +1061,10 @@ async def measure(
             await check(target)
         # Warm up, then size each batch to take about batch_time.
         for target in targets:
-            await target.batch(50)
-            per_request = await target.batch(200)
-            target.n = max(20, int(batch_time / per_request))
+            units = target.scenario.units
+            await target.batch(max(1, 50 // units))
+            per_call = await target.batch(max(2, 200 // units)) * units
+            target.n = max(20 if units == 1 else 3, int(batch_time / per_call))
         by_scenario = {s.key: [t for t in targets if t.group == s.key] for s in scenarios}
         total = rounds * len(targets)
         done = 0
@@ -851,7 +1209,9 @@ async def profile(framework: Framework, scenario: Scenario, seconds: float) -> N
     async with started([framework]) as apps:
         target = make_target(apps, framework, scenario)
         await check(target)
-        n = max(100, int(seconds / await target.batch(500)))
+        units = scenario.units
+        per_call = await target.batch(max(2, 500 // units)) * units
+        n = max(100 if units == 1 else 3, int(seconds / per_call))
         profiler = cProfile.Profile()
         profiler.enable()
         await target.batch(n)
@@ -864,7 +1224,7 @@ async def profile(framework: Framework, scenario: Scenario, seconds: float) -> N
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a ~20 s smoke run")
+    parser.add_argument("--quick", action="store_true", help="a ~30 s smoke run")
     parser.add_argument("--rounds", type=int, help="rounds (default 15, quick 5)")
     parser.add_argument(
         "--batch-time", type=float, help="seconds per batch (default 0.4, quick 0.1)"
@@ -916,7 +1276,10 @@ def main(argv: list[str] | None = None) -> None:
     targets = loop.run_until_complete(measure(frameworks, scenarios, rounds, batch_time))
     elapsed = time.perf_counter() - started_at
 
-    print(f"µs per request, median of {rounds} rounds (x Starlette: higher is faster)\n")
+    print(
+        f"µs per request (per message, per event where the row says), median of {rounds} "
+        "rounds (x Starlette: higher is faster)\n"
+    )
     print(table(targets, frameworks, scenarios))
     if args.spread:
         print()

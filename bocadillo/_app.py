@@ -140,6 +140,9 @@ class App(Router):
         # again after add_middleware; None when there is no middleware at all.
         self._stack: ASGIApp | None = None
         self._stack_stale = True
+        # True once the stack is built and empty: an HTTP request goes straight to
+        # _http (see __call__). Cleared with _stack_stale.
+        self._direct = False
         self.title = title
         self.version = version
         self.description = description
@@ -196,6 +199,7 @@ class App(Router):
             raise ConfigurationError(f"add_middleware: {middleware!r} is not a middleware class")
         self._middleware.append(MiddlewareEntry(middleware, args, options))
         self._stack_stale = True
+        self._direct = False
 
     def middleware(self, func: M) -> M:
         """Run ``func`` around every HTTP request, in the stack with ``add_middleware``'s.
@@ -214,6 +218,7 @@ class App(Router):
         """
         self._middleware.append(hook_entry(func))
         self._stack_stale = True
+        self._direct = False
         return func
 
     def _build_stack(self) -> ASGIApp | None:
@@ -237,6 +242,7 @@ class App(Router):
             None if isinstance(app, OwnMessages) else AnswerErrors(app, self._answer_error)
         )
         self._stack_stale = False
+        self._direct = self._stack is None
         return self._stack
 
     def _changed(self) -> None:
@@ -588,11 +594,38 @@ class App(Router):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self
         kind = scope["type"]
+        if kind == "http" and self._direct:
+            # The common case, no middleware stack: the Host check, then _http.
+            error = self._host_check.error(scope)
+            if error is not None:
+                await self._refuse_host(error, scope, receive, send)
+                return
+            # _http's most common case, inlined (one coroutine less): a static path
+            # with a plan for the method, nothing to strip or to start first.
+            table = self._table
+            method = scope["method"]
+            if (
+                table is not None
+                and self._app_nodes_ready
+                and method != "HEAD"
+                and not scope.get("root_path")
+            ):
+                entry = table.static.get(scope["path"])
+                if entry is not None:
+                    plan = entry.methods.get(method)
+                    if plan is not None:
+                        try:
+                            await plan(scope, receive, send, None)
+                        except Exception as exc:
+                            await self._handle_exception(exc, scope, receive, send)
+                        return
+            await self._http(scope, receive, send)
+            return
         if kind == "http" or kind == "websocket":
             error = self._host_check.error(scope)
             if error is not None:
                 if kind == "http":
-                    await self._handle_exception(error, scope, receive, send)
+                    await self._refuse_host(error, scope, receive, send)
                 else:
                     await refuse(error, scope, receive, send)
                 return
@@ -609,6 +642,14 @@ class App(Router):
             mount = self.check().match_mount(route_path(scope))
             if mount is not None:
                 await self._call_mount(mount.app, mount.path, scope, receive, send)
+
+    async def _refuse_host(
+        self, error: Exception, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """The 400 for a bad ``Host``; a HEAD request gets its headers only."""
+        if scope["method"] == "HEAD":
+            send = _headers_only(send)
+        await self._handle_exception(error, scope, receive, send)
 
     async def _answer_error(
         self, exc: Exception, scope: Scope, receive: Receive, send: Send
@@ -655,11 +696,18 @@ class App(Router):
             await send({"type": "websocket.close", "code": 1008, "reason": "No such route"})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] == "HEAD":
+        method = scope["method"]
+        if method == "HEAD":
             send = _headers_only(send)
         table = self._table or self.check()
-        path = route_path(scope)
-        entry, path_params = table.match(path)
+        path: str = scope["path"]
+        if scope.get("root_path"):
+            path = route_path(scope)
+        # A static path is one dict lookup; patterns and mounts only on a miss.
+        path_params = None
+        entry = table.static.get(path)
+        if entry is None:
+            entry, path_params = table.match(path)
         try:
             if not self._app_nodes_ready:
                 await self._start_app_providers()
@@ -674,11 +722,11 @@ class App(Router):
                     raise HTTPError(404, detail=f"No route matches {path}.")
                 await self._call_mount(mount.app, mount.path, scope, receive, send)
                 return
-            plan = entry.methods.get(scope["method"])
+            plan = entry.methods.get(method)
             if plan is None:
                 raise HTTPError(
                     405,
-                    detail=f"{scope['method']} is not allowed here; allowed: {entry.allow}.",
+                    detail=f"{method} is not allowed here; allowed: {entry.allow}.",
                     headers={"Allow": entry.allow},
                 )
             await plan(scope, receive, send, path_params)

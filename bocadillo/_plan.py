@@ -146,6 +146,8 @@ class ParameterReader:
         ]
         self._locs = {s.field: _loc(s) for s in validated}
         self._validator = _params_validator(validated) if validated else None
+        # No parameter of any kind: the arguments are an empty dict.
+        self._no_parameters = not params
 
     def _raw(
         self, scope: Scope, path_params: dict[str, str] | None, raw: dict[str, Any]
@@ -218,7 +220,14 @@ class ParameterReader:
         """Fill ``raw`` from the query string; return the keys of single values sent twice."""
         wanted = self._query
         repeated = None
-        for key, value in parse_query(query_string):
+        # parse_query's split, inlined: no list of pairs is built.
+        for part in query_string.decode("utf-8", "replace").split("&"):
+            if not part:
+                continue
+            key, _, value = part.partition("=")
+            if "%" in part or "+" in part:
+                key = unquote_plus(key)
+                value = unquote_plus(value)
             specs = wanted.get(key)
             if specs is None:
                 continue
@@ -235,8 +244,16 @@ class ParameterReader:
         self, headers: list[tuple[bytes, bytes]], raw: dict[str, Any]
     ) -> tuple[bytes | None, bytes | None]:
         content_type = content_length = None
-        cookie_headers: list[str] = []
         wanted = self._headers
+        if not wanted and not self._cookies:
+            # Only the body's two headers matter (a body route with no header parameters).
+            for name, value in headers:
+                if name == b"content-type":
+                    content_type = value
+                elif name == b"content-length":
+                    content_length = value
+            return content_type, content_length
+        cookie_headers: list[str] = []
         for name, value in headers:
             if name == b"content-type":
                 content_type = value
@@ -309,6 +326,8 @@ class EndpointPlan(ParameterReader):
         self._steps = providers.steps
         self._handler_providers = [(a.arg, a.key, a.from_app) for a in providers.handler_args]
         self._uses_providers = bool(self._steps or self._handler_providers)
+        # An `async def` function (not a view's method): awaited in place by __call__.
+        self._plain_async = is_async and view_class is None
         self._status = response.status_code
         self._empty = response.kind == "empty"
         self._dump: Callable[[Any], bytes] | None = None
@@ -326,12 +345,24 @@ class EndpointPlan(ParameterReader):
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, path_params: dict[str, str] | None
     ) -> None:
-        kwargs, request = await self._arguments(scope, receive, path_params)
+        if self._reads_body:
+            kwargs, request = await self._arguments(scope, receive, path_params)
+        else:
+            kwargs, request = self._arguments_without_body(scope, receive, path_params)
         if self._uses_providers:
             await self._call_with_providers(kwargs, request, scope, receive, send)
             return
-        result = await self._call(kwargs)
-        await self._respond(result, scope, receive, send)
+        if self._plain_async:
+            result = await self.endpoint(**kwargs)
+        else:
+            result = await self._call(kwargs)
+        # _respond, inlined: the messages are built without a coroutine.
+        messages = self._messages(result, scope)
+        if messages is None:
+            await _send_response_object(result, scope, receive, send)
+            return
+        await send(messages[0])
+        await send(messages[1])
 
     async def _call(self, kwargs: dict[str, Any]) -> Any:
         endpoint = self.endpoint
@@ -356,8 +387,16 @@ class EndpointPlan(ParameterReader):
             await solve(self._steps, kwargs, values, app_values, request, exits)
             for arg, key, from_app in self._handler_providers:
                 kwargs[arg] = app_values[key] if from_app else values[key]
-            result = await self._call(kwargs)
-            await self._respond(result, scope, receive, send)
+            if self._plain_async:
+                result = await self.endpoint(**kwargs)
+            else:
+                result = await self._call(kwargs)
+            messages = self._messages(result, scope)
+            if messages is None:
+                await _send_response_object(result, scope, receive, send)
+            else:
+                await send(messages[0])
+                await send(messages[1])
         except BaseException as exc:
             # Generators see the error at their yield (a result that could not
             # be serialized included), and may replace it with another.
@@ -372,33 +411,54 @@ class EndpointPlan(ParameterReader):
                 logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
 
     async def _respond(self, result: Any, scope: Scope, receive: Receive, send: Send) -> None:
-        if isinstance(result, Response):
+        messages = self._messages(result, scope)
+        if messages is None:
             await _send_response_object(result, scope, receive, send)
             return
-        if self._empty:
-            await send({"type": "http.response.start", "status": self._status, "headers": []})
-            await send({"type": "http.response.body", "body": b""})
-            return
-        assert self._dump is not None
+        await send(messages[0])
+        await send(messages[1])
+
+    def _messages(self, result: Any, scope: Scope) -> tuple[Message, Message] | None:
+        """The start and body messages that answer with ``result``, or None for a
+        ``Response`` that must send itself (its own ``__call__``, a background)."""
+        if isinstance(result, Response):
+            if type(result).__call__ is Response.__call__ and result.background is None:
+                # The two messages Response.__call__ sends for an HTTP scope (a
+                # plan's only kind); nothing comes after them.
+                return (
+                    {
+                        "type": "http.response.start",
+                        "status": result.status_code,
+                        "headers": result.raw_headers,
+                    },
+                    {"type": "http.response.body", "body": result.body},
+                )
+            return None
+        dump = self._dump
+        if dump is None:  # -> None
+            return (
+                {"type": "http.response.start", "status": self._status, "headers": []},
+                {"type": "http.response.body", "body": b""},
+            )
         try:
-            body = self._dump(result)
+            body = dump(result)
         except SchemaValidationError as exc:
             raise ResponseValidationError(self.name, exc.errors) from None
-        await send(
+        return (
             {
                 "type": "http.response.start",
                 "status": self._status,
                 "headers": [_JSON_HEADER, (b"content-length", b"%d" % len(body))],
-            }
-        )
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+            },
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body},
         )
 
     async def _arguments(
         self, scope: Scope, receive: Receive, path_params: dict[str, str] | None
     ) -> tuple[dict[str, Any], Request | None]:
         """The validated arguments, keyed by field, and the Request if anything asked for it."""
+        if not self._reads_body:
+            return self._arguments_without_body(scope, receive, path_params)
         raw: dict[str, Any] = {}
         repeated = self._raw(scope, path_params, raw)
         content_type = content_length = None
@@ -423,6 +483,31 @@ class EndpointPlan(ParameterReader):
                 kwargs[self.request_arg] = request
         return kwargs, request
 
+    def _arguments_without_body(
+        self, scope: Scope, receive: Receive, path_params: dict[str, str] | None
+    ) -> tuple[dict[str, Any], Request | None]:
+        """``_arguments`` for a route that reads no body: nothing to await."""
+        if self._no_parameters:
+            kwargs: dict[str, Any] = {}
+        else:
+            raw: dict[str, Any] = {}
+            repeated = self._raw(scope, path_params, raw)
+            if self._needs_headers:
+                self._read_headers(scope["headers"], raw)
+            credentials = self._credentials(raw) if self._security else None
+            kwargs, errors = self._validate(raw, repeated)
+            if errors:
+                raise RequestValidationError(errors)
+            if credentials:
+                kwargs.update(credentials)
+        request = None
+        if self._needs_request:
+            scope["path_params"] = path_params or {}
+            request = Request(scope, BodyLimitedReceive(receive, self.max_body_size))
+            if self.request_arg is not None:
+                kwargs[self.request_arg] = request
+        return kwargs, request
+
     async def _read_body(
         self,
         receive: Receive,
@@ -433,14 +518,28 @@ class EndpointPlan(ParameterReader):
     ) -> bytes | None:
         spec = self.body
         assert spec is not None
-        body = await read_body(receive, self.max_body_size, parse_content_length(content_length))
+        limit = self.max_body_size
+        length = parse_content_length(content_length)
+        body: bytes | None = None
+        if length is None or length <= limit:
+            # The common case first: the whole body in one message.
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                chunk = message.get("body", b"")
+                if type(chunk) is bytes and len(chunk) <= limit:
+                    body = chunk
+            if body is None:
+                # More to come (or too much): read_body goes on from this message.
+                receive = _replay(message, receive)
+        if body is None:
+            body = await read_body(receive, limit, length)
         if not body:
             if spec.required:
                 errors.append({"loc": ["body"], "msg": "Field required", "type": "missing"})
             else:
                 kwargs[spec.name] = spec.default
             return body
-        if not is_json_media_type(content_type):
+        if not _is_json(content_type):
             raise HTTPError(
                 415,
                 detail="The request body must be JSON, sent with Content-Type: application/json.",
@@ -456,6 +555,35 @@ class EndpointPlan(ParameterReader):
         except SchemaValidationError as exc:
             errors.extend({**err, "loc": ["body", *err["loc"]]} for err in exc.errors)
         return body
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A ``receive`` that gives ``first`` once, then what ``receive`` gives."""
+    pending = [first]
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop()
+        return await receive()
+
+    return replay
+
+
+# Content-Type values already checked (requests send few distinct ones), bounded.
+_JSON_CONTENT_TYPES: dict[bytes, bool] = {}
+_JSON_CONTENT_TYPES_SIZE = 64
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    """``is_json_media_type``, remembered per distinct header value."""
+    if content_type is None:
+        return False
+    known = _JSON_CONTENT_TYPES.get(content_type)
+    if known is None:
+        known = is_json_media_type(content_type)
+        if len(_JSON_CONTENT_TYPES) < _JSON_CONTENT_TYPES_SIZE:
+            _JSON_CONTENT_TYPES[content_type] = known
+    return known
 
 
 def parse_query(query_string: bytes) -> list[tuple[str, str]]:
@@ -485,7 +613,9 @@ def _params_validator(params: list[ParamSpec]) -> Callable[[dict[str, Any]], dic
     }
     make_typed_dict: Any = TypedDict  # called with computed fields, which mypy cannot follow
     adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(make_typed_dict("Params", fields))
-    return adapter.validate_python
+    # pydantic-core's validator itself: the TypeAdapter wrapper costs a call per request.
+    validate: Callable[[dict[str, Any]], dict[str, Any]] = adapter.validator.validate_python
+    return validate
 
 
 async def run_background(task: Callable[[], Any]) -> None:

@@ -1,8 +1,10 @@
 """The benchmark's apps still answer correctly (nothing is timed here)."""
 
 import asyncio
+import dataclasses
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -11,6 +13,8 @@ from typing import Any
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "inprocess.py"
+SOCKET_BENCH = BENCH.parent / "over_socket.py"
+FRAMEWORKS = ["raw", "bocadillo", "starlette", "fastapi", "litestar"]
 
 
 def load_bench() -> ModuleType:
@@ -25,7 +29,20 @@ def load_bench() -> ModuleType:
     return module
 
 
-@pytest.mark.parametrize("framework", ["raw", "bocadillo", "starlette", "fastapi", "litestar"])
+def load_socket_bench() -> ModuleType:
+    # Not imported as "socket": the file is named like the standard library's module.
+    name = "bench_socket"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, SOCKET_BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_benchmark_apps_answer_every_scenario(framework: str) -> None:
     if framework in ("fastapi", "litestar"):
         pytest.importorskip(framework, reason="install the bench extra: pip install -e '.[bench]'")
@@ -74,3 +91,101 @@ def test_bocadillo_providers_scenario_goes_through_its_providers() -> None:
         return b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
     assert json.loads(asyncio.run(body())) == {"value": 12}
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_websocket_echo_and_sse_stream_answer(framework: str) -> None:
+    """The echo answers each message before the next; the stream sends 1,000 Tick events."""
+    if framework in ("fastapi", "litestar"):
+        pytest.importorskip(framework, reason="install the bench extra: pip install -e '.[bench]'")
+    bench = load_bench()
+    assert bench.SCENARIO_BY_KEY["ws"].units == len(bench.SCENARIO_BY_KEY["ws"].messages) == 100
+    assert len(bench.SCENARIO_BY_KEY["sse"].expected) == 1000
+    asyncio.run(bench.check_all([framework], ["ws", "sse"]))
+
+
+def test_event_stream_parser_and_check_refuse_wrong_events() -> None:
+    bench = load_bench()
+    body = b'event: Tick\r\ndata: {"n":0}\r\n\r\n: ping\n\nevent: Tick\ndata: {"n":1}\n\n'
+    assert bench.parse_events(body) == [("Tick", '{"n":0}'), ("Tick", '{"n":1}')]
+    scenario = bench.SCENARIO_BY_KEY["sse"]
+    with pytest.raises(AssertionError, match="events"):
+        bench.verify_response("x", scenario, 200, "text/event-stream", body)
+    with pytest.raises(AssertionError, match="event names"):
+        bench.verify_response("x", scenario, 200, "text/event-stream", b"data: {}\n\n")
+
+
+def test_socket_bench_builds_the_requests() -> None:
+    sock = load_socket_bench()
+    bench = load_bench()
+    assert [s.key for s in sock.http_scenarios()] == [
+        "plaintext",
+        "json",
+        "params",
+        "post",
+        "list",
+        "providers",
+    ]
+    params = bench.SCENARIO_BY_KEY["params"]
+    assert sock.target_path(params) == "/items/42?limit=10&q=abc"
+    assert sock.lua_script(params) is None  # a plain GET needs no script
+
+    post = bench.SCENARIO_BY_KEY["post"]
+    script = sock.lua_script(post)
+    assert script is not None
+    assignments = dict(re.findall(r'^(\S+) = "(.*)"$', script, re.MULTILINE))
+    assert len(assignments) == len(script.splitlines()) == 3
+
+    def unlua(literal: str) -> bytes:
+        assert '"' not in literal and "\n" not in literal
+        return re.sub(rb"\\(\d{3})", lambda m: bytes([int(m.group(1))]), literal.encode())
+
+    assert unlua(assignments["wrk.method"]) == b"POST"
+    assert unlua(assignments["wrk.body"]) == post.body
+    assert json.loads(unlua(assignments["wrk.body"])) == bench.NEW_ITEM
+    assert unlua(assignments['wrk.headers["content-type"]']) == b"application/json"
+
+    command = sock.wrk_command("http://127.0.0.1:1/items", 2, "/tmp/post.lua")
+    assert command[:4] == ["wrk", "-t1", "-c50", "-d2s"]
+    assert command[-3:] == ["-s", "/tmp/post.lua", "http://127.0.0.1:1/items"]
+
+    output = (
+        "Running 2s test @ http://127.0.0.1:1/items\n  1 threads and 50 connections\n"
+        "  40816 requests in 2.00s, 6.15MB read\n  Non-2xx or 3xx responses: 3\n"
+        "Requests/sec:  20381.15\nTransfer/sec:      3.07MB\n"
+    )
+    result = sock.parse_wrk(output)
+    assert (result.requests, result.seconds, result.rps) == (40816, 2.0, 20381.15)
+    assert result.errors == "3 non-2xx/3xx responses"
+
+    command = sock.server_command("bocadillo", 8123)
+    for flag in ("--loop", "uvloop", "--http", "httptools", "--no-access-log", "--factory"):
+        assert flag in command
+    assert "inprocess:bocadillo_app" in command
+
+
+def test_socket_bench_checks_bocadillo_under_uvicorn() -> None:
+    """Start the Bocadillo app under uvicorn and check every HTTP scenario over a socket."""
+    pytest.importorskip("uvloop")
+    pytest.importorskip("httptools")
+    sock = load_socket_bench()
+    try:
+        server = sock.start_server("bocadillo", None, ready_timeout=30)
+        for scenario in sock.http_scenarios():
+            sock.check_over_socket(server, scenario)
+        wrong = dataclasses.replace(sock.http_scenarios()[0], expected=b"Goodbye")
+        with pytest.raises(AssertionError, match="body"):
+            sock.check_over_socket(server, wrong)
+    finally:
+        sock.stop_all()
+    assert sock.CHILDREN == []
+    assert server.process.poll() is not None
+
+
+def test_socket_bench_without_wrk_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sock = load_socket_bench()
+    monkeypatch.setattr(sock.shutil, "which", lambda name: None)
+    assert sock.main(["--quick"]) == 2
+    assert "apt-get install wrk" in capsys.readouterr().err

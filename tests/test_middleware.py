@@ -574,3 +574,17 @@ def test_middleware_changes_do_not_leak_into_later_responses() -> None:
     plain = create_client(stream_app())
     assert "x-hook" not in plain.get("/ticks").headers
     assert "access-control-allow-origin" not in plain.get("/ticks").headers
+
+
+def test_a_head_request_with_a_bad_host_gets_the_400_headers_only() -> None:
+    app = App()
+
+    @app.get("/")
+    async def home() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    with create_client(app) as client:
+        response = client.head("/", headers={"host": "bad host"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.content == b""
