@@ -598,7 +598,7 @@ class App(Router):
             # The common case, no middleware stack: the Host check, then _http.
             error = self._host_check.error(scope)
             if error is not None:
-                await self._refuse_host(error, scope, receive, send)
+                await self._answer_error(error, scope, receive, send)
                 return
             # _http's most common case, inlined (one coroutine less): a static path
             # with a plan for the method, nothing to strip or to start first.
@@ -625,36 +625,18 @@ class App(Router):
             error = self._host_check.error(scope)
             if error is not None:
                 if kind == "http":
-                    await self._refuse_host(error, scope, receive, send)
+                    await self._answer_error(error, scope, receive, send)
                 else:
                     await refuse(error, scope, receive, send)
                 return
         stack = self._build_stack() if self._stack_stale else self._stack
-        if stack is not None:
-            await stack(scope, receive, send)
-        elif kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan_protocol(scope, receive, send)
-        elif kind == "websocket":
-            await self._websocket(scope, receive, send)
-        else:
-            mount = self.check().match_mount(route_path(scope))
-            if mount is not None:
-                await self._call_mount(mount.app, mount.path, scope, receive, send)
-
-    async def _refuse_host(
-        self, error: Exception, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        """The 400 for a bad ``Host``; a HEAD request gets its headers only."""
-        if scope["method"] == "HEAD":
-            send = _headers_only(send)
-        await self._handle_exception(error, scope, receive, send)
+        await (stack or self._dispatch)(scope, receive, send)
 
     async def _answer_error(
         self, exc: Exception, scope: Scope, receive: Receive, send: Send
     ) -> None:
-        """Answer an exception a middleware raised, as a handler's would be."""
+        """Answer an exception raised outside a plan (a middleware's, a bad ``Host``)
+        as a handler's would be; a HEAD request gets the headers only."""
         if scope["method"] == "HEAD":
             send = _headers_only(send)
         await self._handle_exception(exc, scope, receive, send)

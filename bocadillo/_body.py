@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
+
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive
 
 from ._errors import HTTPError
 
-__all__ = ["BodyLimitedReceive", "is_json_media_type", "read_body"]
+__all__ = ["BodyLimitedReceive", "body_chunks", "is_json_media_type", "read_body"]
 
 
 def _too_large(limit: int) -> HTTPError:
@@ -26,8 +28,10 @@ def parse_content_length(raw: bytes | None) -> int | None:
     return value
 
 
-async def read_body(receive: Receive, limit: int, content_length: int | None) -> bytes:
-    """Read the whole body, refusing it with 413 as soon as it passes ``limit``.
+async def body_chunks(
+    receive: Receive, limit: int, content_length: int | None
+) -> AsyncGenerator[bytes, None]:
+    """The body's chunks as they arrive, refused with 413 as soon as it passes ``limit``.
 
     A declared ``Content-Length`` over the limit is refused before reading; an
     undeclared (chunked) body is counted while it streams, so nothing past the
@@ -35,7 +39,6 @@ async def read_body(receive: Receive, limit: int, content_length: int | None) ->
     """
     if content_length is not None and content_length > limit:
         raise _too_large(limit)
-    chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
@@ -46,9 +49,14 @@ async def read_body(receive: Receive, limit: int, content_length: int | None) ->
             size += len(chunk)
             if size > limit:
                 raise _too_large(limit)
-            chunks.append(chunk)
+            yield chunk
         if not message.get("more_body", False):
-            break
+            return
+
+
+async def read_body(receive: Receive, limit: int, content_length: int | None) -> bytes:
+    """The whole body, read through ``body_chunks`` (the same limits)."""
+    chunks = [chunk async for chunk in body_chunks(receive, limit, content_length)]
     if len(chunks) == 1:
         return chunks[0]
     return b"".join(chunks)

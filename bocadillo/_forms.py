@@ -18,11 +18,10 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.background import BackgroundTasks as _StarletteBackgroundTasks
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 from typing_extensions import TypedDict
 
-from ._body import parse_content_length, read_body
+from ._body import body_chunks, parse_content_length, read_body
 from ._errors import HTTPError
 from ._params import (
     DEFAULT_MAX_FIELDS,
@@ -190,26 +189,6 @@ class _Parser(MultiPartParser):
             raise
 
 
-async def _limited_stream(
-    receive: Receive, limit: int, content_length: int | None
-) -> AsyncGenerator[bytes, None]:
-    if content_length is not None and content_length > limit:
-        raise _too_large(f"The request body is larger than the limit of {limit} bytes.")
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect()
-        chunk: bytes = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(f"The request body is larger than the limit of {limit} bytes.")
-            yield chunk
-        if not message.get("more_body", False):
-            return
-
-
 def _media_type(content_type: bytes | None) -> str | None:
     if content_type is None:
         return None
@@ -271,7 +250,7 @@ class FormPlan(EndpointPlan):
         if media_type == _MULTIPART:
             parser = _Parser(
                 Headers(raw=[(b"content-type", content_type or b"")]),
-                _limited_stream(receive, self.max_body_size, length),
+                body_chunks(receive, self.max_body_size, length),
                 max_files=spec.max_files,
                 max_fields=spec.max_fields,
                 max_part_size=spec.max_part_size,
