@@ -250,6 +250,17 @@ COMPANIONS = [
             expected={"value": 3},
         ),
     ),
+    Companion(
+        "starlette",
+        "list",
+        Scenario(
+            "list-tuned",
+            "TypeAdapter(list[Item]).dump_json",
+            "GET",
+            "/items/tuned",
+            expected=ITEMS_JSON,
+        ),
+    ),
 ]
 COMPANION_BY_KEY = {c.scenario.key: c for c in COMPANIONS}
 
@@ -382,6 +393,11 @@ def starlette_app() -> ASGIApp:
         return Response(body, status_code=201, media_type="application/json")
 
     async def list_items(request: Request) -> Response:
+        # As Starlette's users write it: dump each model, JSONResponse the list.
+        return JSONResponse([item.model_dump(mode="json") for item in ITEMS])
+
+    async def list_items_tuned(request: Request) -> Response:
+        # The companion: one TypeAdapter dumps the whole list, as the floor does.
         return Response(ITEMS_ADAPTER.dump_json(ITEMS), media_type="application/json")
 
     async def nested(request: Request) -> Response:
@@ -414,6 +430,7 @@ def starlette_app() -> ASGIApp:
             Route("/items/{id:int}", get_item),
             Route("/items", create_item, methods=["POST"]),
             Route("/items", list_items),
+            Route("/items/tuned", list_items_tuned),
             Route("/providers", nested),
             WebSocketRoute("/ws", echo),
             Route("/events", events),
@@ -1139,6 +1156,47 @@ def iqr_share(samples: list[float]) -> str:
     return f"{(q3 - q1) / statistics.median(samples) * 100:.1f}%"
 
 
+def goals(targets: list[Target]) -> str:
+    """The issue's targets, each checked against this run's medians."""
+    med = {(t.framework.key, t.scenario.key): statistics.median(t.samples) for t in targets}
+    lines: list[str] = []
+
+    def ratio(fast: str, slow: str, key: str) -> float | None:
+        if (fast, key) in med and (slow, key) in med:
+            return med[(slow, key)] / med[(fast, key)]
+        return None
+
+    for scenario in SCENARIOS:
+        vs_starlette = ratio("bocadillo", "starlette", scenario.key)
+        if vs_starlette is None:
+            continue
+        line = f"{scenario.title}: {vs_starlette:.2f}x Starlette"
+        line += " (met)" if vs_starlette >= 2 else " (missed)"
+        floor = ratio("raw", "starlette", scenario.key)
+        if floor is not None and vs_starlette < 2:
+            line += f"; the raw-ASGI floor itself is {floor:.2f}x Starlette"
+            over_floor = ratio("raw", "bocadillo", scenario.key)
+            if over_floor is not None:
+                line += f", and Bocadillo takes {over_floor:.2f}x the floor's time"
+        tuned = ("starlette", "list-tuned")
+        if scenario.key == "list" and tuned in med:
+            line += f"; {med[tuned] / med[('bocadillo', 'list')]:.2f}x the tuned Starlette"
+        lines.append(line)
+    for key in ("params", "post"):
+        for other, goal in (("fastapi", 5.0), ("litestar", 2.5)):
+            r = ratio("bocadillo", other, key)
+            if r is not None:
+                verdict = "met" if r >= goal else "missed"
+                name = FRAMEWORK_BY_KEY[other].title
+                title = SCENARIO_BY_KEY[key].title
+                lines.append(f"{title}: {r:.2f}x {name} ({verdict}, goal {goal:g}x)")
+    floor_post = ratio("raw", "bocadillo", "post")
+    if floor_post is not None:
+        verdict = "met" if floor_post <= 1.5 else "missed"
+        lines.append(f"POST: {floor_post:.2f}x the raw-ASGI floor ({verdict}, goal at most 1.5x)")
+    return "\n".join(lines)
+
+
 def companions(targets: list[Target]) -> str:
     """Each companion's median beside its scenario's, and the ratio scenario / companion."""
     by_key = {(t.framework.key, t.scenario.key): t for t in targets}
@@ -1288,6 +1346,10 @@ def main(argv: list[str] | None = None) -> None:
     report = companions(targets)
     if report:
         print()
+        print(report)
+    report = goals(targets)
+    if report:
+        print("\nTargets (ratios in this run):")
         print(report)
 
 

@@ -113,9 +113,17 @@ class WebSocket(Generic[In, Out]):
 
     __bocadillo_websocket__ = True
 
-    def __init__(self, websocket: StarletteWebSocket, plan: WebSocketPlan) -> None:
+    __slots__ = ("_plan", "_receive", "_send", "_ws")
+
+    def __init__(
+        self, websocket: StarletteWebSocket, plan: WebSocketPlan, receive: Any, send: Any
+    ) -> None:
         self._ws = websocket
         self._plan = plan
+        # Once the connection is open, messages go straight to the server's
+        # receive and send; the states Starlette would check are kept here.
+        self._receive = receive
+        self._send = send
 
     # -- the connection --------------------------------------------------------
 
@@ -170,20 +178,30 @@ class WebSocket(Generic[In, Out]):
         """
         plan = self._plan
         codec = plan.receives
+        ws = self._ws
         while True:
-            if self._ws.client_state is WebSocketState.DISCONNECTED:
-                # Starlette raises a RuntimeError for a receive after the disconnect.
-                raise WebSocketDisconnect(1000)
-            message = await self._ws.receive()
-            if message["type"] == "websocket.disconnect":
-                raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+            if ws.client_state is not WebSocketState.CONNECTED:
+                if ws.client_state is WebSocketState.DISCONNECTED:
+                    raise WebSocketDisconnect(1000)
+                raise RuntimeError("Accept the connection before receiving messages.")
+            message = await self._receive()
+            if message["type"] != "websocket.receive":
+                if message["type"] == "websocket.disconnect":
+                    ws.client_state = WebSocketState.DISCONNECTED
+                    raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+                raise RuntimeError(f"Unexpected ASGI message {message['type']!r}.")
             text: str | None = message.get("text")
             data: bytes | None = message.get("bytes")
-            size = len(data) if data is not None else len(text.encode()) if text else 0
+            if text is not None:
+                # One byte a character for ASCII (str.isascii() is O(1)), else encoded once.
+                data = None if text.isascii() else text.encode()
+                size = len(text) if data is None else len(data)
+            else:
+                size = len(data) if data is not None else 0
             if size > plan.max_message_size:
                 await self._refuse(1009, f"Messages are limited to {plan.max_message_size} bytes.")
             if codec.kind == "bytes":
-                if data is None:
+                if data is None or text is not None:
                     await self._refuse(1003, "This route takes binary messages.")
                 return data  # type: ignore[return-value]
             if text is None:
@@ -192,7 +210,7 @@ class WebSocket(Generic[In, Out]):
                 return text  # type: ignore[return-value]
             assert codec.adapter is not None and text is not None
             try:
-                value: In = codec.adapter.validate_json(text.encode())
+                value: In = codec.adapter.validate_json(text.encode() if data is None else data)
                 return value
             except MalformedInput:
                 errors = [
@@ -201,15 +219,14 @@ class WebSocket(Generic[In, Out]):
             except SchemaValidationError as exc:
                 errors = exc.errors
             if plan.invalid_message == "reply":
+                reply = {
+                    "type": "error",
+                    "code": 1007,
+                    "detail": "The message was not understood.",
+                    "errors": errors,
+                }
                 await self._transmit(
-                    text=orjson.dumps(
-                        {
-                            "type": "error",
-                            "code": 1007,
-                            "detail": "The message was not understood.",
-                            "errors": errors,
-                        }
-                    ).decode()
+                    {"type": "websocket.send", "text": orjson.dumps(reply).decode()}
                 )
                 continue
             await self._refuse(1007, "The message is not valid.")
@@ -229,16 +246,20 @@ class WebSocket(Generic[In, Out]):
                 return
             yield message
 
-    async def _transmit(self, *, text: str | None = None, data: bytes | None = None) -> None:
+    async def _transmit(self, message: dict[str, Any]) -> None:
         # One exception for "the other side is gone", whichever way the server says it.
         ws = self._ws
-        if WebSocketState.DISCONNECTED in (ws.application_state, ws.client_state):
+        if ws.application_state is not WebSocketState.CONNECTED:
+            if ws.application_state is WebSocketState.CONNECTING:
+                raise RuntimeError("Accept the connection before sending messages.")
             raise WebSocketDisconnect(1006, "The connection is closed.")
-        message = {"type": "websocket.send"} | ({"text": text} if data is None else {"bytes": data})
+        if ws.client_state is WebSocketState.DISCONNECTED:
+            raise WebSocketDisconnect(1006, "The connection is closed.")
         try:
-            await ws.send(message)
-        except StarletteWebSocketDisconnect as exc:
-            raise WebSocketDisconnect(exc.code, exc.reason) from None
+            await self._send(message)
+        except OSError:  # what servers raise once the client is gone, as Starlette reads it
+            ws.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(1006, "The connection is closed.") from None
 
     async def send(self, message: Out) -> None:
         """Send one message of the route's ``Out`` type (anything else is refused).
@@ -249,12 +270,12 @@ class WebSocket(Generic[In, Out]):
         if codec.kind == "bytes":
             if not isinstance(message, bytes | bytearray):
                 raise TypeError(f"this route sends bytes, not {type(message).__name__}")
-            await self._transmit(data=bytes(message))
+            await self._transmit({"type": "websocket.send", "bytes": bytes(message)})
             return
         if codec.kind == "text":
             if not isinstance(message, str):
                 raise TypeError(f"this route sends str, not {type(message).__name__}")
-            await self._transmit(text=message)
+            await self._transmit({"type": "websocket.send", "text": message})
             return
         assert codec.adapter is not None
         try:
@@ -263,7 +284,7 @@ class WebSocket(Generic[In, Out]):
             raise TypeError(
                 f"{message!r} is not a message this route sends: {exc.errors}"
             ) from None
-        await self._transmit(text=data.decode())
+        await self._transmit({"type": "websocket.send", "text": data.decode()})
 
 
 class WebSocketPlan(ParameterReader):
@@ -308,7 +329,7 @@ class WebSocketPlan(ParameterReader):
     ) -> None:
         scope["path_params"] = path_params or {}
         websocket = StarletteWebSocket(scope, receive, send)
-        typed: WebSocket[Any, Any] = WebSocket(websocket, self)
+        typed: WebSocket[Any, Any] = WebSocket(websocket, self, receive, send)
         values: dict[str, Any] = {}
         exits: list[Any] = []
         try:

@@ -189,3 +189,36 @@ def test_socket_bench_without_wrk_says_how_to_install_it(
     monkeypatch.setattr(sock.shutil, "which", lambda name: None)
     assert sock.main(["--quick"]) == 2
     assert "apt-get install wrk" in capsys.readouterr().err
+
+
+def test_targets_report_says_which_goals_a_run_met() -> None:
+    bench = load_bench()
+
+    def target(framework: str, scenario: str, us: float) -> Any:
+        fw = bench.FRAMEWORK_BY_KEY[framework]
+        sc = bench.SCENARIO_BY_KEY.get(scenario) or bench.COMPANION_BY_KEY[scenario].scenario
+        return bench.Target(fw, sc, app=None, scope=None, receive=None, samples=[us / 1e6])
+
+    targets = [
+        target("raw", "ws", 2.0),
+        target("starlette", "ws", 3.0),
+        target("bocadillo", "ws", 2.5),
+        target("raw", "post", 5.0),
+        target("starlette", "post", 13.0),
+        target("bocadillo", "post", 6.0),
+        target("fastapi", "post", 54.0),
+        target("litestar", "post", 12.0),
+        target("starlette", "list", 160.0),
+        target("bocadillo", "list", 30.0),
+        target("starlette", "list-tuned", 35.0),
+    ]
+    lines = bench.goals(targets).splitlines()
+    assert lines[0].startswith("POST pydantic body → model: 2.17x Starlette (met)")
+    assert lines[1] == "100-object JSON list: 5.33x Starlette (met); 1.17x the tuned Starlette"
+    assert lines[2] == (
+        "WebSocket echo, pydantic in and out (per message): 1.20x Starlette (missed); "
+        "the raw-ASGI floor itself is 1.50x Starlette, and Bocadillo takes 1.25x the floor's time"
+    )
+    assert "POST pydantic body → model: 9.00x FastAPI (met, goal 5x)" in lines
+    assert "POST pydantic body → model: 2.00x Litestar (missed, goal 2.5x)" in lines
+    assert "POST: 1.20x the raw-ASGI floor (met, goal at most 1.5x)" in lines
