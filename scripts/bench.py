@@ -1,0 +1,24 @@
+"""Run the benchmarks against Starlette, FastAPI and Litestar (see bench/README.md).
+
+    python3 scripts/bench.py [--quick] [options]     # in-process (bench/inprocess.py)
+    python3 scripts/bench.py socket [options]        # over a socket, uvicorn and wrk
+    python3 scripts/bench.py sse [options]           # SSE under load (examples/jobs)
+
+Creates or reuses .venv and installs the project with its bench extra first.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from _venv import ROOT, ensure, run
+
+SCRIPTS = {"inprocess": "inprocess.py", "socket": "over_socket.py", "sse": "sse_load.py"}
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    script = SCRIPTS["inprocess"]
+    if args and args[0] in SCRIPTS:
+        script = SCRIPTS[args.pop(0)]
+    python = ensure("bench")
+    sys.exit(run(python, ROOT / "bench" / script, *args))
