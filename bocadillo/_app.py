@@ -14,7 +14,6 @@ from typing import Any, TypeVar, overload
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._errors import (
@@ -52,7 +51,14 @@ from ._providers import (
     register_provider,
 )
 from ._requests import Request
-from ._routing import PathEntry, RouteDef, Router, RouteTable, compile_path
+from ._routing import (
+    PathEntry,
+    ProblemStaticFiles,
+    RouteDef,
+    Router,
+    RouteTable,
+    compile_path,
+)
 from ._signature import compile_endpoint
 from ._sse import compile_sse
 from ._websockets import WebSocketPlan, compile_websocket
@@ -366,7 +372,7 @@ class App(Router):
                 )
 
             self.add_route(docs_url, docs_page, **own)
-            self.mount(assets_path, StaticFiles(directory=SWAGGER_UI_ASSETS))
+            self.mount(assets_path, ProblemStaticFiles(directory=SWAGGER_UI_ASSETS))
 
         if channels_url is not None and asyncapi_url is not None:
             page_cache: list[tuple[dict[str, Any], str, str]] = []  # (document, root, page)

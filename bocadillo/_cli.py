@@ -3,10 +3,13 @@
 ::
 
     bocadillo run MODULE:APP [--host HOST] [--port PORT] [--reload | --workers N]
-                  [--limit-concurrency N] [--timeout-keep-alive S] [--log-level LEVEL]
-                  [--proxy-headers | --no-proxy-headers] [--forwarded-allow-ips IPS]
+                  [--limit-concurrency N] [--timeout-keep-alive S] [--max-header-size BYTES]
+                  [--max-headers N] [--header-timeout S] [--http auto|httptools|h11]
+                  [--log-level LEVEL] [--proxy-headers | --no-proxy-headers]
+                  [--forwarded-allow-ips IPS] [--app-dir DIR]
+    bocadillo dev MODULE:APP [--host HOST] [--port PORT] [--max-header-size BYTES]
+                  [--max-headers N] [--header-timeout S] [--http auto|httptools|h11]
                   [--app-dir DIR]
-    bocadillo dev MODULE:APP [--host HOST] [--port PORT] [--app-dir DIR]
     bocadillo routes MODULE:APP [--app-dir DIR]
     bocadillo check MODULE:APP [--max-examples N] [--no-stateful] [--no-websockets]
                     [--no-contract] [--seed N|random] [--app-dir DIR]
@@ -17,7 +20,9 @@
 with reload and debug logging, ``routes`` prints the route table, ``check``
 compiles every plan and both documents and runs the contract tests.
 ``run`` and ``dev`` import and compile the app before uvicorn starts, so a
-mistake is one line on stderr rather than a traceback from a worker.
+mistake is one line on stderr rather than a traceback from a worker; they
+serve with the protocols of ``_server.py``, which limit each request's head
+(size, number of fields, the time it takes to arrive).
 
 Each subcommand is a function that adds its parser (``_add_<name>``) and one
 that runs it (``_<name>``, taking the parsed arguments and returning the exit
@@ -47,6 +52,13 @@ from ._app import App
 from ._errors import ConfigurationError
 from ._openapi.document import render_openapi as render
 from ._params import ParamSource
+from ._server import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_HEADER_SIZE,
+    DEFAULT_MAX_HEADERS,
+    HeaderLimits,
+    server_protocol,
+)
 from ._sse import SSEPlan
 
 if TYPE_CHECKING:
@@ -127,6 +139,7 @@ DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open
 GRACEFUL_SHUTDOWN = 30  # seconds to finish the requests in flight on shutdown
 DEV_GRACEFUL_SHUTDOWN = 5  # a reload should not wait long for an open event stream
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+HTTP_IMPLEMENTATIONS = ("auto", "httptools", "h11")
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -145,6 +158,48 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     _add_app_dir(parser)
 
 
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """The limits on each request's head, and the parser that enforces them."""
+    parser.add_argument(
+        "--max-header-size",
+        type=_positive_int,
+        default=DEFAULT_MAX_HEADER_SIZE,
+        metavar="BYTES",
+        help=(
+            "answer 431 to a request whose target, header names and values add up to more "
+            f"than BYTES (default: {DEFAULT_MAX_HEADER_SIZE})"
+        ),
+    )
+    parser.add_argument(
+        "--max-headers",
+        type=_positive_int,
+        default=DEFAULT_MAX_HEADERS,
+        metavar="N",
+        help=(
+            "answer 431 to a request with more than N header fields "
+            f"(default: {DEFAULT_MAX_HEADERS})"
+        ),
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=_positive_float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="S",
+        help=(
+            "answer 408 when a request's header fields take more than S seconds to arrive, "
+            "from the connection, or from the request's first byte on a kept-alive "
+            "connection; close a connection on which nothing came "
+            f"(default: {DEFAULT_HEADER_TIMEOUT:g})"
+        ),
+    )
+    parser.add_argument(
+        "--http",
+        choices=HTTP_IMPLEMENTATIONS,
+        default="auto",
+        help="the HTTP/1.1 parser (default: auto: httptools when installed, else h11)",
+    )
+
+
 def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser(
         "run",
@@ -153,7 +208,8 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "Import and compile the app (a mistake is reported before the server starts), "
             "then serve it with uvicorn: uvloop and httptools when installed, keep-alive "
             f"{DEFAULT_KEEP_ALIVE} s, at most {DEFAULT_LIMIT_CONCURRENCY} connections and "
-            f"tasks at once, {GRACEFUL_SHUTDOWN} s to finish the requests in flight on "
+            "tasks at once, limits on each request's header fields (size, number, time "
+            f"to arrive), {GRACEFUL_SHUTDOWN} s to finish the requests in flight on "
             "shutdown, no Server header, an access log."
         ),
     )
@@ -187,6 +243,7 @@ def _add_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="S",
         help=f"close an idle keep-alive connection after S seconds (default: {DEFAULT_KEEP_ALIVE})",
     )
+    _add_limit_options(parser)
     parser.add_argument(
         "--log-level",
         choices=LOG_LEVELS,
@@ -242,6 +299,7 @@ def _add_dev(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         ),
     )
     _add_server_options(parser)
+    _add_limit_options(parser)
     parser.set_defaults(handler=_dev)
 
 
@@ -262,6 +320,11 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
     uvicorn gets the ``MODULE:APP`` string rather than the app, so that reload
     and worker processes can import it themselves.
     """
+    limits = HeaderLimits(args.max_header_size, args.max_headers, args.header_timeout)
+    try:
+        protocol = server_protocol(args.http, limits)
+    except ImportError as exc:
+        raise CLIError(f"--http {args.http}: {exc}") from None
     app = _compiled_app(args.app, args.app_dir)
     app_dir = os.path.abspath(args.app_dir)
     print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
@@ -277,7 +340,7 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
             reload=reload,
             reload_dirs=[app_dir] if reload else None,
             loop="auto",
-            http="auto",
+            http=protocol,
             server_header=False,
             date_header=True,
             access_log=True,
@@ -689,6 +752,16 @@ def _positive_int(text: str) -> int:
 
 def _non_negative_int(text: str) -> int:
     return _int_option(text, minimum=0, what="0 or more")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
 
 
 def _port(text: str) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
+import math
 import typing
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, NotRequired
@@ -28,7 +29,7 @@ from ._params import (
     DEFAULT_MAX_FILES,
     DEFAULT_MAX_PART_SIZE,
 )
-from ._plan import EndpointPlan, parse_query
+from ._plan import FINITE_NUMBERS, EndpointPlan, parse_query
 from ._types import is_sequence_type
 
 __all__ = [
@@ -133,7 +134,9 @@ def _values_validator(fields: list[FormField]) -> Callable[[dict[str, Any]], dic
         return None
     typed = {f.key: f.annotation if f.required else NotRequired[f.annotation] for f in values}
     make_typed_dict: Any = TypedDict
-    adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(make_typed_dict("FormFields", typed))
+    form_fields = make_typed_dict("FormFields", typed)
+    form_fields.__pydantic_config__ = FINITE_NUMBERS  # "nan", "1e999": not numbers, as in a query
+    adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(form_fields)
     return adapter.validate_python
 
 
@@ -360,7 +363,7 @@ class FormPlan(EndpointPlan):
                 kwargs[model.name] = model.default
                 return
             try:
-                kwargs[model.name] = model.adapter.validate_python(data)
+                instance = model.adapter.validate_python(data)
             except ValidationError as exc:
                 for err in exc.errors(
                     include_url=False, include_input=False, include_context=False
@@ -368,10 +371,57 @@ class FormPlan(EndpointPlan):
                     errors.append(
                         {"loc": ["form", *err["loc"]], "msg": err["msg"], "type": err["type"]}
                     )
+                return
+            infinite = _non_finite_keys(instance, data)
+            if infinite:
+                errors.extend(
+                    _error(key, "Input should be a finite number", "finite_number")
+                    for key in infinite
+                )
+            else:
+                kwargs[model.name] = instance
 
 
 def _error(key: str, msg: str, kind: str) -> dict[str, Any]:
     return {"loc": ["form", key], "msg": msg, "type": kind}
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_non_finite(item) for item in value)
+    return False
+
+
+def _opts_in(info: Any) -> bool:
+    """A field declared with ``allow_inf_nan=True`` (``Field(allow_inf_nan=True)``)."""
+    return any(getattr(item, "allow_inf_nan", None) is True for item in info.metadata)
+
+
+def _non_finite_keys(instance: Any, sent: dict[str, Any]) -> list[str]:
+    """The form keys (among those ``sent``) of a model's float fields that came out
+    nan or inf ("nan", "1e999"); a default of inf is the model's own business.
+
+    The model's own fields are validated by its own config, where pydantic allows
+    them; a form field is text like a query parameter, and held to the same rule,
+    unless the model or the field says ``allow_inf_nan=True``.
+    """
+    tp = type(instance)
+    fields = getattr(tp, "model_fields", None)
+    if fields is not None:
+        if tp.model_config.get("allow_inf_nan") is True:
+            return []
+        keys = {name: info.alias or name for name, info in fields.items() if not _opts_in(info)}
+    elif dataclasses.is_dataclass(instance):
+        keys = {field.name: field.name for field in dataclasses.fields(instance)}
+    else:
+        return []
+    return [
+        key
+        for name, key in keys.items()
+        if key in sent and _non_finite(getattr(instance, name, None))
+    ]
 
 
 def _is_mutable(value: Any) -> bool:

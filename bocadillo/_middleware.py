@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from starlette.datastructures import URL, MutableHeaders
+from starlette.datastructures import URL, Headers, MutableHeaders
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -88,7 +88,7 @@ class CORS:
             raise ConfigurationError("CORS max_age must be zero or more seconds")
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
-        return CORSMiddleware(
+        return _CORSMiddleware(
             app,
             allow_origins=self.allow_origins,
             allow_methods=self.allow_methods,
@@ -98,6 +98,28 @@ class CORS:
             expose_headers=self.expose_headers,
             max_age=self.max_age,
         )
+
+
+class _CORSMiddleware(CORSMiddleware):
+    """Starlette's CORS layer, with a refused preflight answered as every other client
+    error is: a ``400`` problem (Starlette's is ``text/plain``), the CORS headers kept."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = bytes(response.body).decode("latin-1").removeprefix("Disallowed CORS ")
+        kept = {
+            key: value
+            for key, value in response.headers.items()
+            if key not in ("content-type", "content-length")
+        }
+        error = HTTPError(
+            response.status_code,
+            detail=f"The CORS preflight asks for what this server does not allow: {refused}.",
+            headers=kept,
+        )
+        return http_error_response(error)
 
 
 @dataclass(frozen=True)

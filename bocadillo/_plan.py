@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NotRequired
 from urllib.parse import unquote_plus
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import cookie_parser
 from starlette.responses import Response
@@ -46,6 +46,9 @@ __all__ = [
 logger = logging.getLogger("bocadillo")
 
 _JSON_HEADER = (b"content-type", b"application/json")
+
+# The config of the parameters' (and form fields') one-pass validator.
+FINITE_NUMBERS = ConfigDict(allow_inf_nan=False)
 
 
 class ResponseValidationError(Exception):
@@ -235,7 +238,9 @@ class ParameterReader:
                 if spec.sequence:
                     raw.setdefault(spec.field, []).append(value)
                 elif spec.field in raw:
-                    repeated = [*(repeated or ()), key]
+                    if repeated is None:
+                        repeated = []
+                    repeated.append(key)
                 else:
                     raw[spec.field] = value
         return repeated
@@ -460,12 +465,21 @@ class EndpointPlan(ParameterReader):
         if not self._reads_body:
             return self._arguments_without_body(scope, receive, path_params)
         raw: dict[str, Any] = {}
-        repeated = self._raw(scope, path_params, raw)
         content_type = content_length = None
-        if self._needs_headers:
-            content_type, content_length = self._read_headers(scope["headers"], raw)
-        credentials = self._credentials(raw) if self._security else None
-        kwargs, errors = self._validate(raw, repeated)
+        credentials = None
+        if self._no_parameters:
+            # Only the body: its two headers, nothing to validate beside it.
+            if self._needs_headers:
+                content_type, content_length = self._read_headers(scope["headers"], raw)
+            kwargs: dict[str, Any] = {}
+            errors: list[dict[str, Any]] = []
+        else:
+            repeated = self._raw(scope, path_params, raw)
+            if self._needs_headers:
+                content_type, content_length = self._read_headers(scope["headers"], raw)
+            if self._security:
+                credentials = self._credentials(raw)
+            kwargs, errors = self._validate(raw, repeated)
         body: bytes | None = None
         if self._reads_body:
             body = await self._read_body(receive, content_type, content_length, kwargs, errors)
@@ -476,7 +490,9 @@ class EndpointPlan(ParameterReader):
         request = None
         if self._needs_request:
             scope["path_params"] = path_params or {}
-            request = Request(scope, BodyLimitedReceive(receive, self.max_body_size))
+            request = Request(
+                scope, BodyLimitedReceive(receive, self.max_body_size, scope["headers"])
+            )
             if body is not None:
                 request._body = body
             if self.request_arg is not None:
@@ -503,7 +519,9 @@ class EndpointPlan(ParameterReader):
         request = None
         if self._needs_request:
             scope["path_params"] = path_params or {}
-            request = Request(scope, BodyLimitedReceive(receive, self.max_body_size))
+            request = Request(
+                scope, BodyLimitedReceive(receive, self.max_body_size, scope["headers"])
+            )
             if self.request_arg is not None:
                 kwargs[self.request_arg] = request
         return kwargs, request
@@ -519,7 +537,15 @@ class EndpointPlan(ParameterReader):
         spec = self.body
         assert spec is not None
         limit = self.max_body_size
-        length = parse_content_length(content_length)
+        length: int | None = None
+        if content_length is not None:
+            # parse_content_length, inlined for the common case of a number.
+            try:
+                length = int(content_length)
+            except ValueError:
+                length = None
+            if length is None or length < 0:
+                length = parse_content_length(content_length)  # raises the 400
         body: bytes | None = None
         if length is None or length <= limit:
             # The common case first: the whole body in one message.
@@ -539,7 +565,10 @@ class EndpointPlan(ParameterReader):
             else:
                 kwargs[spec.name] = spec.default
             return body
-        if not _is_json(content_type):
+        is_json = _JSON_CONTENT_TYPES.get(content_type)  # type: ignore[arg-type]
+        if is_json is None:
+            is_json = _is_json(content_type)
+        if not is_json:
             raise HTTPError(
                 415,
                 detail="The request body must be JSON, sent with Content-Type: application/json.",
@@ -612,7 +641,11 @@ def _params_validator(params: list[ParamSpec]) -> Callable[[dict[str, Any]], dic
         for spec in params
     }
     make_typed_dict: Any = TypedDict  # called with computed fields, which mypy cannot follow
-    adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(make_typed_dict("Params", fields))
+    typed = make_typed_dict("Params", fields)
+    # "nan", "inf" and "1e999" are not numbers a client means: a float parameter is
+    # finite (`Annotated[float, Field(allow_inf_nan=True)]` still opts a parameter out).
+    typed.__pydantic_config__ = FINITE_NUMBERS
+    adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(typed)
     # pydantic-core's validator itself: the TypeAdapter wrapper costs a call per request.
     validate: Callable[[dict[str, Any]], dict[str, Any]] = adapter.validator.validate_python
     return validate

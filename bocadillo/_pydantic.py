@@ -9,6 +9,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
+from ._body import LONG_DIGITS, NUMBER_SHAPES, non_finite_error
 from ._schemas import MalformedInput, SchemaMode, SchemaValidationError
 
 __all__ = ["PydanticAdapter"]
@@ -86,6 +87,18 @@ class PydanticAdapter:
         )
 
     def validate_json(self, data: bytes) -> Any:
+        # pydantic reads NaN, Infinity and 1e999 as floats; JSON has no such numbers.
+        # A translate and two scans (~0.15 µs) rule them out for nearly every body:
+        # no "N" (NaN, Infinity), no exponent of 3+ digits, no run of 200 digits.
+        shape = data.translate(NUMBER_SHAPES)
+        if (
+            78 in shape  # b"N"
+            or shape.find(b"e000") >= 0
+            or (len(shape) >= 200 and shape.find(LONG_DIGITS) >= 0)
+        ):
+            reason = non_finite_error(data, shape)
+            if reason is not None:
+                raise MalformedInput(reason)
         try:
             return self._validate_json(data, strict=self._strict)
         except ValidationError as exc:

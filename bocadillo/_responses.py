@@ -6,9 +6,11 @@ body. Return one of these to set the status, headers or media type yourself.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import orjson
 from starlette import responses
 
@@ -78,6 +80,32 @@ class StreamingResponse(responses.StreamingResponse):
 
     ``return StreamingResponse(rows_as_csv(), media_type="text/csv")``
     """
+
+    async def stream_response(self, send: Any) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send(start | {"headers": self.raw_headers})
+        sent = 0
+        try:
+            async for chunk in self.body_iterator:
+                if not isinstance(chunk, bytes | memoryview):
+                    chunk = chunk.encode(self.charset)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += 1
+                if sent % 16 == 0:
+                    # A turn for the event loop every 16 chunks. Once the client has
+                    # gone, a server's send returns at once, so an iterator that never
+                    # awaits would otherwise run on (forever, if endless), holding the
+                    # server.
+                    await asyncio.sleep(0)
+        finally:
+            # Close the iterator now, however the response ended (the client leaving
+            # included), so that its ``finally`` runs before the request's providers
+            # are torn down, not whenever the garbage collector gets to it.
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class JSONResponse(responses.Response):

@@ -10,13 +10,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from starlette.datastructures import Headers
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, HTTPError, http_error_response
 from ._responses import Redirect
 
-__all__ = ["Mount", "PathEntry", "RouteDef", "RouteTable", "Router", "compile_path"]
+__all__ = [
+    "Mount",
+    "PathEntry",
+    "ProblemStaticFiles",
+    "RouteDef",
+    "RouteTable",
+    "Router",
+    "compile_path",
+]
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _VIEW_METHODS = tuple(m.lower() for m in HTTP_METHODS)
@@ -49,11 +58,57 @@ class RouteDef:
     sse_options: dict[str, Any] | None = None  # set for @app.sse routes
 
 
+_STATIC_ERRORS = {
+    400: "The Range header is not one this server can read.",
+    416: "The Range header asks for bytes past the end of the file.",
+}
+
+
+class ProblemStaticFiles(StaticFiles):
+    """Starlette's ``StaticFiles``, whose own plain-text client errors (a ``Range``
+    header it cannot read: 400, or past the end of the file: 416) are answered as
+    problems like every other 4xx. A missing file or a wrong method is an exception
+    that the app already answers as a problem (or, with ``html=True``, the site's
+    ``404.html``)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        replaced = False
+
+        async def problem_send(message: Message) -> None:
+            nonlocal replaced
+            if replaced:
+                return  # the plain-text body of the answer replaced
+            status = message.get("status", 0) if message["type"] == "http.response.start" else 0
+            if status not in _STATIC_ERRORS:  # a site's own 404.html page is kept
+                await send(message)
+                return
+            replaced = True
+            headers = Headers(raw=message.get("headers", []))
+            kept = {"Content-Range": headers["content-range"]} if "content-range" in headers else {}
+            response = http_error_response(
+                HTTPError(status, detail=_STATIC_ERRORS.get(status), headers=kept)
+            )
+            await send(
+                {"type": "http.response.start", "status": status, "headers": response.raw_headers}
+            )
+            await send({"type": "http.response.body", "body": response.body})
+
+        await super().__call__(scope, receive, problem_send)
+
+
 @dataclasses.dataclass(slots=True)
 class Mount:
     path: str
     app: ASGIApp
     name: str | None = None
+
+
+_CONVERTER = re.compile(r"{([^{}:]*):[^{}]*}")
+
+
+def path_template(path: str) -> str:
+    """The path as OpenAPI and AsyncAPI write it: ``/files/{rest}`` for ``/files/{rest:path}``."""
+    return _CONVERTER.sub(r"{\1}", path)
 
 
 def compile_path(path: str) -> tuple[re.Pattern[str] | None, list[str]]:
@@ -323,7 +378,7 @@ class Router:
                 f"(relative paths are read from the working directory, {os.getcwd()!r}; "
                 "build it from __file__ to be independent of it)"
             )
-        self.mount(path, StaticFiles(directory=folder, html=html), name=name)
+        self.mount(path, ProblemStaticFiles(directory=folder, html=html), name=name)
 
     # -- reading back --------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 import orjson
+import pydantic_core
 
 __all__ = [
     "MalformedInput",
@@ -109,4 +110,11 @@ def _orjson_default(value: Any) -> Any:
 
 def dump_untyped(value: Any) -> bytes:
     """Serialize a value returned by a handler with no declared return type."""
-    return orjson.dumps(value, default=_orjson_default)
+    try:
+        return orjson.dumps(value, default=_orjson_default)
+    except orjson.JSONEncodeError as exc:
+        # orjson writes integers of 64 bits at most; a larger one (an `int`
+        # parameter of 20 digits, echoed) is written by pydantic instead.
+        if str(exc) != "Integer exceeds 64-bit range":
+            raise
+        return pydantic_core.to_json(value, by_alias=True, inf_nan_mode="null")

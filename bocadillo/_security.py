@@ -16,7 +16,6 @@ operations that need it, and their 401.
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 from typing import Any
 
@@ -198,7 +197,7 @@ class HTTPBasic(SecurityScheme):
             return None
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, not UTF-8
             return None
         username, colon, password = decoded.partition(":")
         if not colon:

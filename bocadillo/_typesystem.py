@@ -20,6 +20,7 @@ import orjson
 import typesystem
 from typesystem import fields as ts_fields
 
+from ._body import json_error_message
 from ._schemas import MalformedInput, SchemaMode, SchemaValidationError, register_backend
 
 __all__ = ["TypesystemAdapter", "register_typesystem", "typesystem_json_schema"]
@@ -52,6 +53,16 @@ def _json_type_errors(field: Any, value: Any, loc: list[Any]) -> list[dict[str, 
     elif isinstance(field, ts_fields.Number):
         if isinstance(value, bool) or not isinstance(value, int | float):
             expected = "a number"
+        elif field.numeric_type is int and isinstance(value, float) and abs(value) >= 2**63:
+            # orjson reads an integer past 64 bits as a float: typesystem would
+            # round it to the nearest float silently.
+            return [
+                {
+                    "loc": loc,
+                    "msg": "Must be an integer within 64 bits.",
+                    "type": "integer_size",
+                }
+            ]
     elif isinstance(field, _STRINGS):
         if not isinstance(value, str):
             expected = "a string"
@@ -98,6 +109,22 @@ def _json_type_errors(field: Any, value: Any, loc: list[Any]) -> list[dict[str, 
     if expected is None:
         return []
     return [{"loc": loc, "msg": f"Must be {expected}.", "type": "type"}]
+
+
+# pydantic's JSON parser refuses documents nested deeper than this; so does this backend.
+MAX_DEPTH = 200
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether arrays and objects nest deeper than ``MAX_DEPTH`` in ``value``."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _check_integer_text(field: Any, text: str) -> None:
@@ -261,10 +288,20 @@ class TypesystemAdapter:
         self._output = _untrimmed(_with_read_only_validated(field))
 
     def validate_json(self, data: bytes) -> Any:
+        # orjson refuses NaN, Infinity and numbers past a float's range, as the
+        # pydantic backend does; it allows 1024 levels of nesting, pydantic 200.
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise MalformedInput(f"Invalid JSON: {exc}") from None
+            raise MalformedInput(json_error_message(exc)) from None
+        if len(data) > 2 * MAX_DEPTH and _too_deep(value):
+            raise MalformedInput(f"Invalid JSON: nested deeper than {MAX_DEPTH} levels")
+        try:
+            return self._validate_value(value)
+        except RecursionError:
+            raise MalformedInput("Invalid JSON: nested too deeply") from None
+
+    def _validate_value(self, value: Any) -> Any:
         errors = _json_type_errors(self._field, value, [])
         if not errors:
             validated, error = self._body.validate_or_error(value)
@@ -286,7 +323,13 @@ class TypesystemAdapter:
     def validate_python(self, data: Any) -> Any:
         if isinstance(data, str) and isinstance(self._field, ts_fields.Integer):
             _check_integer_text(self._field, data)
-        value, error = self._field.validate_or_error(data)
+        try:
+            value, error = self._field.validate_or_error(data)
+        except OverflowError:
+            # typesystem's finite check on an integer past a float's range ("1" * 400).
+            raise SchemaValidationError(
+                [{"loc": [], "msg": "Must be finite.", "type": "finite"}]
+            ) from None
         if error:
             raise SchemaValidationError(_convert(error))
         return value

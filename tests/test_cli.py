@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import pickle
 import re
 import signal
 import socket
@@ -23,6 +24,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from bocadillo._cli import main
+from bocadillo._server import H11LimitsProtocol, HeaderLimits, HttpToolsLimitsProtocol
 
 ROOT = Path(__file__).resolve().parent.parent
 TODOS = "examples.todos.app:app"
@@ -596,6 +598,11 @@ def test_run_reports_a_bad_app_before_starting(
         ["--port", "70000"],
         ["--limit-concurrency", "-1"],
         ["--log-level", "loud"],
+        ["--max-header-size", "0"],
+        ["--max-headers", "many"],
+        ["--header-timeout", "0"],
+        ["--header-timeout", "nan"],
+        ["--http", "h2"],
     ],
 )
 def test_run_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -623,6 +630,10 @@ def test_run_production_defaults(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
 ) -> None:
     options = _run_options(monkeypatch, ["run", TODOS])
+    protocol = options.pop("http")  # a partial of the class, picklable into the workers
+    assert protocol.func is HttpToolsLimitsProtocol
+    assert protocol.keywords == {"limits": HeaderLimits(16384, 100, 10.0)}
+    assert pickle.loads(pickle.dumps(protocol)).keywords == protocol.keywords
     assert options == {
         "host": "127.0.0.1",
         "port": 8000,
@@ -631,7 +642,6 @@ def test_run_production_defaults(
         "reload_dirs": None,
         "workers": None,
         "loop": "auto",
-        "http": "auto",
         "server_header": False,
         "date_header": True,
         "access_log": True,
@@ -665,6 +675,14 @@ def test_run_options(
             "0",
             "--timeout-keep-alive",
             "20",
+            "--max-header-size",
+            "8192",
+            "--max-headers",
+            "50",
+            "--header-timeout",
+            "2.5",
+            "--http",
+            "h11",
             "--log-level",
             "debug",
             "--no-proxy-headers",
@@ -680,10 +698,29 @@ def test_run_options(
     assert options["reload_dirs"] == [str(ROOT)]
     assert options["limit_concurrency"] is None
     assert options["timeout_keep_alive"] == 20
+    assert options["http"].func is H11LimitsProtocol
+    assert options["http"].keywords == {"limits": HeaderLimits(8192, 50, 2.5)}
     assert options["log_level"] == "debug"
     assert options["proxy_headers"] is False
     assert options["forwarded_allow_ips"] == "10.0.0.1,10.0.0.2"
     assert "http://[::1]:9000 · docs http://[::1]:9000/docs" in capsys.readouterr().err
+
+
+def test_run_without_httptools(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
+) -> None:
+    import bocadillo._server
+
+    monkeypatch.setattr(bocadillo._server, "HAVE_HTTPTOOLS", False)
+    options = _run_options(monkeypatch, ["run", TODOS])  # auto: h11, with the same limits
+    assert options["http"].func is H11LimitsProtocol
+    assert options["http"].keywords == {"limits": HeaderLimits()}
+    assert main(["run", TODOS, "--http", "httptools"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(
+        "bocadillo run: error: --http httptools: httptools is not installed "
+        "(pip install httptools)\n"
+    )
 
 
 def test_the_start_up_line_without_docs(
@@ -714,6 +751,7 @@ def test_dev_options(
     assert options["log_level"] == "debug"
     assert options["limit_concurrency"] is None
     assert options["port"] == 8001
+    assert options["http"].keywords == {"limits": HeaderLimits()}
     assert "http://127.0.0.1:8001" in capsys.readouterr().err
 
 

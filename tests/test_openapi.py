@@ -1217,3 +1217,15 @@ def test_a_user_model_named_problem_does_not_replace_the_problem_schema(app, cli
     ]["$ref"]
     assert body_ref != "#/components/schemas/Problem"
     assert "question" in schemas[body_ref.rsplit("/", 1)[1]]["properties"]
+
+
+def test_a_path_converter_is_written_as_a_plain_template(app):
+    # OpenAPI names the parameter alone in the template: /files/{rest}, not {rest:path}.
+    @app.get("/files/{rest:path}")
+    async def read_file(rest: str) -> str:
+        return rest
+
+    document = app.openapi()
+    assert list(document["paths"]) == ["/files/{rest}"]
+    (parameter,) = document["paths"]["/files/{rest}"]["get"]["parameters"]
+    assert parameter["name"] == "rest" and parameter["in"] == "path"

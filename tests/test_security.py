@@ -6,6 +6,7 @@ import base64
 from typing import Annotated, Any
 
 import pytest
+from conftest import _call_asgi
 from openapi_spec_validator import validate
 from starlette.testclient import TestClient
 
@@ -127,6 +128,15 @@ def test_basic_credentials_reach_the_handler(guarded_client):
     response = guarded_client.get("/basic", headers={"Authorization": basic("ada", "p:ss wörd")})
 
     assert response.json() == {"username": "ada", "password": "p:ss wörd"}
+
+
+@pytest.mark.parametrize("value", ["Basic YWR\x91OnB3", "Basic \xe9", "Basic !!!", "Basic /w=="])
+def test_basic_credentials_that_do_not_decode_are_a_401(guarded, value):
+    # Not ASCII, not base64, not UTF-8 once decoded: no credentials, so a 401 problem.
+    answer = _call_asgi(guarded, "GET", "/basic", headers=[("authorization", value)])
+
+    assert answer.status == 401
+    assert answer.headers["content-type"] == "application/problem+json"
 
 
 def test_oauth2_password_bearer_token_reaches_the_handler(guarded_client):

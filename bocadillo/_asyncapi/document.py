@@ -40,7 +40,7 @@ from .._openapi.document import (
 )
 from .._params import ParamSource
 from .._plan import ParamSpec
-from .._routing import RouteDef
+from .._routing import RouteDef, path_template
 from .._schemas import SchemaMode, adapter_for
 from .._sse import LAST_EVENT_ID, SSEPlan
 from .._websockets import CLOSE_CODES, MessageCodec, WebSocketPlan
@@ -72,7 +72,6 @@ CLOSE_CODES_HEADING = "**Close codes**"
 SSE_REFUSED_HEADING = "**Refused before the stream starts**"
 
 _SCHEMAS = "#/components/schemas/"
-_CONVERTER = re.compile(r"{([^{}:]*):[^{}]*}")
 _UNSAFE_ID = re.compile(r"[^a-zA-Z0-9_.-]")
 
 _CONTENT_TYPES = {
@@ -366,7 +365,7 @@ class _Builder:
         the handler's docstring gives."""
         doc_summary, doc_description = _docstring_parts(route.endpoint)
         channel: dict[str, Any] = {
-            "address": _CONVERTER.sub(r"{\1}", route.path),
+            "address": path_template(route.path),
             "title": _humanize(getattr(route.endpoint, "__name__", "") or "channel"),
         }
         summary = route.summary or doc_summary

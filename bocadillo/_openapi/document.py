@@ -22,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from .._errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
 from .._params import ParamSource
 from .._plan import EndpointPlan
-from .._routing import RouteDef
+from .._routing import RouteDef, path_template
 from .._schemas import adapter_for
 from .._sse import EventKind, SSEPlan
 from .components import SchemaComponents
@@ -181,7 +181,8 @@ class _DocumentBuilder:
             if not route.include_in_schema:
                 continue
             operation = self.operation(route, plan)
-            paths.setdefault(route.path, {})[route.method.lower()] = operation
+            # OpenAPI templates name the parameter alone: /files/{rest}, not {rest:path}.
+            paths.setdefault(path_template(route.path), {})[route.method.lower()] = operation
             tags.extend(t for t in route.tags if t not in tags)
         document["paths"] = paths
         if tags:
