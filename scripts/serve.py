@@ -1,4 +1,5 @@
-"""Serve the example todos API with uvicorn on http://127.0.0.1:8000.
+"""Serve the example todos API on http://127.0.0.1:8000, with ``bocadillo run``
+(uvicorn with the production defaults and limits of docs/cli.md).
 
     python3 scripts/serve.py [--port 8000] [--reload]
 
@@ -17,7 +18,8 @@ if __name__ == "__main__":
     args = [
         str(python),
         "-m",
-        "uvicorn",
+        "bocadillo",
+        "run",
         "examples.todos.app:app",
         "--app-dir",
         str(ROOT),
