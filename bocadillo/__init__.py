@@ -16,6 +16,7 @@
 """
 
 from ._app import App
+from ._channels import Channel, SlowSubscriber, Subscription
 from ._errors import ConfigurationError, HTTPError, RequestValidationError
 from ._forms import BackgroundTasks, UploadFile
 from ._middleware import CORS, GZip, Sessions
@@ -65,6 +66,7 @@ __all__ = [
     "BackgroundTasks",
     "BasicCredentials",
     "Body",
+    "Channel",
     "ConfigurationError",
     "Cookie",
     "Event",
@@ -91,7 +93,9 @@ __all__ = [
     "SchemaAdapter",
     "SchemaValidationError",
     "Sessions",
+    "SlowSubscriber",
     "StreamingResponse",
+    "Subscription",
     "Templates",
     "UndeclaredEvent",
     "UploadFile",

@@ -9,13 +9,14 @@ import logging
 import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._channels import Backend, Channel, make_backend
 from ._errors import (
     ConfigurationError,
     HTTPError,
@@ -76,6 +77,7 @@ E = TypeVar("E", bound=ExceptionHandler)
 H = TypeVar("H", bound=Hook)
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=MiddlewareHook)
+T = TypeVar("T")
 
 
 def route_path(scope: Scope) -> str:
@@ -129,6 +131,7 @@ class App(Router):
         https_redirect: bool = False,
         hsts: bool | int = False,
         sessions: Sessions | Mapping[str, Any] | None = None,
+        broadcast: str | Backend | None = None,
     ) -> None:
         super().__init__()
         if max_body_size <= 0:
@@ -183,6 +186,9 @@ class App(Router):
         self._app_nodes_lock = asyncio.Lock()
         # The module that made the app: its providerconf.py is loaded at start-up.
         self._module: str | None = sys._getframe(1).f_globals.get("__name__")
+        # Where channel messages travel: this process, or Redis (started with the app).
+        self.broadcast_backend: Backend = make_backend(broadcast)
+        self._channels: dict[str, Channel[Any]] = {}
         self._add_docs_routes()
 
     # -- configuration -------------------------------------------------------
@@ -454,6 +460,64 @@ class App(Router):
         return register_provider(
             self._providers, func, scope=scope, name=name, autouse=autouse, raises=raises
         )
+
+    @overload
+    def channel(
+        self,
+        name: str,
+        message_type: type[T],
+        *,
+        max_queue: int = ...,
+        overflow: Literal["drop_oldest", "disconnect"] = ...,
+    ) -> Channel[T]: ...
+
+    @overload
+    def channel(
+        self,
+        name: str,
+        message_type: Any,
+        *,
+        max_queue: int = ...,
+        overflow: Literal["drop_oldest", "disconnect"] = ...,
+    ) -> Channel[Any]: ...
+
+    def channel(
+        self,
+        name: str,
+        message_type: Any,
+        *,
+        max_queue: int = 100,
+        overflow: Literal["drop_oldest", "disconnect"] = "drop_oldest",
+    ) -> Channel[Any]:
+        """Declare a channel of ``message_type`` messages; also a provider named ``name``.
+
+        ::
+
+            feed = app.channel("feed", Post)
+
+            @app.post("/posts")
+            async def publish(post: Post, feed: Channel[Post]) -> Post:
+                await feed.publish(post)
+                return post
+
+        Each subscription queues at most ``max_queue`` messages; past that the
+        oldest is dropped (``overflow="drop_oldest"``) or the subscription ends
+        with ``SlowSubscriber`` (``overflow="disconnect"``). See docs/channels.md.
+        """
+        if name in self._channels:
+            raise ConfigurationError(f"the app already has a channel named {name!r}")
+        channel: Channel[Any] = Channel(
+            self, name, message_type, max_queue=max_queue, overflow=overflow
+        )
+        self._channels[name] = channel
+        if name.isidentifier():
+
+            def provide() -> Channel[Any]:
+                return channel
+
+            provide.__name__ = name
+            self.provider(scope="app", name=name)(provide)
+        return channel
 
     def override_provider(
         self, name: str, replacement: Any, *, scope: ProviderScope | None = None
@@ -803,6 +867,8 @@ class App(Router):
             self.asyncapi()
         state: dict[str, Any] = {}
         async with contextlib.AsyncExitStack() as stack:
+            await self.broadcast_backend.start()
+            stack.push_async_callback(self.broadcast_backend.stop)
             stack.push_async_callback(self._stop_app_providers)
             await self._start_app_providers()
             for hook in self._on_startup:

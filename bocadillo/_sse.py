@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import anyio
 from starlette.types import Receive, Scope, Send
 
+from ._channels import SlowSubscriber
 from ._errors import ConfigurationError
 from ._params import ParamSource
 from ._plan import EndpointPlan, ResponseAlreadyStarted, ResponseSpec
@@ -334,6 +335,11 @@ class SSEPlan(EndpointPlan):
                     # A turn for the event loop every 16 events, so that a generator
                     # that never awaits cannot hold the server once its client leaves.
                     await asyncio.sleep(0)
+        except SlowSubscriber as exc:
+            # The stream's subscription fell behind (overflow="disconnect"): end the
+            # stream; the client reconnects, with Last-Event-ID where it can resume.
+            logger.info("Ending the event stream of %s: %s", self.name, exc)
+            return None
         except Exception as exc:
             return exc
         finally:

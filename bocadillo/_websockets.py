@@ -35,6 +35,7 @@ from starlette.websockets import WebSocket as StarletteWebSocket
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from ._channels import SLOW_SUBSCRIBER_CLOSE_CODE, SlowSubscriber
 from ._errors import ConfigurationError, HTTPError, http_error_response
 from ._plan import ParameterReader, ParamSpec
 from ._providers import solve, teardown
@@ -65,6 +66,10 @@ CLOSE_CODES: dict[int, str] = {
     1008: "The handshake was refused, where the server cannot send an HTTP response instead.",
     1009: "A message larger than the route's max_message_size.",
     1011: "The handler failed; the reason does not say how.",
+    1013: (
+        "Try Again Later: a channel subscription of the handler fell too far behind "
+        '(where it subscribes with overflow="disconnect").'
+    ),
 }
 
 
@@ -349,6 +354,12 @@ class WebSocketPlan(ParameterReader):
             await self.endpoint(**kwargs)
         except (StarletteWebSocketDisconnect, _Closed):
             pass
+        except SlowSubscriber as exc:
+            # A channel subscription fell behind (overflow="disconnect"): 1013, try again.
+            failure = exc
+            logger.info("Closing a WebSocket of %s: %s", self.name, exc)
+            with contextlib.suppress(StarletteWebSocketDisconnect):
+                await typed.close(SLOW_SUBSCRIBER_CLOSE_CODE, "Too slow to keep up")
         except Exception as exc:
             failure = exc
             if websocket.application_state is WebSocketState.CONNECTING:

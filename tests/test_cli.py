@@ -819,7 +819,7 @@ def test_check_the_todos_example() -> None:
 def test_check_a_websocket_app_without_the_contract() -> None:
     result = bocadillo("check", CHAT, "--no-contract")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "plans: 2 HTTP routes, 1 WebSocket route compiled\n"
+    assert result.stdout == "plans: 3 HTTP routes, 1 WebSocket route compiled\n"
 
 
 BROKEN_CONTRACT = """

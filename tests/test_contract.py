@@ -38,8 +38,9 @@ MAX_EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "25"))
 SEED = None if EXPLORE else 2025
 
 # Settings the examples read as they start. A job's event stream lasts until the job
-# finishes, so the jobs example (0.5 s a step by default) runs its steps fast here.
-EXAMPLE_ENVIRONMENT = {"JOBS_STEP_SECONDS": "0.005"}
+# finishes, so the jobs example (0.5 s a step by default) runs its steps fast here; the
+# feed's stream lasts until the client leaves, so here the server ends it after 0.05 s.
+EXAMPLE_ENVIRONMENT = {"JOBS_STEP_SECONDS": "0.005", "FEED_STREAM_SECONDS": "0.05"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -70,7 +71,7 @@ for _name, _app in EXAMPLES.items():
 
 
 def test_every_example_is_contract_tested() -> None:
-    assert {"todos", "chat", "jobs"} <= set(EXAMPLES)
+    assert {"todos", "chat", "jobs", "feed"} <= set(EXAMPLES)
     for name in EXAMPLES:
         assert callable(globals()[f"test_{name}_keeps_its_contract"])
 

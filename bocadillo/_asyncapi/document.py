@@ -545,6 +545,7 @@ class _Builder:
             f"A message larger than {plan.max_message_size} bytes (the route's max_message_size)."
         )
         codes[1011] = CLOSE_CODES[1011]
+        codes[1013] = CLOSE_CODES[1013]
         return {str(code): text for code, text in sorted(codes.items())}
 
     def handshake_responses(self, route: RouteDef, plan: WebSocketPlan | SSEPlan) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """The chat's messages: what a client sends, what the server sends back, discriminated
-by their ``type`` field, and the rooms listing."""
+by their ``type`` field, the room events the workers share on the ``chat`` channel,
+and the rooms listing."""
 
 from __future__ import annotations
 
@@ -72,6 +73,20 @@ class Error(BaseModel):
 
 
 ServerMessage = Annotated[Joined | Said | Left | Error, Field(discriminator="type")]
+RoomMessage = Annotated[Joined | Said | Left, Field(discriminator="type")]
+
+# -- between workers -------------------------------------------------------------------
+
+
+class RoomEvent(BaseModel):
+    """What a room says, on the ``chat`` channel: every worker receives every event,
+    keeps its list of who is in which room from the ``joined`` and ``left`` ones, and
+    passes the message on to its own members of the room."""
+
+    room: str
+    member: str  # the id of the connection it is about (unique across workers)
+    message: RoomMessage
+
 
 # -- HTTP ----------------------------------------------------------------------------
 
@@ -80,4 +95,13 @@ class Room(BaseModel):
     """A room with someone in it."""
 
     name: str
+    members: int
+
+
+class Health(BaseModel):
+    """The worker that answered: its process id, and how many members of the rooms
+    are connected to it (each worker has its own connections; the rooms are shared)."""
+
+    status: Literal["ok"] = "ok"
+    worker: int
     members: int
