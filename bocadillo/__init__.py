@@ -16,7 +16,7 @@
 """
 
 from ._app import App
-from ._channels import Channel, SlowSubscriber, Subscription
+from ._channels import BroadcastUnavailable, Channel, SlowSubscriber, Subscription
 from ._errors import ConfigurationError, HTTPError, RequestValidationError
 from ._forms import BackgroundTasks, UploadFile
 from ._middleware import CORS, GZip, Sessions
@@ -66,6 +66,7 @@ __all__ = [
     "BackgroundTasks",
     "BasicCredentials",
     "Body",
+    "BroadcastUnavailable",
     "Channel",
     "ConfigurationError",
     "Cookie",

@@ -15,6 +15,7 @@ PUBLIC_NAMES = [
     "BackgroundTasks",
     "BasicCredentials",
     "Body",
+    "BroadcastUnavailable",
     "Channel",
     "ConfigurationError",
     "Cookie",
