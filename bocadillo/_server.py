@@ -49,6 +49,7 @@ import orjson
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ._errors import PROBLEM_MEDIA_TYPE, status_phrase
+from ._sse import EVENT_STREAM, SERVER_STOPPING
 
 try:
     import httptools
@@ -138,6 +139,24 @@ class _Cycle(Protocol):
 
     response_started: bool
     response_complete: bool
+    scope: Any
+    message_event: asyncio.Event
+
+
+def _end_event_stream(cycle: _Cycle | None) -> None:
+    """At shutdown, tell an event stream in progress that its client left.
+
+    uvicorn waits for every response to finish before it runs the app's
+    shutdown, and an event stream only finishes when its client leaves: without
+    this, one open stream holds a restart for the whole graceful timeout. The
+    stream's watcher, woken by the event, reads the flag and ends the stream
+    with its last chunk (the generator's ``finally`` and the providers'
+    teardown run); a browser's ``EventSource`` then reconnects, to a new
+    server, with its ``Last-Event-ID``.
+    """
+    if cycle is not None and not cycle.response_complete and cycle.scope.get(EVENT_STREAM):
+        cycle.scope[SERVER_STOPPING] = True
+        cycle.message_event.set()
 
 
 class HeadLimitsMixin:
@@ -412,6 +431,11 @@ if HAVE_HTTPTOOLS:
             self._disarm()
             super().handle_websocket_upgrade()
 
+        def shutdown(self) -> None:
+            cycle = self.cycle
+            HttpToolsProtocol.shutdown(self)
+            _end_event_stream(cycle)
+
 
 # -- h11 ---------------------------------------------------------------------------
 
@@ -495,6 +519,11 @@ class H11LimitsProtocol(H11Protocol, HeadLimitsMixin):
         elif self._phase == _IDLE and self.conn.their_state is h11.IDLE:
             self._head_begins()
         super().data_received(data)
+
+    def shutdown(self) -> None:
+        cycle = self.cycle
+        super().shutdown()
+        _end_event_stream(cycle)
 
     def send_400_response(self, msg: str) -> None:
         refusal, self.conn.refusal = self.conn.refusal, None

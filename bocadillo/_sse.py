@@ -58,6 +58,12 @@ __all__ = [
 
 logger = logging.getLogger("bocadillo")
 
+# The scope key an event stream sets once its headers are sent, and the one the
+# server protocols of `bocadillo run` (_server.py) set on it at shutdown: an open
+# stream then ends instead of holding the shutdown for the graceful timeout.
+EVENT_STREAM = "bocadillo.event_stream"
+SERVER_STOPPING = "bocadillo.server_stopping"
+
 T = TypeVar("T")
 
 DEFAULT_KEEPALIVE = 15.0
@@ -267,6 +273,7 @@ class SSEPlan(EndpointPlan):
         self, events: Any, scope: Scope, receive: Receive, send: Send
     ) -> BaseException | None:
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        scope[EVENT_STREAM] = True  # see SERVER_STOPPING
         if scope["method"] == "HEAD":
             await events.aclose()
             await send({"type": "http.response.body", "body": b""})
@@ -274,7 +281,7 @@ class SSEPlan(EndpointPlan):
         loop = asyncio.get_running_loop()
         progress = _Progress(loop.time())
         pump = loop.create_task(self._pump(events, send, progress))
-        left = loop.create_task(_client_left(receive))
+        left = loop.create_task(_client_left(receive, scope))
         keepalive = self.keepalive
         gone = False
         try:
@@ -287,7 +294,7 @@ class SSEPlan(EndpointPlan):
                     if pump in done:
                         break
                     if left in done:
-                        gone = True
+                        gone = left.result()  # False: the server is stopping
                         break
                     continue
                 progress.last = loop.time()
@@ -347,11 +354,15 @@ class SSEPlan(EndpointPlan):
         return None
 
 
-async def _client_left(receive: Receive) -> None:
+async def _client_left(receive: Receive, scope: Scope) -> bool:
+    """True once the client left; False if the server is stopping (the stream then
+    ends as if the generator had, with the response's last chunk)."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            return True
+        if scope.get(SERVER_STOPPING):
+            return False
 
 
 def _type_name(tp: Any) -> str:

@@ -364,6 +364,40 @@ def test_a_client_leaving_an_event_stream(server: Served, clean_log: None, how: 
     server.assert_healthy()
 
 
+@pytest.mark.parametrize("http", ["httptools", "h11"])
+def test_an_open_event_stream_does_not_hold_a_shutdown(
+    serve: Callable[..., Served], http: str
+) -> None:
+    # uvicorn runs the app's shutdown only once every response has finished, and an
+    # event stream finishes when its client leaves: bocadillo run's protocol tells
+    # the stream its client left, so SIGTERM does not wait out the 30 s graceful
+    # timeout. The client sees the stream end properly (the last chunk).
+    server = serve("--http", http)
+    sock = connect(server.port)
+    sock.sendall(request("GET", "/events", {"Accept": "text/event-stream"}))
+    status, _, body = read_head(sock)
+    assert status == 200
+    while body.count(b"event: Tick\n") < 3:
+        chunk = sock.recv(65536)
+        assert chunk
+        body += chunk
+    started = time.monotonic()
+    os.killpg(server.pid, signal.SIGTERM)
+    sock.settimeout(10)
+    while not body.endswith(b"0\r\n\r\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    assert body.endswith(b"0\r\n\r\n"), body[-80:]
+    assert server.process.wait(timeout=10) is not None
+    assert time.monotonic() - started < 5
+    sock.close()
+    log = server.log()
+    assert "Traceback" not in log, log
+    assert "Application shutdown complete" in log, log
+
+
 # -- 4. slow reader -------------------------------------------------------------------
 
 
