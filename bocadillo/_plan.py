@@ -487,17 +487,9 @@ class EndpointPlan(ParameterReader):
             raise RequestValidationError(errors)
         if credentials:
             kwargs.update(credentials)
-        request = None
-        if self._needs_request:
-            scope["path_params"] = path_params or {}
-            request = Request(
-                scope, BodyLimitedReceive(receive, self.max_body_size, scope["headers"])
-            )
-            if body is not None:
-                request._body = body
-            if self.request_arg is not None:
-                kwargs[self.request_arg] = request
-        return kwargs, request
+        if not self._needs_request:
+            return kwargs, None
+        return kwargs, self._request(scope, receive, path_params, kwargs, body)
 
     def _arguments_without_body(
         self, scope: Scope, receive: Receive, path_params: dict[str, str] | None
@@ -516,15 +508,27 @@ class EndpointPlan(ParameterReader):
                 raise RequestValidationError(errors)
             if credentials:
                 kwargs.update(credentials)
-        request = None
-        if self._needs_request:
-            scope["path_params"] = path_params or {}
-            request = Request(
-                scope, BodyLimitedReceive(receive, self.max_body_size, scope["headers"])
-            )
-            if self.request_arg is not None:
-                kwargs[self.request_arg] = request
-        return kwargs, request
+        if not self._needs_request:
+            return kwargs, None
+        return kwargs, self._request(scope, receive, path_params, kwargs, None)
+
+    def _request(
+        self,
+        scope: Scope,
+        receive: Receive,
+        path_params: dict[str, str] | None,
+        kwargs: dict[str, Any],
+        body: bytes | None,
+    ) -> Request:
+        """The handler's ``Request`` (its body limited, or already read), passed in
+        ``kwargs`` if the handler takes one."""
+        scope["path_params"] = path_params or {}
+        request = Request(scope, BodyLimitedReceive(receive, self.max_body_size, scope["headers"]))
+        if body is not None:
+            request._body = body
+        if self.request_arg is not None:
+            kwargs[self.request_arg] = request
+        return request
 
     async def _read_body(
         self,
