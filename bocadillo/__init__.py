@@ -15,15 +15,16 @@
         return Greeting(text=f"Hello, {name}!")
 """
 
-from ._app import App
-from ._channels import BroadcastUnavailable, Channel, SlowSubscriber, Subscription
-from ._errors import ConfigurationError, HTTPError, RequestValidationError
-from ._forms import BackgroundTasks, UploadFile
-from ._middleware import CORS, GZip, Sessions
-from ._params import Body, Cookie, File, Form, Header, Path, Query
-from ._providers import discover_providers, provider
-from ._requests import Request
-from ._responses import (
+from bocadillo.app import App
+from bocadillo.channels.channel import BroadcastUnavailable, Channel, SlowSubscriber, Subscription
+from bocadillo.errors import ConfigurationError, HTTPError, RequestValidationError
+from bocadillo.http.middleware import CORS, GZip, Sessions
+from bocadillo.params import Body, Cookie, File, Form, Header, Path, Query
+from bocadillo.providers import discover_providers, provider
+from bocadillo.routing.router import Router
+from bocadillo.runtime.forms import BackgroundTasks, UploadFile
+from bocadillo.runtime.requests import Request
+from bocadillo.runtime.responses import (
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -32,14 +33,16 @@ from ._responses import (
     Response,
     StreamingResponse,
 )
-from ._routing import Router
-from ._schemas import (
+from bocadillo.runtime.sse import Event, UndeclaredEvent
+from bocadillo.runtime.websockets import WebSocket, WebSocketDisconnect
+from bocadillo.schemas.registry import (
     MalformedInput,
     SchemaAdapter,
     SchemaValidationError,
     register_backend,
 )
-from ._security import (
+from bocadillo.schemas.typesystem_backend import register_typesystem
+from bocadillo.security import (
     APIKeyCookie,
     APIKeyHeader,
     APIKeyQuery,
@@ -48,10 +51,7 @@ from ._security import (
     HTTPBearer,
     OAuth2PasswordBearer,
 )
-from ._sse import Event, UndeclaredEvent
-from ._templates import Templates
-from ._typesystem import register_typesystem
-from ._websockets import WebSocket, WebSocketDisconnect
+from bocadillo.templates import Templates
 
 register_typesystem()
 

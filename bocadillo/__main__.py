@@ -1,5 +1,5 @@
 """``python -m bocadillo``: the ``bocadillo`` command."""
 
-from ._cli import main
+from bocadillo.cli.main import main
 
 raise SystemExit(main())

@@ -23,7 +23,7 @@ from _venv import ROOT, VENV, ensure
 
 def regenerate() -> int:
     from bocadillo import App, ConfigurationError
-    from bocadillo._cli import CLIError, load_app, render_openapi
+    from bocadillo.cli.main import CLIError, load_app, render_openapi
 
     sys.path.insert(0, str(ROOT))
     for app_py in sorted((ROOT / "examples").glob("*/app.py")):

@@ -31,8 +31,8 @@ from bocadillo import (
     WebSocket,
 )
 from bocadillo import Path as PathParam
-from bocadillo._cli import main
-from bocadillo._websockets import CLOSE_CODES
+from bocadillo.cli.main import main
+from bocadillo.runtime.websockets import CLOSE_CODES
 
 DATA = Path(__file__).resolve().parent / "data"
 ASYNCAPI_SCHEMA = json.loads((DATA / "asyncapi-3.0.0-without-id.json").read_text())

@@ -319,7 +319,7 @@ def test_a_redis_url_without_the_redis_package_says_what_to_install(
 
 
 def test_a_message_that_does_not_fit_the_type_is_dropped_by_the_receiving_side() -> None:
-    from bocadillo._channels import MemoryBackend
+    from bocadillo.channels.channel import MemoryBackend
 
     # A message from another app version on the same Redis channel: logged and skipped.
     app = App()

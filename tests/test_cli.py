@@ -23,8 +23,8 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from bocadillo._cli import main
-from bocadillo._server import H11LimitsProtocol, HeaderLimits, HttpToolsLimitsProtocol
+from bocadillo.cli.main import main
+from bocadillo.cli.server import H11LimitsProtocol, HeaderLimits, HttpToolsLimitsProtocol
 
 ROOT = Path(__file__).resolve().parent.parent
 TODOS = "examples.todos.app:app"
@@ -201,7 +201,7 @@ def test_help_lists_the_openapi_command(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_console_script_is_declared() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert project["project"]["scripts"] == {"bocadillo": "bocadillo._cli:main"}
+    assert project["project"]["scripts"] == {"bocadillo": "bocadillo.cli.main:main"}
 
 
 def test_python_dash_m_bocadillo() -> None:
@@ -709,9 +709,9 @@ def test_run_options(
 def test_run_without_httptools(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
 ) -> None:
-    import bocadillo._server
+    import bocadillo.cli.server
 
-    monkeypatch.setattr(bocadillo._server, "HAVE_HTTPTOOLS", False)
+    monkeypatch.setattr(bocadillo.cli.server, "HAVE_HTTPTOOLS", False)
     options = _run_options(monkeypatch, ["run", TODOS])  # auto: h11, with the same limits
     assert options["http"].func is H11LimitsProtocol
     assert options["http"].keywords == {"limits": HeaderLimits()}
@@ -868,7 +868,7 @@ def test_check_a_misconfigured_app(tmp_path: Path) -> None:
 def test_check_passes_its_options_to_run_contract(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
 ) -> None:
-    from bocadillo import _contract
+    from bocadillo.testing import contract as _contract
 
     calls: list[dict[str, Any]] = []
 
@@ -901,7 +901,7 @@ def test_check_passes_its_options_to_run_contract(
 def test_check_without_the_testing_extra(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
 ) -> None:
-    from bocadillo import _contract
+    from bocadillo.testing import contract as _contract
 
     def missing(app: Any, **options: Any) -> Any:
         raise ModuleNotFoundError("No module named 'schemathesis'", name="schemathesis")

@@ -29,8 +29,8 @@ from pathlib import Path
 import pytest
 
 from bocadillo import App
-from bocadillo._contract import schemathesis_config
 from bocadillo.testing import contract_test
+from bocadillo.testing.contract import schemathesis_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPLORE = "CONTRACT_EXAMPLES" in os.environ

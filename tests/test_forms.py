@@ -19,7 +19,7 @@ from bocadillo import (
     PlainTextResponse,
     UploadFile,
 )
-from bocadillo._forms import FormPlan
+from bocadillo.runtime.forms import FormPlan
 from bocadillo.testing import run_contract
 
 

@@ -52,11 +52,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bocadillo import App
-from bocadillo._params import ParamSource
-from bocadillo._plan import EndpointPlan
-from bocadillo._routing import compile_path
-from bocadillo._schema_strategies import from_json_schema
+from bocadillo.params import ParamSource
+from bocadillo.routing.router import compile_path
+from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.testing import create_client
+from bocadillo.testing.strategies import from_json_schema
 
 HOSTILE = settings(
     max_examples=50,

@@ -18,7 +18,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from bocadillo import App
-from bocadillo._cli import main
+from bocadillo.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = ROOT / "openapi"

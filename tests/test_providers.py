@@ -26,7 +26,7 @@ from bocadillo import (
     discover_providers,
     provider,
 )
-from bocadillo._providers import GLOBAL_PROVIDERS
+from bocadillo.providers import GLOBAL_PROVIDERS
 
 MODULES_DIR = FilePath(__file__).parent / "provider_modules"
 

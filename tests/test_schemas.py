@@ -22,11 +22,11 @@ from bocadillo import (
     Path,
     Query,
     SchemaValidationError,
-    _schemas,
     register_backend,
 )
-from bocadillo._openapi.components import SchemaComponents
-from bocadillo._schemas import adapter_for
+from bocadillo.docs.components import SchemaComponents
+from bocadillo.schemas import registry as _schemas
+from bocadillo.schemas.registry import adapter_for
 
 # -- the two twins ---------------------------------------------------------------
 

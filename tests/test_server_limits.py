@@ -27,7 +27,7 @@ import pytest
 from pydantic import BaseModel
 
 from bocadillo import App, WebSocket
-from bocadillo._server import HeaderLimits, HTTPImplementation, server_protocol
+from bocadillo.cli.server import HeaderLimits, HTTPImplementation, server_protocol
 from bocadillo.testing import LiveServer
 
 TIMEOUT = 0.5  # the header timeout of the servers here

@@ -21,8 +21,8 @@ from openapi_spec_validator import validate as validate_openapi
 from pydantic import BaseModel
 
 from bocadillo import App, ConfigurationError, Event, HTTPError, Query, WebSocket
-from bocadillo._sse import KEEPALIVE_COMMENT
-from bocadillo._sse import Event as SSEEvent
+from bocadillo.runtime.sse import KEEPALIVE_COMMENT
+from bocadillo.runtime.sse import Event as SSEEvent
 from bocadillo.testing import create_client
 
 DATA = Path(__file__).parent / "data"

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from bocadillo import App, ConfigurationError, HTMLResponse, Redirect, Router, Templates
-from bocadillo._routing import PathEntry, RouteTable
+from bocadillo.routing.router import PathEntry, RouteTable
 
 PROBLEM_JSON = "application/problem+json"
 

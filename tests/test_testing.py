@@ -12,8 +12,8 @@ from starlette.testclient import TestClient
 
 import bocadillo.testing
 from bocadillo import App, Query, WebSocket
-from bocadillo._schema_strategies import from_json_schema
 from bocadillo.testing import create_client, fuzz_websockets
+from bocadillo.testing.strategies import from_json_schema
 
 
 class Join(BaseModel):

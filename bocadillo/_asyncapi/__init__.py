@@ -1,1 +1,0 @@
-"""AsyncAPI 3.0: the document of the app's WebSocket routes, and its channels page."""

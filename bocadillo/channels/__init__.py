@@ -1,0 +1,1 @@
+"""Channels: typed publish/subscribe, in memory or across workers through Redis."""

@@ -1,0 +1,1 @@
+"""The ``bocadillo`` command. Nothing in the package imports this layer."""

@@ -1,0 +1,1 @@
+"""Start-up only: signatures read once and compiled into plans."""

@@ -1,0 +1,1 @@
+"""Dispatch, error handling and middleware: what stands between the server and a plan."""

@@ -1,0 +1,1 @@
+"""Declaring routes and finding them again."""

@@ -1,0 +1,125 @@
+"""Response classes a handler may return to take over the response entirely.
+
+A handler usually returns data and lets its declared return type decide the
+body. Return one of these to set the status, headers or media type yourself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import orjson
+from starlette import responses
+
+from bocadillo.schemas.registry import dump_untyped
+
+__all__ = [
+    "HTMLResponse",
+    "JSONResponse",
+    "PlainTextResponse",
+    "Redirect",
+    "RedirectResponse",
+    "Response",
+    "StreamingResponse",
+]
+
+
+class Response(responses.Response):
+    """A response you build yourself: body, status, headers, media type.
+
+    A handler that returns one (or any Starlette response) sends it as it is::
+
+        return Response(pdf_bytes, media_type="application/pdf")
+    """
+
+
+class HTMLResponse(responses.HTMLResponse):
+    """An HTML page: ``return HTMLResponse("<h1>Hello</h1>")``."""
+
+
+class PlainTextResponse(responses.PlainTextResponse):
+    """Plain text in UTF-8: ``return PlainTextResponse("pong")``."""
+
+
+class RedirectResponse(responses.RedirectResponse):
+    """A redirect to ``url``, 307 unless ``status_code`` says otherwise.
+
+    ``return RedirectResponse("/todos", status_code=303)``
+    """
+
+
+class Redirect(RedirectResponse):
+    """Send the client to ``url``: ``307 Temporary Redirect``, or ``308 Permanent
+    Redirect`` with ``permanent=True``, with a ``Location`` header.
+
+    Both keep the request's method and body (unlike 301/302). A handler
+    declared ``-> Redirect`` documents a 307 response with its ``Location``
+    header; give the route ``status_code=308`` to document a permanent one::
+
+        @app.get("/old-todos", status_code=308)
+        async def old_todos() -> Redirect:
+            return Redirect("/todos", permanent=True)
+    """
+
+    def __init__(
+        self,
+        url: str,
+        permanent: bool = False,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(url, status_code=308 if permanent else 307, headers=headers)
+        self.permanent = permanent
+
+
+class StreamingResponse(responses.StreamingResponse):
+    """A body sent chunk by chunk as an (async) iterator yields it.
+
+    ``return StreamingResponse(rows_as_csv(), media_type="text/csv")``
+    """
+
+    async def stream_response(self, send: Any) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send(start | {"headers": self.raw_headers})
+        sent = 0
+        try:
+            async for chunk in self.body_iterator:
+                if not isinstance(chunk, bytes | memoryview):
+                    chunk = chunk.encode(self.charset)
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                sent += 1
+                if sent % 16 == 0:
+                    # A turn for the event loop every 16 chunks. Once the client has
+                    # gone, a server's send returns at once, so an iterator that never
+                    # awaits would otherwise run on (forever, if endless), holding the
+                    # server.
+                    await asyncio.sleep(0)
+        finally:
+            # Close the iterator now, however the response ended (the client leaving
+            # included), so that its ``finally`` runs before the request's providers
+            # are torn down, not whenever the garbage collector gets to it.
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class JSONResponse(responses.Response):
+    """A JSON response rendered with orjson (pydantic models are dumped too).
+
+    ``return JSONResponse({"id": 1}, status_code=201, headers={"Location": "/todos/1"})``
+    """
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes):
+            return content
+        try:
+            return dump_untyped(content)
+        except orjson.JSONEncodeError as exc:
+            raise TypeError(str(exc)) from exc

@@ -1,0 +1,526 @@
+"""Server-sent events: ``@app.sse`` routes, ``Event``, and their plans.
+
+An SSE handler is an async generator whose return annotation names the events
+it sends::
+
+    @app.sse("/jobs/{id}/events")
+    async def job_events(id: int) -> AsyncIterator[Progress | Done]:
+        yield Progress(step=1, of=3)
+        ...
+
+Each yielded value becomes one event: ``event:`` is its type's event name,
+``data:`` its JSON (a ``str`` is sent as text, one ``data:`` line per line).
+``Event(value, id=..., retry=...)`` adds the other fields. A value of a type
+the annotation does not name is never sent: the stream ends and the error is
+raised (and logged) as a bug in the app.
+
+The stream ends when the generator returns, or when the client leaves: the
+generator is then closed at its current ``await`` or ``yield`` (its
+``finally`` runs), and the route's providers are torn down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections.abc
+import contextlib
+import dataclasses
+import inspect
+import logging
+import re
+import types
+import typing
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import anyio
+from starlette.types import Receive, Scope, Send
+
+from bocadillo.channels.channel import SlowSubscriber
+from bocadillo.errors import ConfigurationError
+from bocadillo.params import ParamSource
+from bocadillo.providers import solve, teardown
+from bocadillo.runtime.endpoint import EndpointPlan, ResponseAlreadyStarted, ResponseSpec
+from bocadillo.schemas.registry import SchemaAdapter, SchemaValidationError, adapter_for
+from bocadillo.schemas.types import split_annotated
+
+if TYPE_CHECKING:
+    from bocadillo.compile.providers import ProviderGraph
+
+__all__ = [
+    "DEFAULT_KEEPALIVE",
+    "Event",
+    "EventKind",
+    "SSEPlan",
+    "UndeclaredEvent",
+    "compile_sse",
+]
+
+logger = logging.getLogger("bocadillo")
+
+# The scope key an event stream sets once its headers are sent, and the one the
+# server protocols of `bocadillo run` (_server.py) set on it at shutdown: an open
+# stream then ends instead of holding the shutdown for the graceful timeout.
+EVENT_STREAM = "bocadillo.event_stream"
+SERVER_STOPPING = "bocadillo.server_stopping"
+
+T = TypeVar("T")
+
+DEFAULT_KEEPALIVE = 15.0
+KEEPALIVE_COMMENT = b": keep-alive\n\n"
+_KEEPALIVE_MESSAGE = {"type": "http.response.body", "body": KEEPALIVE_COMMENT, "more_body": True}
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+LAST_EVENT_ID = "last_event_id"  # the parameter that receives the Last-Event-ID header
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_ASYNC_ITERATORS = (
+    collections.abc.AsyncIterator,
+    collections.abc.AsyncIterable,
+    collections.abc.AsyncGenerator,
+)
+
+
+class Event(Generic[T]):
+    """One event with its fields set explicitly: ``yield Event(tick, id="42", retry=5000)``.
+
+    ``data`` is a value of one of the route's declared event types. ``id``
+    becomes the client's last event ID (sent back as ``Last-Event-ID`` when it
+    reconnects); ``retry`` tells the client how many milliseconds to wait
+    before reconnecting; ``event`` must be the name of ``data``'s type (it is
+    filled in when left out). Declare ``AsyncIterator[Event[Tick | Done]]`` (or
+    mix ``Event[...]`` and bare types) so a type checker accepts the yields.
+    """
+
+    __slots__ = ("data", "event", "id", "retry")
+
+    def __init__(
+        self,
+        data: T,
+        *,
+        id: str | int | None = None,
+        event: str | None = None,
+        retry: int | None = None,
+    ) -> None:
+        if id is not None:
+            id = str(id)
+            if "\n" in id or "\r" in id or "\0" in id:
+                raise ValueError("an event id cannot hold a line break or a NUL character")
+        if event is not None and (not event or "\n" in event or "\r" in event):
+            raise ValueError("an event name is a non-empty string without line breaks")
+        if retry is not None and (isinstance(retry, bool) or not isinstance(retry, int)):
+            raise ValueError("retry is a whole number of milliseconds")
+        if retry is not None and retry < 0:
+            raise ValueError("retry cannot be negative")
+        self.data = data
+        self.id: str | None = id
+        self.event = event
+        self.retry = retry
+
+    def __repr__(self) -> str:
+        fields = [repr(self.data)]
+        fields += [
+            f"{name}={getattr(self, name)!r}"
+            for name in ("id", "event", "retry")
+            if getattr(self, name) is not None
+        ]
+        return f"Event({', '.join(fields)})"
+
+
+class UndeclaredEvent(TypeError):
+    """An SSE handler yielded a value its return annotation does not declare."""
+
+
+@dataclasses.dataclass(slots=True)
+class EventKind:
+    """One event type a route sends: its name, its type, and how its data is written."""
+
+    name: str
+    annotation: Any
+    adapter: SchemaAdapter | None  # None: a str, sent as text
+    header: bytes = b""
+
+    def __post_init__(self) -> None:
+        self.header = b"event: " + self.name.encode() + b"\n"
+
+    def data_lines(self, value: Any) -> bytes:
+        if self.adapter is None:
+            lines = _LINE_BREAK.split(value)
+            return b"".join(b"data: " + line.encode() + b"\n" for line in lines)
+        # JSON from the serializer never holds a raw line break: one data line.
+        return b"data: " + self.adapter.dump_json(value) + b"\n"
+
+
+class _Progress:
+    """What the stream's two tasks share: when bytes last went out, whether the
+    generator's side is in the middle of sending, and whether a send found the
+    client gone."""
+
+    __slots__ = ("gone", "last", "sending")
+
+    def __init__(self, now: float) -> None:
+        self.last = now
+        self.sending = False
+        self.gone = False
+
+
+class SSEPlan(EndpointPlan):
+    """Everything needed to serve one SSE route, decided at start-up."""
+
+    def __init__(self, *, kinds: list[EventKind], keepalive: float | None, **options: Any) -> None:
+        super().__init__(**options)
+        self.kinds = kinds
+        self.keepalive = keepalive
+        self._by_name = {kind.name: kind for kind in kinds}
+        self._by_class: dict[type, EventKind | None] = {
+            kind.annotation: kind for kind in kinds if isinstance(kind.annotation, type)
+        }
+
+    def __repr__(self) -> str:
+        return f"<SSEPlan {self.name}>"
+
+    def kind_of(self, value: Any) -> EventKind | None:
+        """The declared event type of ``value`` (its class, or the nearest declared base)."""
+        cls = type(value)
+        try:
+            return self._by_class[cls]
+        except KeyError:
+            found = next(
+                (self._by_class[base] for base in cls.__mro__[1:] if self._by_class.get(base)),
+                None,
+            )
+            self._by_class[cls] = found
+            return found
+
+    def frame(self, item: Any) -> bytes:
+        """The bytes of one event, or ``UndeclaredEvent``."""
+        if type(item) is Event:
+            kind = self.kind_of(item.data)
+            if kind is None or (item.event is not None and item.event != kind.name):
+                raise self._undeclared(item.data, item.event)
+            frame = b"" if item.id is None else b"id: " + item.id.encode() + b"\n"
+            frame += kind.header + self._data(kind, item.data)
+            if item.retry is not None:
+                frame += b"retry: %d\n" % item.retry
+            return frame + b"\n"
+        kind = self.kind_of(item)
+        if kind is None:
+            raise self._undeclared(item, None)
+        return kind.header + self._data(kind, item) + b"\n"
+
+    def _data(self, kind: EventKind, value: Any) -> bytes:
+        try:
+            return kind.data_lines(value)
+        except SchemaValidationError as exc:
+            raise UndeclaredEvent(
+                f"{self.name} yielded a {type(value).__name__} that does not match the "
+                f"{kind.name!r} event: {exc.errors}"
+            ) from None
+
+    def _undeclared(self, value: Any, name: str | None) -> UndeclaredEvent:
+        declared = ", ".join(
+            kind.name
+            if kind.name == _type_name(kind.annotation)
+            else f"{kind.name} ({_type_name(kind.annotation)})"
+            for kind in self.kinds
+        )
+        what = f"a {type(value).__name__}" + (f" as event {name!r}" if name else "")
+        return UndeclaredEvent(
+            f"{self.name} yielded {what}, which is not one of the events it declares: "
+            f"{declared}. Add the type to the return annotation."
+        )
+
+    # -- the request path ------------------------------------------------
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, path_params: dict[str, str] | None
+    ) -> None:
+        kwargs, request = await self._arguments(scope, receive, path_params)
+        values: dict[str, Any] = {}
+        exits: list[Any] = []
+        if self._uses_providers:
+            # Providers run before the first byte: their errors are problem responses.
+            try:
+                await solve(self._steps, kwargs, values, self._app_values, request, exits)
+            except BaseException as exc:
+                if exits:
+                    replacement = await teardown(exits, exc)
+                    if replacement is not None and replacement is not exc:
+                        raise replacement from exc
+                raise
+            app_values = self._app_values
+            for arg, key, from_app in self._handler_providers:
+                kwargs[arg] = app_values[key] if from_app else values[key]
+        failure: BaseException | None = None
+        try:
+            failure = await self._stream(self.endpoint(**kwargs), scope, receive, send)
+        finally:
+            if exits:
+                # Shielded: a client that left may have cancelled this task.
+                with anyio.CancelScope(shield=True):
+                    error = await teardown(exits, failure)
+                if error is not None and error is not failure:
+                    logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
+        if failure is not None:
+            # The response is over; the app's error handling logs it (and a test
+            # client raises it): a bug in the handler must not pass unseen.
+            raise ResponseAlreadyStarted() from failure
+
+    async def _stream(
+        self, events: Any, scope: Scope, receive: Receive, send: Send
+    ) -> BaseException | None:
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        scope[EVENT_STREAM] = True  # see SERVER_STOPPING
+        if scope["method"] == "HEAD":
+            await events.aclose()
+            await send({"type": "http.response.body", "body": b""})
+            return None
+        loop = asyncio.get_running_loop()
+        progress = _Progress(loop.time())
+        pump = loop.create_task(self._pump(events, send, progress))
+        left = loop.create_task(_client_left(receive, scope))
+        keepalive = self.keepalive
+        gone = False
+        try:
+            while True:
+                timeout = None if keepalive is None else progress.last + keepalive - loop.time()
+                if timeout is None or timeout > 0:
+                    done, _ = await asyncio.wait(
+                        (pump, left), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    if pump in done:
+                        break
+                    if left in done:
+                        gone = left.result()  # False: the server is stopping
+                        break
+                    continue
+                progress.last = loop.time()
+                if not progress.sending:
+                    try:
+                        await send(_KEEPALIVE_MESSAGE)
+                    except OSError:
+                        gone = True
+                        break
+        finally:
+            left.cancel()
+            if not pump.done():
+                pump.cancel()
+            # Let the generator finish (its finally) even if this task is being cancelled.
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait((pump, left))
+        failure = None if pump.cancelled() else pump.result()
+        if not gone and not progress.gone:
+            with contextlib.suppress(OSError):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return failure
+
+    async def _pump(self, events: Any, send: Send, progress: _Progress) -> BaseException | None:
+        """Send the generator's events, one at a time: the next is asked for only
+        once the previous one went out, so a slow reader holds the generator back."""
+        loop = asyncio.get_running_loop()
+        frame = self.frame
+        sent = 0
+        try:
+            async for item in events:
+                try:
+                    body = frame(item)
+                except UndeclaredEvent as exc:
+                    return exc
+                progress.sending = True
+                try:
+                    await send({"type": "http.response.body", "body": body, "more_body": True})
+                except OSError:  # the server says the client left
+                    progress.gone = True
+                    return None
+                progress.sending = False
+                progress.last = loop.time()
+                sent += 1
+                if not sent & 15:
+                    # A turn for the event loop every 16 events, so that a generator
+                    # that never awaits cannot hold the server once its client leaves.
+                    await asyncio.sleep(0)
+        except SlowSubscriber as exc:
+            # The stream's subscription fell behind (overflow="disconnect"): end the
+            # stream; the client reconnects, with Last-Event-ID where it can resume.
+            logger.info("Ending the event stream of %s: %s", self.name, exc)
+            return None
+        except Exception as exc:
+            return exc
+        finally:
+            await events.aclose()
+        return None
+
+
+async def _client_left(receive: Receive, scope: Scope) -> bool:
+    """True once the client left; False if the server is stopping (the stream then
+    ends as if the generator had, with the response's last chunk)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return True
+        if scope.get(SERVER_STOPPING):
+            return False
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or repr(tp)
+
+
+# -- compiling -----------------------------------------------------------------------
+
+
+def _union_members(tp: Any) -> list[Any]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Union or origin is types.UnionType:
+        return [m for arg in typing.get_args(tp) for m in _union_members(arg)]
+    return [tp]
+
+
+def event_types(annotation: Any, where: str) -> list[Any]:
+    """The event types an ``AsyncIterator[A | B | Event[C]]`` annotation names."""
+    base, _ = split_annotated(annotation)
+    origin = typing.get_origin(base)
+    if origin not in _ASYNC_ITERATORS or not typing.get_args(base):
+        raise ConfigurationError(
+            f"{where}: an SSE handler declares its events in its return annotation, "
+            f"`-> AsyncIterator[Tick | Done]`; got {annotation!r}"
+        )
+    found: list[Any] = []
+    for member in _union_members(typing.get_args(base)[0]):
+        if member is Event:
+            raise ConfigurationError(
+                f"{where}: Event needs its data type, Event[Tick | Done], so the events "
+                "can be documented"
+            )
+        if typing.get_origin(member) is Event:
+            inner = [m for arg in typing.get_args(member) for m in _union_members(arg)]
+        else:
+            inner = [member]
+        found.extend(m for m in inner if m not in found)
+    return found
+
+
+def _event_kinds(annotation: Any, names: Mapping[Any, str], where: str) -> list[EventKind]:
+    kinds: list[EventKind] = []
+    for tp in event_types(annotation, where):
+        if tp is str:
+            adapter = None
+        elif not isinstance(tp, type) or typing.is_typeddict(tp) or tp in (bytes, dict, list):
+            raise ConfigurationError(
+                f"{where}: SSE event types are classes (pydantic models, dataclasses, "
+                f"typesystem schemas) or str; {tp!r} is not. Wrap it in a model."
+            )
+        else:
+            try:
+                adapter = adapter_for(tp)
+            except Exception as exc:
+                raise ConfigurationError(
+                    f"{where}: cannot serialize the event {tp!r}: {exc}"
+                ) from exc
+        default = "message" if tp is str else getattr(tp, "__sse_event__", None) or tp.__name__
+        name = names.get(tp, default)
+        if not isinstance(name, str) or not name or "\n" in name or "\r" in name:
+            raise ConfigurationError(
+                f"{where}: the event name of {_type_name(tp)} must be a non-empty string "
+                "without line breaks"
+            )
+        clash = next((kind for kind in kinds if kind.name == name), None)
+        if clash is not None:
+            raise ConfigurationError(
+                f"{where}: {_type_name(clash.annotation)} and {_type_name(tp)} are both "
+                f"named {name!r}; give one another name (event_names= on the route, or "
+                "__sse_event__ on the class)"
+            )
+        kinds.append(EventKind(name, tp, adapter))
+    unknown = [tp for tp in names if tp not in [kind.annotation for kind in kinds]]
+    if unknown:
+        raise ConfigurationError(
+            f"{where}: event_names names {', '.join(map(_type_name, unknown))}, which the "
+            "return annotation does not declare"
+        )
+    return kinds
+
+
+def _allows_none(annotation: Any) -> bool:
+    base, _ = split_annotated(annotation)
+    return any(m is type(None) for m in _union_members(base))
+
+
+def compile_sse(
+    func: Callable[..., Any],
+    *,
+    path_params: Collection[str],
+    graph: ProviderGraph,
+    app_values: dict[Any, Any],
+    keepalive: float | None = DEFAULT_KEEPALIVE,
+    event_names: Mapping[Any, str] | None = None,
+    autouse: bool = True,
+) -> SSEPlan:
+    """Read an SSE handler's signature into its plan, or raise ``ConfigurationError``."""
+    from bocadillo.compile.signature import _type_hints, describe, read_parameters
+
+    where = describe(func)
+    if not inspect.isasyncgenfunction(func):
+        raise ConfigurationError(
+            f"{where}: an SSE handler is an async generator (`async def` with `yield`)"
+        )
+    if keepalive is not None and (isinstance(keepalive, bool) or keepalive <= 0):
+        raise ConfigurationError(f"{where}: keepalive is a number of seconds above 0, or None")
+    hints = _type_hints(func, where)
+    if "return" not in hints:
+        raise ConfigurationError(
+            f"{where}: an SSE handler declares its events in its return annotation, "
+            "`-> AsyncIterator[Tick | Done]`"
+        )
+    kinds = _event_kinds(hints["return"], dict(event_names or {}), where)
+    parts = read_parameters(
+        func,
+        where=where,
+        path_params=path_params,
+        is_provider=graph.is_provider,
+        provider_names=graph.names,
+        implicit_headers=(LAST_EVENT_ID,),
+    )
+    if parts.websocket_arg is not None:
+        raise ConfigurationError(f"{where}: an SSE handler cannot take a WebSocket")
+    if parts.body is not None:
+        raise ConfigurationError(
+            f"{where}: parameter {parts.body.name!r} reads a body; an SSE route is a GET "
+            "and has none. Read query parameters instead."
+        )
+    for spec in parts.params:
+        # `last_event_id: str | None` is optional: a first connection sends no header.
+        if (
+            spec.source is ParamSource.HEADER
+            and spec.name == LAST_EVENT_ID
+            and spec.required
+            and _allows_none(spec.annotation)
+        ):
+            spec.required = False
+            spec.default = None
+    wiring = graph.resolve_route(
+        parts.providers, path_params=path_params, where=where, autouse=autouse
+    )
+    try:
+        return SSEPlan(
+            kinds=kinds,
+            keepalive=keepalive,
+            endpoint=func,
+            name=where,
+            is_async=True,
+            view_class=None,
+            params=[*wiring.params, *parts.params],
+            body=None,
+            request_arg=parts.request_arg,
+            response=ResponseSpec("stream", 200, hints["return"], None),
+            max_body_size=0,
+            providers=wiring,
+            app_values=app_values,
+        )
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        raise ConfigurationError(f"{where}: cannot validate the parameters: {exc}") from exc

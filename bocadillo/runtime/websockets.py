@@ -1,0 +1,468 @@
+"""Typed WebSocket routes: ``WebSocket[In, Out]``, their plans and close codes.
+
+A WebSocket handler declares what it receives and what it sends, as an HTTP
+handler declares its body and return type::
+
+    @app.websocket("/chat/{room}")
+    async def chat(ws: WebSocket[ChatIn, ChatOut], room: str) -> None:
+        async for message in ws:          # a validated ChatIn
+            await ws.send(ChatOut(room=room, text=message.text))
+
+Close codes the framework uses (RFC 6455):
+
+| code | when |
+| --- | --- |
+| 1000 | the handler returned |
+| 1003 | a frame of the wrong kind (binary for a text route, or text for ``bytes``) |
+| 1007 | a message that is not JSON or does not match ``In`` |
+| 1008 | the handshake was refused and the server cannot send an HTTP response instead |
+| 1009 | a message over the route's ``max_message_size`` |
+| 1011 | the handler raised; the reason never carries the exception's text |
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import logging
+import typing
+from collections.abc import AsyncIterator, Callable, Collection
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import anyio
+import orjson
+from starlette.websockets import WebSocket as StarletteWebSocket
+from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
+from starlette.websockets import WebSocketState
+
+from bocadillo.channels.channel import SLOW_SUBSCRIBER_CLOSE_CODE, SlowSubscriber
+from bocadillo.errors import ConfigurationError, HTTPError, http_error_response
+from bocadillo.providers import solve, teardown
+from bocadillo.runtime.endpoint import ParameterReader, ParamSpec
+from bocadillo.schemas.registry import (
+    MalformedInput,
+    SchemaAdapter,
+    SchemaValidationError,
+    adapter_for,
+)
+
+if TYPE_CHECKING:
+    from bocadillo.compile.providers import ProviderGraph, RouteProviders
+
+__all__ = [
+    "CLOSE_CODES",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketPlan",
+    "compile_websocket",
+]
+
+logger = logging.getLogger("bocadillo")
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024
+
+CLOSE_CODES: dict[int, str] = {
+    1000: "The handler finished.",
+    1003: "A frame of the wrong kind: binary for a text route, or text for a binary one.",
+    1007: "A message that is not valid JSON or does not match the messages the route receives.",
+    1008: "The handshake was refused, where the server cannot send an HTTP response instead.",
+    1009: "A message larger than the route's max_message_size.",
+    1011: "The handler failed; the reason does not say how.",
+    1013: (
+        "Try Again Later: a channel subscription of the handler fell too far behind "
+        '(where it subscribes with overflow="disconnect").'
+    ),
+}
+
+
+class WebSocketDisconnect(StarletteWebSocketDisconnect):
+    """The client left (or the connection was closed): ``code`` and ``reason`` say how.
+
+    ``await ws.receive()`` raises it; ``async for message in ws`` simply ends.
+    """
+
+
+class MessageCodec:
+    """How one direction's messages travel: text, bytes, or JSON of a declared type."""
+
+    __slots__ = ("adapter", "annotation", "kind")
+
+    def __init__(self, annotation: Any) -> None:
+        self.annotation = annotation
+        self.kind: Literal["text", "bytes", "json"]
+        self.adapter: SchemaAdapter | None = None
+        if annotation is str:
+            self.kind = "text"
+        elif annotation is bytes:
+            self.kind = "bytes"
+        else:
+            self.kind = "json"
+            self.adapter = adapter_for(annotation)
+
+
+class _Closed(Exception):
+    """The framework closed the connection (bad input): the handler's loop ends."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class WebSocket(Generic[In, Out]):
+    """A WebSocket connection that receives ``In`` messages and sends ``Out`` ones.
+
+    Declare it as a handler parameter: ``ws: WebSocket[ChatIn, ChatOut]``.
+    ``In`` and ``Out`` may be pydantic models, typesystem schemas, unions,
+    ``str`` (text frames, as sent) or ``bytes`` (binary frames). ``async for
+    message in ws`` yields validated messages until the client leaves;
+    ``await ws.send(message)`` sends one.
+    """
+
+    __bocadillo_websocket__ = True
+
+    __slots__ = ("_plan", "_receive", "_send", "_ws")
+
+    def __init__(
+        self, websocket: StarletteWebSocket, plan: WebSocketPlan, receive: Any, send: Any
+    ) -> None:
+        self._ws = websocket
+        self._plan = plan
+        # Once the connection is open, messages go straight to the server's
+        # receive and send; the states Starlette would check are kept here.
+        self._receive = receive
+        self._send = send
+
+    # -- the connection --------------------------------------------------------
+
+    @property
+    def scope(self) -> Any:
+        return self._ws.scope
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        return self._ws.path_params
+
+    @property
+    def query_params(self) -> Any:
+        return self._ws.query_params
+
+    @property
+    def headers(self) -> Any:
+        return self._ws.headers
+
+    @property
+    def client(self) -> Any:
+        return self._ws.client
+
+    @property
+    def accepted(self) -> bool:
+        return self._ws.application_state is WebSocketState.CONNECTED
+
+    async def accept(self, subprotocol: str | None = None) -> None:
+        """Accept the handshake (done for you unless the route says ``auto_accept=False``)."""
+        if self._ws.application_state is WebSocketState.CONNECTING:
+            await self._ws.accept(subprotocol=subprotocol)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection with ``code`` and a short ``reason``.
+
+        Does nothing once the connection is closed, by either side.
+        """
+        if (
+            self._ws.application_state is not WebSocketState.DISCONNECTED
+            and self._ws.client_state is not WebSocketState.DISCONNECTED
+        ):
+            await self._ws.close(code, reason)
+
+    # -- messages --------------------------------------------------------------
+
+    async def receive(self) -> In:
+        """The next message, validated; raises ``WebSocketDisconnect`` once the client left.
+
+        A message that breaks the route's rules closes the connection with its
+        code (1003, 1007, 1009), or, for a route with ``invalid_message="reply"``,
+        is answered with an error message and skipped.
+        """
+        plan = self._plan
+        codec = plan.receives
+        ws = self._ws
+        while True:
+            if ws.client_state is not WebSocketState.CONNECTED:
+                if ws.client_state is WebSocketState.DISCONNECTED:
+                    raise WebSocketDisconnect(1000)
+                raise RuntimeError("Accept the connection before receiving messages.")
+            message = await self._receive()
+            if message["type"] != "websocket.receive":
+                if message["type"] == "websocket.disconnect":
+                    ws.client_state = WebSocketState.DISCONNECTED
+                    raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+                raise RuntimeError(f"Unexpected ASGI message {message['type']!r}.")
+            text: str | None = message.get("text")
+            data: bytes | None = message.get("bytes")
+            if text is not None:
+                # One byte a character for ASCII (str.isascii() is O(1)), else encoded once.
+                data = None if text.isascii() else text.encode()
+                size = len(text) if data is None else len(data)
+            else:
+                size = len(data) if data is not None else 0
+            if size > plan.max_message_size:
+                await self._refuse(1009, f"Messages are limited to {plan.max_message_size} bytes.")
+            if codec.kind == "bytes":
+                if data is None or text is not None:
+                    await self._refuse(1003, "This route takes binary messages.")
+                return data  # type: ignore[return-value]
+            if text is None:
+                await self._refuse(1003, "This route takes text messages.")
+            if codec.kind == "text":
+                return text  # type: ignore[return-value]
+            assert codec.adapter is not None and text is not None
+            try:
+                value: In = codec.adapter.validate_json(text.encode() if data is None else data)
+                return value
+            except MalformedInput:
+                errors = [
+                    {"loc": [], "msg": "The message is not valid JSON.", "type": "json_invalid"}
+                ]
+            except SchemaValidationError as exc:
+                errors = exc.errors
+            if plan.invalid_message == "reply":
+                reply = {
+                    "type": "error",
+                    "code": 1007,
+                    "detail": "The message was not understood.",
+                    "errors": errors,
+                }
+                await self._transmit(
+                    {"type": "websocket.send", "text": orjson.dumps(reply).decode()}
+                )
+                continue
+            await self._refuse(1007, "The message is not valid.")
+
+    async def _refuse(self, code: int, reason: str) -> typing.NoReturn:
+        await self.close(code, reason)
+        raise _Closed(code)
+
+    def __aiter__(self) -> AsyncIterator[In]:
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[In]:
+        while True:
+            try:
+                message = await self.receive()
+            except (WebSocketDisconnect, _Closed):
+                return
+            yield message
+
+    async def _transmit(self, message: dict[str, Any]) -> None:
+        # One exception for "the other side is gone", whichever way the server says it.
+        ws = self._ws
+        if ws.application_state is not WebSocketState.CONNECTED:
+            if ws.application_state is WebSocketState.CONNECTING:
+                raise RuntimeError("Accept the connection before sending messages.")
+            raise WebSocketDisconnect(1006, "The connection is closed.")
+        if ws.client_state is WebSocketState.DISCONNECTED:
+            raise WebSocketDisconnect(1006, "The connection is closed.")
+        try:
+            await self._send(message)
+        except OSError:  # what servers raise once the client is gone, as Starlette reads it
+            ws.application_state = WebSocketState.DISCONNECTED
+            raise WebSocketDisconnect(1006, "The connection is closed.") from None
+
+    async def send(self, message: Out) -> None:
+        """Send one message of the route's ``Out`` type (anything else is refused).
+
+        Raises ``WebSocketDisconnect`` once the connection is closed.
+        """
+        codec = self._plan.sends
+        if codec.kind == "bytes":
+            if not isinstance(message, bytes | bytearray):
+                raise TypeError(f"this route sends bytes, not {type(message).__name__}")
+            await self._transmit({"type": "websocket.send", "bytes": bytes(message)})
+            return
+        if codec.kind == "text":
+            if not isinstance(message, str):
+                raise TypeError(f"this route sends str, not {type(message).__name__}")
+            await self._transmit({"type": "websocket.send", "text": message})
+            return
+        assert codec.adapter is not None
+        try:
+            data = codec.adapter.dump_json(message)
+        except SchemaValidationError as exc:
+            raise TypeError(
+                f"{message!r} is not a message this route sends: {exc.errors}"
+            ) from None
+        await self._transmit({"type": "websocket.send", "text": data.decode()})
+
+
+class WebSocketPlan(ParameterReader):
+    """Everything needed to serve one WebSocket route, decided at start-up."""
+
+    def __init__(
+        self,
+        *,
+        endpoint: Callable[..., Any],
+        name: str,
+        ws_arg: str,
+        receives: MessageCodec,
+        sends: MessageCodec,
+        params: list[ParamSpec],
+        providers: RouteProviders,
+        app_values: dict[Any, Any],
+        auto_accept: bool,
+        max_message_size: int,
+        invalid_message: Literal["close", "reply"],
+    ) -> None:
+        super().__init__(params)
+        self.endpoint = endpoint
+        self.name = name
+        self.ws_arg = ws_arg
+        self.receives = receives
+        self.sends = sends
+        self.providers = providers
+        self.auto_accept = auto_accept
+        self.max_message_size = max_message_size
+        self.invalid_message = invalid_message
+        self._app_values = app_values
+
+    def __repr__(self) -> str:
+        return f"<WebSocketPlan {self.name}>"
+
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Any,
+        send: Any,
+        path_params: dict[str, str] | None,
+    ) -> None:
+        scope["path_params"] = path_params or {}
+        websocket = StarletteWebSocket(scope, receive, send)
+        typed: WebSocket[Any, Any] = WebSocket(websocket, self, receive, send)
+        values: dict[str, Any] = {}
+        exits: list[Any] = []
+        try:
+            kwargs = self.read_parameters(scope, path_params)
+            await solve(self.providers.steps, kwargs, values, self._app_values, websocket, exits)
+        except Exception as exc:
+            error = await teardown(exits, exc) if exits else exc
+            await self._refuse_handshake(websocket, error or exc)
+            return
+        for source in self.providers.handler_args:
+            kwargs[source.arg] = (self._app_values if source.from_app else values)[source.key]
+        kwargs[self.ws_arg] = typed
+        failure: BaseException | None = None
+        try:
+            if self.auto_accept:
+                await websocket.accept()
+            await self.endpoint(**kwargs)
+        except (StarletteWebSocketDisconnect, _Closed):
+            pass
+        except SlowSubscriber as exc:
+            # A channel subscription fell behind (overflow="disconnect"): 1013, try again.
+            failure = exc
+            logger.info("Closing a WebSocket of %s: %s", self.name, exc)
+            with contextlib.suppress(StarletteWebSocketDisconnect):
+                await typed.close(SLOW_SUBSCRIBER_CLOSE_CODE, "Too slow to keep up")
+        except Exception as exc:
+            failure = exc
+            if websocket.application_state is WebSocketState.CONNECTING:
+                await self._refuse_handshake(websocket, exc)  # logs it unless an HTTPError
+            else:
+                logger.error("WebSocket handler %s failed", self.name, exc_info=exc)
+                with contextlib.suppress(StarletteWebSocketDisconnect):
+                    await typed.close(1011, "Internal error")
+        finally:
+            if exits:
+                # Shielded: a test client cancels the connection's task right after the
+                # client leaves; a teardown (telling a room the member left) must still finish.
+                with anyio.CancelScope(shield=True):
+                    error = await teardown(exits, failure)
+                if error is not None and error is not failure:
+                    logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
+        if websocket.application_state is WebSocketState.CONNECTING:
+            # auto_accept=False and the handler neither accepted nor refused.
+            await self._refuse_handshake(
+                websocket, HTTPError(403, detail="The handler did not accept the connection.")
+            )
+        else:
+            with contextlib.suppress(StarletteWebSocketDisconnect):  # the client just left
+                await typed.close(1000)
+
+    async def _refuse_handshake(self, websocket: StarletteWebSocket, exc: BaseException) -> None:
+        """Refuse before accepting: an HTTP problem response where the server can send
+        one (the ASGI websocket.http.response extension), else close 1008."""
+        if isinstance(exc, HTTPError):
+            response = http_error_response(exc)
+        else:
+            logger.error("WebSocket handshake for %s failed", self.name, exc_info=exc)
+            response = http_error_response(HTTPError(500, detail="The handshake failed."))
+        if "websocket.http.response" in websocket.scope.get("extensions", {}):
+            await websocket.send_denial_response(response)
+        else:
+            await websocket.close(1008, "Handshake refused")
+
+
+def _websocket_types(annotation: Any, where: str, name: str) -> tuple[Any, Any]:
+    args = typing.get_args(annotation)
+    if len(args) != 2:
+        raise ConfigurationError(
+            f"{where}: parameter {name!r}: declare the messages, WebSocket[In, Out]"
+        )
+    return args[0], args[1]
+
+
+def compile_websocket(
+    func: Callable[..., Any],
+    *,
+    path_params: Collection[str],
+    graph: ProviderGraph,
+    app_values: dict[Any, Any],
+    auto_accept: bool = True,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    invalid_message: Literal["close", "reply"] = "close",
+) -> WebSocketPlan:
+    """Read a WebSocket handler's signature into its plan, or raise ``ConfigurationError``."""
+    from bocadillo.compile.signature import describe, read_parameters
+
+    where = describe(func)
+    if not inspect.iscoroutinefunction(func):
+        raise ConfigurationError(f"{where}: a WebSocket handler must be an `async def`")
+    if invalid_message not in ("close", "reply"):
+        raise ConfigurationError(f"{where}: invalid_message is 'close' or 'reply'")
+    parts = read_parameters(
+        func,
+        where=where,
+        path_params=path_params,
+        is_provider=graph.is_provider,
+        provider_names=graph.names,
+        allow_body=False,
+    )
+    if parts.websocket_arg is None:
+        raise ConfigurationError(
+            f"{where}: a WebSocket handler takes a `ws: WebSocket[In, Out]` parameter"
+        )
+    if parts.request_arg is not None:
+        raise ConfigurationError(f"{where}: a WebSocket handler has no Request; use the WebSocket")
+    arg, annotation = parts.websocket_arg
+    receives, sends = _websocket_types(annotation, where, arg)
+    wiring = graph.resolve_route(parts.providers, path_params=path_params, where=where)
+    try:
+        return WebSocketPlan(
+            endpoint=func,
+            name=where,
+            ws_arg=arg,
+            receives=MessageCodec(receives),
+            sends=MessageCodec(sends),
+            params=[*wiring.params, *parts.params],
+            providers=wiring,
+            app_values=app_values,
+            auto_accept=auto_accept,
+            max_message_size=max_message_size,
+            invalid_message=invalid_message,
+        )
+    except Exception as exc:
+        if isinstance(exc, ConfigurationError):
+            raise
+        raise ConfigurationError(f"{where}: cannot use the declared messages: {exc}") from exc

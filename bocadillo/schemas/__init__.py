@@ -1,0 +1,1 @@
+"""Schema backends: the protocol and registry, pydantic, typesystem."""
