@@ -5,10 +5,10 @@ every phase and every check on: explicit examples, the coverage phase
 (boundary values, invalid data, missing parameters, methods a path does not
 declare), fuzzing with valid and invalid data, and stateful sequences that
 chain operations (schemathesis infers the links from the paths: the ``id`` a
-``POST /todos`` returns feeds ``GET /todos/{id}``). Then the message fuzzer of
-``bocadillo.testing.fuzz_websockets`` runs on every WebSocket route. The
-report says, per operation, how many cases ran and how many failed, and for
-each failure how to reproduce it.
+``POST /todos`` returns feeds ``GET /todos/{id}``). Then the message fuzzer,
+``fuzz_websockets``, runs on every WebSocket route. The report says, per
+operation, how many cases ran and how many failed, and for each failure how
+to reproduce it.
 
 ``contract_test(app)`` wraps that in a pytest test::
 
@@ -22,6 +22,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from bocadillo.testing.fuzz import fuzz_websockets
 
 if TYPE_CHECKING:
     from schemathesis.config import SchemathesisConfig
@@ -176,7 +178,7 @@ def run_contract(
     finally:
         shutdown_lifespans()
     if websockets:
-        _fuzz_websockets(app, report, max_examples=max_examples, seed=seed)
+        _fuzz_websocket_routes(app, report, max_examples=max_examples, seed=seed)
     return report
 
 
@@ -218,11 +220,9 @@ def _record_scenario(
         report.row(label).cases += count
 
 
-def _fuzz_websockets(
+def _fuzz_websocket_routes(
     app: App, report: ContractReport, *, max_examples: int, seed: int | None
 ) -> None:
-    from bocadillo.testing import fuzz_websockets
-
     for route, _ in app.websocket_plans():
         if not route.include_in_schema:
             continue

@@ -14,7 +14,6 @@ import math
 import re
 import time
 from collections.abc import Iterator, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -132,12 +131,7 @@ class EventStream:
             self._close()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         self._close(raise_errors=exc_type is None)
 
     def _close(self, *, raise_errors: bool = True) -> None:
