@@ -23,7 +23,8 @@ from _venv import ROOT, VENV, ensure
 
 def regenerate() -> int:
     from bocadillo import App, ConfigurationError
-    from bocadillo.cli.main import CLIError, load_app, render_openapi
+    from bocadillo.cli.documents import document_bytes
+    from bocadillo.cli.loader import CLIError, load_app
 
     sys.path.insert(0, str(ROOT))
     for app_py in sorted((ROOT / "examples").glob("*/app.py")):
@@ -48,7 +49,7 @@ def regenerate() -> int:
             async_target.unlink()
             print(f"{async_target.relative_to(ROOT)}: deleted (no WebSocket routes)")
         for filename, document in documents.items():
-            data = render_openapi(document)
+            data = document_bytes(document)
             target = ROOT / "openapi" / filename
             status = "unchanged" if target.exists() and target.read_bytes() == data else "written"
             target.write_bytes(data)

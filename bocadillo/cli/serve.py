@@ -1,0 +1,270 @@
+"""``bocadillo run`` and ``bocadillo dev``: serve the app with uvicorn.
+
+Both import and compile the app before uvicorn starts, so a mistake is one
+line on stderr rather than a traceback from a worker; they serve with the
+protocols of ``bocadillo.cli.server``, which limit each request's head (size,
+number of fields, the time it takes to arrive). When uvicorn cannot start the
+server (the port is taken, say) the command exits with uvicorn's own code, 3,
+its message in the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from bocadillo.app import App
+from bocadillo.cli.arguments import (
+    Commands,
+    add_app_argument,
+    add_app_dir,
+    non_negative_int,
+    port_number,
+    positive_float,
+    positive_int,
+)
+from bocadillo.cli.loader import APP_ERROR, CLIError, compiled_app
+from bocadillo.cli.server import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_HEADER_SIZE,
+    DEFAULT_MAX_HEADERS,
+    HeaderLimits,
+    server_protocol,
+)
+
+__all__ = ["add_dev", "add_run", "banner"]
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_LIMIT_CONCURRENCY = 1000  # connections and tasks at once; more are answered 503
+DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open
+GRACEFUL_SHUTDOWN = 30  # seconds to finish the requests in flight on shutdown
+DEV_GRACEFUL_SHUTDOWN = 5  # a reload should not wait long for an open event stream
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+HTTP_IMPLEMENTATIONS = ("auto", "httptools", "h11")
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    add_app_argument(parser)
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"the address to listen on (default: {DEFAULT_HOST}; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"the port to listen on (default: {DEFAULT_PORT})",
+    )
+    add_app_dir(parser)
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """The limits on each request's head, and the parser that enforces them."""
+    parser.add_argument(
+        "--max-header-size",
+        type=positive_int,
+        default=DEFAULT_MAX_HEADER_SIZE,
+        metavar="BYTES",
+        help=(
+            "answer 431 to a request whose target, header names and values add up to more "
+            f"than BYTES (default: {DEFAULT_MAX_HEADER_SIZE})"
+        ),
+    )
+    parser.add_argument(
+        "--max-headers",
+        type=positive_int,
+        default=DEFAULT_MAX_HEADERS,
+        metavar="N",
+        help=(
+            "answer 431 to a request with more than N header fields "
+            f"(default: {DEFAULT_MAX_HEADERS})"
+        ),
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=positive_float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="S",
+        help=(
+            "answer 408 when a request's header fields take more than S seconds to arrive, "
+            "from the connection, or from the request's first byte on a kept-alive "
+            "connection; close a connection on which nothing came "
+            f"(default: {DEFAULT_HEADER_TIMEOUT:g})"
+        ),
+    )
+    parser.add_argument(
+        "--http",
+        choices=HTTP_IMPLEMENTATIONS,
+        default="auto",
+        help="the HTTP/1.1 parser (default: auto: httptools when installed, else h11)",
+    )
+
+
+def add_run(commands: Commands) -> None:
+    """``bocadillo run``: serve with production defaults."""
+    parser = commands.add_parser(
+        "run",
+        help="serve an app with uvicorn, with production defaults",
+        description=(
+            "Import and compile the app (a mistake is reported before the server starts), "
+            "then serve it with uvicorn: uvloop and httptools when installed, keep-alive "
+            f"{DEFAULT_KEEP_ALIVE} s, at most {DEFAULT_LIMIT_CONCURRENCY} connections and "
+            "tasks at once, limits on each request's header fields (size, number, time "
+            f"to arrive), {GRACEFUL_SHUTDOWN} s to finish the requests in flight on "
+            "shutdown, no Server header, an access log."
+        ),
+    )
+    _add_server_options(parser)
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart when a .py file under the app dir changes (for development)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: $WEB_CONCURRENCY or 1)",
+    )
+    parser.add_argument(
+        "--limit-concurrency",
+        type=non_negative_int,
+        default=DEFAULT_LIMIT_CONCURRENCY,
+        metavar="N",
+        help=(
+            "answer 503 beyond N connections and tasks at once, per worker "
+            f"(default: {DEFAULT_LIMIT_CONCURRENCY}; 0: no limit)"
+        ),
+    )
+    parser.add_argument(
+        "--timeout-keep-alive",
+        type=positive_int,
+        default=DEFAULT_KEEP_ALIVE,
+        metavar="S",
+        help=f"close an idle keep-alive connection after S seconds (default: {DEFAULT_KEEP_ALIVE})",
+    )
+    _add_limit_options(parser)
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        metavar="LEVEL",
+        help=f"one of {', '.join(LOG_LEVELS)} (default: info)",
+    )
+    parser.add_argument(
+        "--proxy-headers",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=(
+            "trust X-Forwarded-For and X-Forwarded-Proto from the addresses of "
+            "--forwarded-allow-ips (default: on)"
+        ),
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help=(
+            "comma-separated addresses (or *) whose proxy headers are trusted "
+            "(default: $FORWARDED_ALLOW_IPS or 127.0.0.1,::1, as uvicorn)"
+        ),
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.reload and args.workers is not None and args.workers > 1:
+        raise CLIError("--reload and --workers cannot be used together: reload runs one process")
+    return _serve(
+        args,
+        reload=args.reload,
+        workers=args.workers,
+        log_level=args.log_level,
+        limit_concurrency=args.limit_concurrency or None,
+        timeout_keep_alive=args.timeout_keep_alive,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        proxy_headers=args.proxy_headers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+
+
+def add_dev(commands: Commands) -> None:
+    """``bocadillo dev``: serve with reload and debug logging."""
+    parser = commands.add_parser(
+        "dev",
+        help="serve an app for development: reload on change, debug logging",
+        description=(
+            "Import and compile the app, then serve it with uvicorn, restarting when a .py "
+            "file under the app dir changes, with debug logging and no concurrency limit "
+            f"(a restart gives the requests in flight {DEV_GRACEFUL_SHUTDOWN} s to finish)."
+        ),
+    )
+    _add_server_options(parser)
+    _add_limit_options(parser)
+    parser.set_defaults(handler=_dev)
+
+
+def _dev(args: argparse.Namespace) -> int:
+    return _serve(
+        args,
+        reload=True,
+        log_level="debug",
+        limit_concurrency=None,
+        timeout_keep_alive=DEFAULT_KEEP_ALIVE,
+        timeout_graceful_shutdown=DEV_GRACEFUL_SHUTDOWN,
+    )
+
+
+def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
+    """Check the app, print where it is served, and run uvicorn until it stops.
+
+    uvicorn gets the ``MODULE:APP`` string rather than the app, so that reload
+    and worker processes can import it themselves.
+    """
+    limits = HeaderLimits(args.max_header_size, args.max_headers, args.header_timeout)
+    try:
+        protocol = server_protocol(args.http, limits)
+    except ImportError as exc:
+        raise CLIError(f"--http {args.http}: {exc}") from None
+    app = compiled_app(args.app, args.app_dir)
+    app_dir = os.path.abspath(args.app_dir)
+    print(banner(app, args.host, args.port), file=sys.stderr, flush=True)
+
+    import uvicorn
+
+    try:
+        uvicorn.run(
+            args.app,
+            host=args.host,
+            port=args.port,
+            app_dir=app_dir,
+            reload=reload,
+            reload_dirs=[app_dir] if reload else None,
+            loop="auto",
+            http=protocol,
+            server_header=False,
+            date_header=True,
+            access_log=True,
+            **options,
+        )
+    except SystemExit as exc:  # uvicorn's exit: the server could not start (code 3)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        return APP_ERROR
+    return 0
+
+
+def banner(app: App, host: str, port: int) -> str:
+    """``Bocadillo · Todos 1.0.0 · http://127.0.0.1:8000 · docs http://127.0.0.1:8000/docs``."""
+    base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    parts = ["Bocadillo", f"{app.title} {app.version}", base]
+    if app.docs_url is not None and app.openapi_url is not None:
+        parts.append(f"docs {base}{app.docs_url}")
+    if app.channels_url is not None and app.asyncapi().get("channels"):
+        parts.append(f"channels {base}{app.channels_url}")
+    return " · ".join(parts)
