@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import typing
 from typing import Any
 
 from bocadillo.app import App
@@ -31,10 +32,11 @@ from bocadillo.cli.server import (
     DEFAULT_MAX_HEADER_SIZE,
     DEFAULT_MAX_HEADERS,
     HeaderLimits,
+    HTTPImplementation,
     server_protocol,
 )
 
-__all__ = ["add_dev", "add_run", "banner"]
+__all__ = ["add_dev", "add_run"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -43,7 +45,7 @@ DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open
 GRACEFUL_SHUTDOWN = 30  # seconds to finish the requests in flight on shutdown
 DEV_GRACEFUL_SHUTDOWN = 5  # a reload should not wait long for an open event stream
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-HTTP_IMPLEMENTATIONS = ("auto", "httptools", "h11")
+HTTP_IMPLEMENTATIONS = typing.get_args(HTTPImplementation)
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -233,7 +235,7 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
         raise CLIError(f"--http {args.http}: {exc}") from None
     app = compiled_app(args.app, args.app_dir)
     app_dir = os.path.abspath(args.app_dir)
-    print(banner(app, args.host, args.port), file=sys.stderr, flush=True)
+    print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
 
     import uvicorn
 
@@ -259,7 +261,7 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
     return 0
 
 
-def banner(app: App, host: str, port: int) -> str:
+def _banner(app: App, host: str, port: int) -> str:
     """``Bocadillo · Todos 1.0.0 · http://127.0.0.1:8000 · docs http://127.0.0.1:8000/docs``."""
     base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     parts = ["Bocadillo", f"{app.title} {app.version}", base]

@@ -67,6 +67,7 @@ __all__ = [
     "DEFAULT_HEADER_TIMEOUT",
     "DEFAULT_MAX_HEADERS",
     "DEFAULT_MAX_HEADER_SIZE",
+    "HTTPImplementation",
     "HeaderLimits",
     "server_protocol",
 ]
