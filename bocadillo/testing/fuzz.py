@@ -410,23 +410,29 @@ def _fill_path(
             values[name] = str(given[name])
             continue
         for candidate in _PATH_CANDIDATES:
-            try:
-                plan.read_parameters(
-                    scope, {**dict.fromkeys(names, "1"), **values, name: candidate}
-                )
-            except RequestValidationError as exc:
-                if any(e["loc"][:2] == ["path", name] for e in exc.errors):
-                    continue
-            except HTTPError:
-                pass  # a credential is missing: nothing to learn about this value
-            values[name] = candidate
-            break
+            trial = {**dict.fromkeys(names, "1"), **values, name: candidate}
+            if not _refuses_path_value(plan, scope, trial, name):
+                values[name] = candidate
+                break
         else:
             raise AssertionError(
                 f"{route.path}: no simple value fits the path parameter {name!r}; "
                 f"pass path_params={{{name!r}: ...}}"
             )
     return values
+
+
+def _refuses_path_value(
+    plan: WebSocketPlan, scope: dict[str, Any], path_params: dict[str, str], name: str
+) -> bool:
+    """Whether the route's parameter reader refuses ``path_params[name]``."""
+    try:
+        plan.read_parameters(scope, path_params)
+    except RequestValidationError as exc:
+        return any(e["loc"][:2] == ["path", name] for e in exc.errors)
+    except HTTPError:
+        pass  # a credential is missing: nothing to learn about this value
+    return False
 
 
 def _select(app: App, path: str | None) -> list[tuple[RouteDef, WebSocketPlan, dict[str, str]]]:

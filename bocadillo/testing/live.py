@@ -53,6 +53,7 @@ class LiveServer:
 
     @property
     def ws_url(self) -> str:
+        """``ws://127.0.0.1:PORT``, for ``websockets.connect(server.ws_url + "/chat")``."""
         return f"ws://{self.host}:{self.port}"
 
     def __enter__(self) -> LiveServer:
