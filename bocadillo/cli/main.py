@@ -63,7 +63,7 @@ from bocadillo.runtime.sse import SSEPlan
 
 if TYPE_CHECKING:
     from bocadillo.compile.providers import RouteProviders
-    from bocadillo.routing.router import Mount
+    from bocadillo.routing.table import Mount
     from bocadillo.runtime.endpoint import ParamSpec, ResponseSpec
 
 __all__ = ["CLIError", "load_app", "main"]

@@ -35,7 +35,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message
 
 from bocadillo.errors import HTTPError, RequestValidationError
-from bocadillo.routing.router import compile_path
+from bocadillo.routing.table import compile_path
 from bocadillo.testing.contract import ContractFailure, ContractReport, contract_test, run_contract
 from bocadillo.testing.sse_client import EventStream, ServerSentEvent
 from bocadillo.testing.strategies import from_json_schema
