@@ -1,4 +1,6 @@
-"""The ``App``: routes, start-up and shutdown, errors, and the ASGI entry point."""
+"""The ``App``: the composition root. It holds the settings, the routes, the
+providers and channels, compiles the routes (``check``) and runs start-up and
+shutdown; requests go through ``http.dispatch.Dispatcher``."""
 
 from __future__ import annotations
 
@@ -604,6 +606,7 @@ class App(Router):
     # -- ASGI ----------------------------------------------------------------
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry: every scope goes to the dispatcher."""
         scope["app"] = self
         await self._dispatcher(scope, receive, send)
 
