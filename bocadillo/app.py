@@ -150,7 +150,7 @@ class App(Router):
         self._dispatcher = Dispatcher(
             compile=self.check,
             start=self._start_app_providers,
-            lifespan=self._lifespan_protocol,
+            lifespan=self.lifespan_context,
             errors=self._errors,
             host_check=host_check,
             middleware=self._middleware,
@@ -637,25 +637,6 @@ class App(Router):
                 if isinstance(value, Mapping):
                     state.update(value)
             yield state
-
-    async def _lifespan_protocol(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-        await receive()  # lifespan.startup
-        try:
-            async with self.lifespan_context() as state:
-                if state and "state" in scope:
-                    scope["state"].update(state)
-                await send({"type": "lifespan.startup.complete"})
-                started = True
-                await receive()  # lifespan.shutdown
-        except BaseException as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            if started:
-                await send({"type": "lifespan.shutdown.failed", "message": message})
-            else:
-                await send({"type": "lifespan.startup.failed", "message": message})
-            raise
-        await send({"type": "lifespan.shutdown.complete"})
 
 
 class ProviderOverride:

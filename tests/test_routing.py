@@ -487,12 +487,12 @@ def test_add_route_refuses_an_unknown_option(app):
     async def handler() -> None: ...
 
     with pytest.raises(TypeError, match="GET /x: unknown route option 'summry'"):
-        app.add_route("/x", handler, **{"summry": "oops"})
+        app.add_route("/x", handler, summry="oops")
 
 
 def test_an_option_of_another_kind_of_route_is_refused(app):
     with pytest.raises(TypeError, match="WEBSOCKET /ws: unknown route option 'status_code'"):
-        app.websocket("/ws", **{"status_code": 201})
+        app.websocket("/ws", status_code=201)
 
 
 def test_head_and_options_decorators_serve_their_method(app, client):

@@ -10,7 +10,9 @@ handshake is refused with a 404.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,8 +65,9 @@ class Dispatcher:
     it each scope to its handling.
 
     The app gives it ``compile`` (compile the routes now: ``App.check``),
-    ``start`` (make the app providers) and ``lifespan`` (the lifespan protocol),
-    and keeps ``table``, ``websocket_table`` and ``started`` up to date.
+    ``start`` (make the app providers) and ``lifespan`` (start the app, yielding
+    its state, and stop it on exit), and keeps ``table``, ``websocket_table`` and
+    ``started`` up to date.
     """
 
     def __init__(
@@ -72,7 +75,7 @@ class Dispatcher:
         *,
         compile: Callable[[], RouteTable],
         start: Callable[[], Awaitable[None]],
-        lifespan: ASGIApp,
+        lifespan: Callable[[], contextlib.AbstractAsyncContextManager[dict[str, Any]]],
         errors: ExceptionHandlers,
         host_check: HostCheck,
         middleware: MiddlewareStack,
@@ -145,13 +148,33 @@ class Dispatcher:
         if kind == "http":
             await self.http(scope, receive, send)
         elif kind == "lifespan":
-            await self.lifespan(scope, receive, send)
+            await self.lifespan_protocol(scope, receive, send)
         elif kind == "websocket":
             await self.websocket(scope, receive, send)
         else:
             mount = self.compile().match_mount(route_path(scope))
             if mount is not None:
                 await call_mount(mount.app, mount.path, scope, receive, send)
+
+    async def lifespan_protocol(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI lifespan: start the app, say so, wait for the shutdown, stop it."""
+        started = False
+        await receive()  # lifespan.startup
+        try:
+            async with self.lifespan() as state:
+                if state and "state" in scope:
+                    scope["state"].update(state)
+                await send({"type": "lifespan.startup.complete"})
+                started = True
+                await receive()  # lifespan.shutdown
+        except BaseException as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            if started:
+                await send({"type": "lifespan.shutdown.failed", "message": message})
+            else:
+                await send({"type": "lifespan.startup.failed", "message": message})
+            raise
+        await send({"type": "lifespan.shutdown.complete"})
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve an HTTP request: its route's plan, a mount, a redirect, 404 or 405."""
