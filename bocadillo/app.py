@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, overload
 
 from starlette.responses import HTMLResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from bocadillo.channels.channel import Backend, Channel, make_backend
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.compile.signature import compile_endpoint
 from bocadillo.errors import ConfigurationError
-from bocadillo.http.dispatch import Dispatcher
+from bocadillo.http.dispatch import Dispatcher, serve
 from bocadillo.http.errors import ExceptionHandler, ExceptionHandlers
 from bocadillo.http.middleware import (
     CORS,
@@ -146,8 +146,8 @@ class App(Router):
         self._on_shutdown = list(on_shutdown)
         self._lifespan = lifespan
         self._errors = ExceptionHandlers(exception_handlers)
-        # The ASGI entry; it holds the compiled route tables, set by check().
-        self._dispatcher = Dispatcher(
+        # Where requests go (see __call__); it holds the route tables check() compiles.
+        self.dispatcher = Dispatcher(
             compile=self.check,
             start=self._start_app_providers,
             lifespan=self.lifespan_context,
@@ -207,7 +207,7 @@ class App(Router):
 
     def _changed(self) -> None:
         super()._changed()
-        self._dispatcher.table = None
+        self.dispatcher.table = None
         self._openapi = None
         self._asyncapi = None
 
@@ -507,7 +507,7 @@ class App(Router):
     def check(self) -> RouteTable:
         """Compile every handler now (and build the middleware stack); raise
         ``ConfigurationError`` on the first bad one."""
-        dispatcher = self._dispatcher
+        dispatcher = self.dispatcher
         dispatcher.stack()
         if dispatcher.table is None:
             dispatcher.table = self._build_table()
@@ -545,9 +545,9 @@ class App(Router):
                 )
             entry.methods[route.method] = self._compile(route, graph)
         table = RouteTable(entries, list(self.iter_mounts()))
-        self._dispatcher.websocket_table = RouteTable(ws_entries, [])
+        self.dispatcher.websocket_table = RouteTable(ws_entries, [])
         self._app_nodes = graph.app_nodes
-        self._dispatcher.started = False
+        self.dispatcher.started = False
         return table
 
     def _compile(self, route: RouteDef, graph: ProviderGraph) -> EndpointPlan:
@@ -575,9 +575,9 @@ class App(Router):
     async def _start_app_providers(self) -> None:
         """Make the app providers the compiled routes need (once; again after an override)."""
         async with self._app_nodes_lock:
-            if not self._dispatcher.started:
+            if not self.dispatcher.started:
                 await self._app_providers.ensure(self._app_nodes)
-                self._dispatcher.started = True
+                self.dispatcher.started = True
 
     def plans(self) -> list[tuple[RouteDef, EndpointPlan]]:
         """Every route the app declares with its compiled plan, in declaration order
@@ -592,7 +592,7 @@ class App(Router):
     def websocket_plans(self) -> list[tuple[RouteDef, WebSocketPlan]]:
         """Every WebSocket route with its compiled plan, in declaration order."""
         self.check()
-        by_path = self._dispatcher.websocket_table.entries()
+        by_path = self.dispatcher.websocket_table.entries()
         return [
             (route, by_path[route.path].methods["WEBSOCKET"])
             for route in self.iter_routes()
@@ -600,15 +600,13 @@ class App(Router):
         ]
 
     async def _stop_app_providers(self) -> None:
-        self._dispatcher.started = False
+        self.dispatcher.started = False
         await self._app_providers.close()
 
     # -- ASGI ----------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry: every scope goes to the dispatcher."""
-        scope["app"] = self
-        await self._dispatcher(scope, receive, send)
+    # The ASGI entry: the Host check, the middleware stack, the route (http.dispatch).
+    __call__ = serve
 
     # -- lifespan ------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,7 +22,7 @@ from bocadillo.http.handshake import refuse_handshake
 from bocadillo.http.middleware import HostCheck, MiddlewareStack
 from bocadillo.routing.table import RouteTable
 
-__all__ = ["Dispatcher", "headers_only", "route_path"]
+__all__ = ["DispatchedApp", "Dispatcher", "headers_only", "route_path", "serve"]
 
 
 def route_path(scope: Scope) -> str:
@@ -61,8 +61,8 @@ async def call_mount(app: ASGIApp, path: str, scope: Scope, receive: Receive, se
 
 
 class Dispatcher:
-    """The app's ASGI entry: the ``Host`` check, the middleware stack, and inside
-    it each scope to its handling.
+    """Where an app's scopes go: the ``Host`` check and the middleware stack
+    (``serve``), and inside the stack each scope to its handling.
 
     The app gives it ``compile`` (compile the routes now: ``App.check``),
     ``start`` (make the app providers) and ``lifespan`` (start the app, yielding
@@ -93,45 +93,6 @@ class Dispatcher:
     def stack(self) -> ASGIApp:
         """The middleware stack around ``dispatch`` (built now if it is not)."""
         return self.middleware.app or self.middleware.build(self.dispatch, self.answer_error)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http" and self.middleware.bare:
-            # The common case, no middleware: the Host check, then the route.
-            error = self.host_check.error(scope)
-            if error is not None:
-                await self.answer_error(error, scope, receive, send)
-                return
-            # http()'s most common case, inlined (one coroutine less): a static path
-            # with a plan for the method, nothing to strip or to start first.
-            table = self.table
-            method = scope["method"]
-            if (
-                table is not None
-                and self.started
-                and method != "HEAD"
-                and not scope.get("root_path")
-            ):
-                entry = table.static.get(scope["path"])
-                if entry is not None:
-                    plan = entry.methods.get(method)
-                    if plan is not None:
-                        try:
-                            await plan(scope, receive, send, None)
-                        except Exception as exc:
-                            await self.errors.answer(exc, scope, receive, send)
-                        return
-            await self.http(scope, receive, send)
-            return
-        if kind == "http" or kind == "websocket":
-            error = self.host_check.error(scope)
-            if error is not None:
-                if kind == "http":
-                    await self.answer_error(error, scope, receive, send)
-                else:
-                    await refuse_handshake(error, scope, receive, send)
-                return
-        await self.stack()(scope, receive, send)
 
     async def answer_error(
         self, exc: Exception, scope: Scope, receive: Receive, send: Send
@@ -230,3 +191,57 @@ class Dispatcher:
             return
         error = HTTPError(404, detail=f"No WebSocket route matches {path}.")
         await refuse_handshake(error, scope, receive, send, reason="No such route")
+
+
+class DispatchedApp(Protocol):
+    """An app that ``serve`` can be the ASGI entry of: one with a dispatcher."""
+
+    dispatcher: Dispatcher
+
+
+async def serve(app: DispatchedApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """The ASGI entry of ``app`` (``App.__call__`` is this function): the ``Host``
+    check, then the middleware stack, or without one the route straight away.
+
+    A function rather than a ``Dispatcher`` method that ``App.__call__`` would
+    await: the common request then calls its plan one coroutine deep.
+    """
+    scope["app"] = app
+    dispatcher = app.dispatcher
+    kind = scope["type"]
+    if kind == "http" and dispatcher.middleware.bare:
+        # The common case, no middleware: the Host check, then the route.
+        error = dispatcher.host_check.error(scope)
+        if error is not None:
+            await dispatcher.answer_error(error, scope, receive, send)
+            return
+        # http()'s most common case, inlined (one coroutine less): a static path
+        # with a plan for the method, nothing to strip or to start first.
+        table = dispatcher.table
+        method = scope["method"]
+        if (
+            table is not None
+            and dispatcher.started
+            and method != "HEAD"
+            and not scope.get("root_path")
+        ):
+            entry = table.static.get(scope["path"])
+            if entry is not None:
+                plan = entry.methods.get(method)
+                if plan is not None:
+                    try:
+                        await plan(scope, receive, send, None)
+                    except Exception as exc:
+                        await dispatcher.errors.answer(exc, scope, receive, send)
+                    return
+        await dispatcher.http(scope, receive, send)
+        return
+    if kind == "http" or kind == "websocket":
+        error = dispatcher.host_check.error(scope)
+        if error is not None:
+            if kind == "http":
+                await dispatcher.answer_error(error, scope, receive, send)
+            else:
+                await refuse_handshake(error, scope, receive, send)
+            return
+    await dispatcher.stack()(scope, receive, send)
