@@ -1,4 +1,6 @@
-"""The ``App``: routes, start-up and shutdown, errors, and the ASGI entry point."""
+"""The ``App``: the composition root. It holds the settings, the routes, the
+providers and channels, compiles the routes (``check``) and runs start-up and
+shutdown; requests go through ``http.dispatch.Dispatcher``."""
 
 from __future__ import annotations
 
@@ -8,39 +10,31 @@ import inspect
 import logging
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, overload
 
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from bocadillo.channels.channel import Backend, Channel, make_backend
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.compile.signature import compile_endpoint
-from bocadillo.errors import (
-    ConfigurationError,
-    HTTPError,
-    http_error_response,
-    problem_response,
-)
+from bocadillo.errors import ConfigurationError
+from bocadillo.http.dispatch import Dispatcher, serve
+from bocadillo.http.errors import ExceptionHandler, ExceptionHandlers
 from bocadillo.http.middleware import (
     CORS,
-    HSTS,
-    AnswerErrors,
     GZip,
     HostCheck,
-    HTTPSRedirect,
     MiddlewareEntry,
     MiddlewareHook,
-    OwnMessages,
+    MiddlewareStack,
     Sessions,
     hook_entry,
     hsts_max_age,
-    refuse,
     settings,
 )
+from bocadillo.http.static import ProblemStaticFiles
 from bocadillo.providers import (
     GLOBAL_PROVIDERS,
     AppNode,
@@ -51,15 +45,9 @@ from bocadillo.providers import (
     load_providerconf,
     register_provider,
 )
-from bocadillo.routing.router import (
-    PathEntry,
-    ProblemStaticFiles,
-    RouteDef,
-    Router,
-    RouteTable,
-    compile_path,
-)
-from bocadillo.runtime.endpoint import EndpointPlan, ResponseAlreadyStarted, ResponseValidationError
+from bocadillo.routing.router import RouteDef, Router
+from bocadillo.routing.table import PathEntry, RouteTable, compile_path
+from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.sse import compile_sse
 from bocadillo.runtime.websockets import WebSocketPlan, compile_websocket
@@ -70,7 +58,6 @@ logger = logging.getLogger("bocadillo")
 
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
-ExceptionHandler = Callable[[Request, Any], "Response | Awaitable[Response]"]
 Hook = Callable[[], Any]
 Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 E = TypeVar("E", bound=ExceptionHandler)
@@ -78,19 +65,6 @@ H = TypeVar("H", bound=Hook)
 F = TypeVar("F", bound=Callable[..., Any])
 M = TypeVar("M", bound=MiddlewareHook)
 T = TypeVar("T")
-
-
-def route_path(scope: Scope) -> str:
-    """The path to route on: ``scope["path"]`` without the app's ``root_path``."""
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if root_path and path.startswith(root_path):
-        rest = path[len(root_path) :]
-        if not rest:
-            return "/"
-        if rest[0] == "/":
-            return rest
-    return path
 
 
 class App(Router):
@@ -140,18 +114,17 @@ class App(Router):
         self.cors = None if cors is None else settings(CORS, cors, "cors")
         self.gzip = GZip() if gzip is True else (settings(GZip, gzip, "gzip") if gzip else None)
         self.allowed_hosts = None if allowed_hosts is None else list(allowed_hosts)
-        self._host_check = HostCheck(allowed_hosts)
+        host_check = HostCheck(allowed_hosts)
         self.https_redirect = bool(https_redirect)
         self.hsts = hsts_max_age(hsts)
         self.sessions = None if sessions is None else settings(Sessions, sessions, "sessions")
-        self._middleware: list[MiddlewareEntry] = []
-        # The middleware stack around the app's own dispatch, built on first use and
-        # again after add_middleware; None when there is no middleware at all.
-        self._stack: ASGIApp | None = None
-        self._stack_stale = True
-        # True once the stack is built and empty: an HTTP request goes straight to
-        # _http (see __call__). Cleared with _stack_stale.
-        self._direct = False
+        self._middleware = MiddlewareStack(
+            cors=self.cors,
+            gzip=self.gzip,
+            sessions=self.sessions,
+            hsts=self.hsts,
+            https_redirect=self.https_redirect,
+        )
         self.title = title
         self.version = version
         self.description = description
@@ -172,17 +145,20 @@ class App(Router):
         self._on_startup = list(on_startup)
         self._on_shutdown = list(on_shutdown)
         self._lifespan = lifespan
-        self._exception_handlers: dict[type[BaseException], ExceptionHandler] = dict(
-            exception_handlers or {}
+        self._errors = ExceptionHandlers(exception_handlers)
+        # Where requests go (see __call__); it holds the route tables check() compiles.
+        self.dispatcher = Dispatcher(
+            compile=self.check,
+            start=self._start_app_providers,
+            lifespan=self.lifespan_context,
+            errors=self._errors,
+            host_check=host_check,
+            middleware=self._middleware,
         )
-        self._handler_cache: dict[type[BaseException], ExceptionHandler | None] = {}
-        self._table: RouteTable | None = None
-        self._ws_table = RouteTable({}, [])
         self._providers = ProviderRegistry(parent=GLOBAL_PROVIDERS)
         self._overrides: dict[str, Provider] = {}
         self._app_providers = AppProviders()
         self._app_nodes: list[AppNode] = []
-        self._app_nodes_ready = False
         self._app_nodes_lock = asyncio.Lock()
         # The module that made the app: its providerconf.py is loaded at start-up.
         self._module: str | None = sys._getframe(1).f_globals.get("__name__")
@@ -209,9 +185,7 @@ class App(Router):
         """
         if not callable(middleware):
             raise ConfigurationError(f"add_middleware: {middleware!r} is not a middleware class")
-        self._middleware.append(MiddlewareEntry(middleware, args, options))
-        self._stack_stale = True
-        self._direct = False
+        self._middleware.add(MiddlewareEntry(middleware, args, options))
 
     def middleware(self, func: M) -> M:
         """Run ``func`` around every HTTP request, in the stack with ``add_middleware``'s.
@@ -228,38 +202,12 @@ class App(Router):
         turned into its problem response). Return it, changed or not, or a
         response of your own.
         """
-        self._middleware.append(hook_entry(func))
-        self._stack_stale = True
-        self._direct = False
+        self._middleware.add(hook_entry(func))
         return func
-
-    def _build_stack(self) -> ASGIApp | None:
-        """Build the middleware stack around ``_dispatch``, outermost last wrapped."""
-        app: ASGIApp = OwnMessages(self._dispatch)
-        for entry in reversed(self._middleware):
-            # What a middleware raises is answered where it happened, so the
-            # middleware outside it see a response.
-            app = AnswerErrors(entry.wrap(app), self._answer_error)
-        if self.sessions is not None:
-            app = self.sessions.wrap(app)
-        if self.gzip is not None:
-            app = self.gzip.wrap(app)
-        if self.cors is not None:
-            app = self.cors.wrap(app)
-        if self.hsts is not None:
-            app = HSTS(app, self.hsts)
-        if self.https_redirect:
-            app = HTTPSRedirect(app)
-        self._stack = (
-            None if isinstance(app, OwnMessages) else AnswerErrors(app, self._answer_error)
-        )
-        self._stack_stale = False
-        self._direct = self._stack is None
-        return self._stack
 
     def _changed(self) -> None:
         super()._changed()
-        self._table = None
+        self.dispatcher.table = None
         self._openapi = None
         self._asyncapi = None
 
@@ -420,8 +368,7 @@ class App(Router):
         """
 
         def decorator(func: E) -> E:
-            self._exception_handlers[exc_type] = func
-            self._handler_cache.clear()
+            self._errors.add(exc_type, func)
             return func
 
         return decorator
@@ -560,11 +507,11 @@ class App(Router):
     def check(self) -> RouteTable:
         """Compile every handler now (and build the middleware stack); raise
         ``ConfigurationError`` on the first bad one."""
-        if self._stack_stale:
-            self._build_stack()
-        if self._table is None:
-            self._table = self._build_table()
-        return self._table
+        dispatcher = self.dispatcher
+        dispatcher.stack()
+        if dispatcher.table is None:
+            dispatcher.table = self._build_table()
+        return dispatcher.table
 
     def _build_table(self) -> RouteTable:
         load_providerconf(self._module)
@@ -598,9 +545,9 @@ class App(Router):
                 )
             entry.methods[route.method] = self._compile(route, graph)
         table = RouteTable(entries, list(self.iter_mounts()))
-        self._ws_table = RouteTable(ws_entries, [])
+        self.dispatcher.websocket_table = RouteTable(ws_entries, [])
         self._app_nodes = graph.app_nodes
-        self._app_nodes_ready = False
+        self.dispatcher.started = False
         return table
 
     def _compile(self, route: RouteDef, graph: ProviderGraph) -> EndpointPlan:
@@ -628,16 +575,14 @@ class App(Router):
     async def _start_app_providers(self) -> None:
         """Make the app providers the compiled routes need (once; again after an override)."""
         async with self._app_nodes_lock:
-            if not self._app_nodes_ready:
+            if not self.dispatcher.started:
                 await self._app_providers.ensure(self._app_nodes)
-                self._app_nodes_ready = True
+                self.dispatcher.started = True
 
     def plans(self) -> list[tuple[RouteDef, EndpointPlan]]:
         """Every route the app declares with its compiled plan, in declaration order
         (the framework's own routes, such as the API document, left out)."""
-        table = self.check()
-        by_path = {entry.path: entry for entry in table.static.values()}
-        by_path.update({entry.path: entry for _, entry in table.dynamic})
+        by_path = self.check().entries()
         return [
             (route, by_path[route.path].methods[route.method])
             for route in self.iter_routes()
@@ -647,8 +592,7 @@ class App(Router):
     def websocket_plans(self) -> list[tuple[RouteDef, WebSocketPlan]]:
         """Every WebSocket route with its compiled plan, in declaration order."""
         self.check()
-        by_path = {entry.path: entry for entry in self._ws_table.static.values()}
-        by_path.update({entry.path: entry for _, entry in self._ws_table.dynamic})
+        by_path = self.dispatcher.websocket_table.entries()
         return [
             (route, by_path[route.path].methods["WEBSOCKET"])
             for route in self.iter_routes()
@@ -656,202 +600,13 @@ class App(Router):
         ]
 
     async def _stop_app_providers(self) -> None:
-        self._app_nodes_ready = False
+        self.dispatcher.started = False
         await self._app_providers.close()
 
     # -- ASGI ----------------------------------------------------------------
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["app"] = self
-        kind = scope["type"]
-        if kind == "http" and self._direct:
-            # The common case, no middleware stack: the Host check, then _http.
-            error = self._host_check.error(scope)
-            if error is not None:
-                await self._answer_error(error, scope, receive, send)
-                return
-            # _http's most common case, inlined (one coroutine less): a static path
-            # with a plan for the method, nothing to strip or to start first.
-            table = self._table
-            method = scope["method"]
-            if (
-                table is not None
-                and self._app_nodes_ready
-                and method != "HEAD"
-                and not scope.get("root_path")
-            ):
-                entry = table.static.get(scope["path"])
-                if entry is not None:
-                    plan = entry.methods.get(method)
-                    if plan is not None:
-                        try:
-                            await plan(scope, receive, send, None)
-                        except Exception as exc:
-                            await self._handle_exception(exc, scope, receive, send)
-                        return
-            await self._http(scope, receive, send)
-            return
-        if kind == "http" or kind == "websocket":
-            error = self._host_check.error(scope)
-            if error is not None:
-                if kind == "http":
-                    await self._answer_error(error, scope, receive, send)
-                else:
-                    await refuse(error, scope, receive, send)
-                return
-        stack = self._build_stack() if self._stack_stale else self._stack
-        await (stack or self._dispatch)(scope, receive, send)
-
-    async def _answer_error(
-        self, exc: Exception, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        """Answer an exception raised outside a plan (a middleware's, a bad ``Host``)
-        as a handler's would be; a HEAD request gets the headers only."""
-        if scope["method"] == "HEAD":
-            send = _headers_only(send)
-        await self._handle_exception(exc, scope, receive, send)
-
-    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The app inside the middleware stack: each kind of scope to its handling."""
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan_protocol(scope, receive, send)
-        elif kind == "websocket":
-            await self._websocket(scope, receive, send)
-        else:
-            mount = self.check().match_mount(route_path(scope))
-            if mount is not None:
-                await self._call_mount(mount.app, mount.path, scope, receive, send)
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        table = self.check()
-        if not self._app_nodes_ready:
-            await self._start_app_providers()
-        path = route_path(scope)
-        entry, path_params = self._ws_table.match(path)
-        if entry is not None:
-            await entry.methods["WEBSOCKET"](scope, receive, send, path_params)
-            return
-        mount = table.match_mount(path)
-        if mount is not None:
-            await self._call_mount(mount.app, mount.path, scope, receive, send)
-            return
-        # No such channel: refuse the handshake with a 404 where the server can.
-        if "websocket.http.response" in scope.get("extensions", {}):
-            response = http_error_response(
-                HTTPError(404, detail=f"No WebSocket route matches {path}.")
-            )
-            await response(scope, receive, send)
-        else:
-            await send({"type": "websocket.close", "code": 1008, "reason": "No such route"})
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        if method == "HEAD":
-            send = _headers_only(send)
-        table = self._table or self.check()
-        path: str = scope["path"]
-        if scope.get("root_path"):
-            path = route_path(scope)
-        # A static path is one dict lookup; patterns and mounts only on a miss.
-        path_params = None
-        entry = table.static.get(path)
-        if entry is None:
-            entry, path_params = table.match(path)
-        try:
-            if not self._app_nodes_ready:
-                await self._start_app_providers()
-            if entry is None:
-                mount = table.match_mount(path)
-                if mount is None:
-                    # /todos/ for /todos (or the reverse): a 308 to the declared form.
-                    redirect = table.trailing_slash_redirect(scope, path)
-                    if redirect is not None:
-                        await redirect(scope, receive, send)
-                        return
-                    raise HTTPError(404, detail=f"No route matches {path}.")
-                await self._call_mount(mount.app, mount.path, scope, receive, send)
-                return
-            plan = entry.methods.get(method)
-            if plan is None:
-                raise HTTPError(
-                    405,
-                    detail=f"{method} is not allowed here; allowed: {entry.allow}.",
-                    headers={"Allow": entry.allow},
-                )
-            await plan(scope, receive, send, path_params)
-        except Exception as exc:
-            await self._handle_exception(exc, scope, receive, send)
-
-    @staticmethod
-    async def _call_mount(
-        app: ASGIApp, path: str, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        root_path = scope.get("root_path", "")
-        child = {**scope, "root_path": root_path + path, "app_root_path": root_path}
-        await app(child, receive, send)
-
-    # -- errors --------------------------------------------------------------
-
-    def _handler_for(self, exc_type: type[BaseException]) -> ExceptionHandler | None:
-        try:
-            return self._handler_cache[exc_type]
-        except KeyError:
-            handlers = self._exception_handlers
-            handler = next((handlers[c] for c in exc_type.__mro__ if c in handlers), None)
-            self._handler_cache[exc_type] = handler
-            return handler
-
-    async def _handle_exception(
-        self, exc: Exception, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        if isinstance(exc, ClientDisconnect):
-            return  # nobody is listening for an answer
-        if isinstance(exc, ResponseAlreadyStarted):
-            cause = exc.__cause__ or exc
-            logger.error(
-                "Error after the response to %s %s had started",
-                scope["method"],
-                scope["path"],
-                exc_info=cause,
-            )
-            raise cause
-        if isinstance(exc, StarletteHTTPException) and exc.status_code >= 400:
-            # Raised by a mounted Starlette app (a missing static file, say).
-            exc = HTTPError(exc.status_code, detail=exc.detail, headers=exc.headers)
-        handler = self._handler_for(type(exc))
-        if handler is not None:
-            try:
-                response = handler(Request(scope, receive), exc)
-                if inspect.isawaitable(response):
-                    response = await response
-                await response(scope, receive, send)
-                return
-            except Exception as handler_exc:
-                exc = handler_exc
-                if isinstance(exc, HTTPError):
-                    await http_error_response(exc)(scope, receive, send)
-                    return
-        if isinstance(exc, HTTPError):
-            await http_error_response(exc)(scope, receive, send)
-            return
-        await self._internal_error(exc, scope, receive, send)
-
-    async def _internal_error(
-        self, exc: BaseException, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        if isinstance(exc, ResponseValidationError):
-            logger.error("Invalid response for %s %s: %s", scope["method"], scope["path"], exc)
-        else:
-            logger.error(
-                "Unhandled exception for %s %s", scope["method"], scope["path"], exc_info=exc
-            )
-        response = problem_response(
-            500, detail="The server could not handle this request; the error was logged."
-        )
-        await response(scope, receive, send)
+    # The ASGI entry: the Host check, the middleware stack, the route (http.dispatch).
+    __call__ = serve
 
     # -- lifespan ------------------------------------------------------------
 
@@ -880,40 +635,6 @@ class App(Router):
                 if isinstance(value, Mapping):
                     state.update(value)
             yield state
-
-    async def _lifespan_protocol(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-        await receive()  # lifespan.startup
-        try:
-            async with self.lifespan_context() as state:
-                if state and "state" in scope:
-                    scope["state"].update(state)
-                await send({"type": "lifespan.startup.complete"})
-                started = True
-                await receive()  # lifespan.shutdown
-        except BaseException as exc:
-            message = f"{type(exc).__name__}: {exc}"
-            if started:
-                await send({"type": "lifespan.shutdown.failed", "message": message})
-            else:
-                await send({"type": "lifespan.startup.failed", "message": message})
-            raise
-        await send({"type": "lifespan.shutdown.complete"})
-
-
-def _headers_only(send: Send) -> Send:
-    """A ``send`` that drops body bytes: the answer to HEAD is the GET's headers alone.
-
-    Covers what plans do not build themselves: returned ``Response`` objects,
-    errors, and mounted apps.
-    """
-
-    async def send_headers_only(message: Message) -> None:
-        if message["type"] == "http.response.body" and message.get("body"):
-            message = {**message, "body": b""}
-        await send(message)
-
-    return send_headers_only
 
 
 class ProviderOverride:

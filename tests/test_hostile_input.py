@@ -53,7 +53,7 @@ from hypothesis import strategies as st
 
 from bocadillo import App
 from bocadillo.params import ParamSource
-from bocadillo.routing.router import compile_path
+from bocadillo.routing.table import compile_path
 from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.testing import create_client
 from bocadillo.testing.strategies import from_json_schema

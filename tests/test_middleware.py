@@ -143,7 +143,6 @@ def test_stack_is_rebuilt_when_middleware_is_added() -> None:
     app = hello_app()
     client = TestClient(app)
     assert client.get("/hello").headers.get("x-tag") is None
-    assert app._stack is None  # no middleware: the plain dispatch
     app.add_middleware(Tag, name="late", log=log)
     assert client.get("/hello").headers["x-tag"] == "late"
 
@@ -410,6 +409,47 @@ def test_https_redirect_and_hsts() -> None:
     assert secure.headers["strict-transport-security"] == "max-age=31536000"
     missing = TestClient(app, base_url="https://example.com").get("/nope")
     assert missing.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def ws_redirect_app() -> App:
+    app = App(https_redirect=True)
+
+    @app.websocket("/ws")
+    async def echo(ws: WebSocket[str, str]) -> None:
+        await ws.send("hi")  # pragma: no cover - never reached over ws://
+
+    return app
+
+
+def test_https_redirect_refuses_a_ws_handshake_with_a_308_to_wss() -> None:
+    client = TestClient(ws_redirect_app())
+    with pytest.raises(WebSocketDenialResponse) as denied, client.websocket_connect("/ws?x=1"):
+        pass
+    assert denied.value.status_code == 308
+    assert denied.value.headers["location"] == "wss://testserver/ws?x=1"
+
+
+def test_https_redirect_closes_a_ws_handshake_1008_where_no_response_can_be_sent() -> None:
+    sent: list[Message] = []
+    scope = {
+        "type": "websocket",
+        "scheme": "ws",
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"example.com")],
+        "server": ("example.com", 80),
+    }
+
+    async def receive() -> Message:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    asyncio.run(ws_redirect_app()(scope, receive, send))
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": "Use wss://"}]
 
 
 def test_hsts_max_age() -> None:

@@ -460,3 +460,59 @@ def test_app_serves_routes_declared_after_a_first_request(app, client):
         return {"route": "b"}
 
     assert client.get("/b").json() == {"route": "b"}
+
+
+# -- route options ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "declare, route",
+    [
+        (lambda app, options: app.get("/x", **options), "GET /x"),
+        (lambda app, options: app.post("/x", **options), "POST /x"),
+        (lambda app, options: app.head("/x", **options), "HEAD /x"),
+        (lambda app, options: app.options("/x", **options), "OPTIONS /x"),
+        (lambda app, options: app.route("/x", methods=["PUT"], **options), "PUT /x"),
+        (lambda app, options: Router().delete("/x", **options), "DELETE /x"),
+        (lambda app, options: app.websocket("/x", **options), "WEBSOCKET /x"),
+        (lambda app, options: app.sse("/x", **options), "SSE /x"),
+    ],
+)
+def test_an_unknown_route_option_is_a_type_error_naming_it_and_the_route(app, declare, route):
+    with pytest.raises(TypeError, match=f"{route}: unknown route option 'statuscode'"):
+        declare(app, {"statuscode": 201})
+
+
+def test_add_route_refuses_an_unknown_option(app):
+    async def handler() -> None: ...
+
+    with pytest.raises(TypeError, match="GET /x: unknown route option 'summry'"):
+        app.add_route("/x", handler, summry="oops")
+
+
+def test_an_option_of_another_kind_of_route_is_refused(app):
+    with pytest.raises(TypeError, match="WEBSOCKET /ws: unknown route option 'status_code'"):
+        app.websocket("/ws", status_code=201)
+
+
+def test_head_and_options_decorators_serve_their_method(app, client):
+    @app.head("/items")
+    async def head() -> Response:
+        return Response(headers={"x-head": "yes"})
+
+    @app.options("/items")
+    async def options() -> Response:
+        return Response(headers={"allow": "HEAD, OPTIONS"})
+
+    assert client.head("/items").headers["x-head"] == "yes"
+    assert client.options("/items").headers["allow"] == "HEAD, OPTIONS"
+
+
+def test_route_options_reach_the_route(app, client):
+    @app.post("/items", status_code=201, tags=["items"], summary="Make one")
+    async def create() -> dict[str, int]:
+        return {"id": 1}
+
+    assert client.post("/items").status_code == 201
+    operation = app.openapi()["paths"]["/items"]["post"]
+    assert operation["tags"] == ["items"] and operation["summary"] == "Make one"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from bocadillo import App, ConfigurationError, HTMLResponse, Redirect, Router, Templates
-from bocadillo.routing.router import PathEntry, RouteTable
+from bocadillo.routing.table import PathEntry, RouteTable
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -396,11 +395,6 @@ def test_options_is_never_redirected() -> None:
 
 # -- trailing slashes: through the app --------------------------------------------------
 
-HOOKED = "trailing_slash_redirect" in inspect.getsource(App._http)
-needs_hook = pytest.mark.skipif(
-    not HOOKED, reason="App._http does not ask RouteTable.trailing_slash_redirect yet"
-)
-
 
 @pytest.fixture
 def slashes(app: App, client: TestClient) -> Iterator[TestClient]:
@@ -427,7 +421,6 @@ def slashes(app: App, client: TestClient) -> Iterator[TestClient]:
     yield client
 
 
-@needs_hook
 def test_a_missing_trailing_slash_is_redirected_with_308(slashes: TestClient) -> None:
     response = slashes.get("/todos/?limit=5", follow_redirects=False)
 
@@ -436,7 +429,6 @@ def test_a_missing_trailing_slash_is_redirected_with_308(slashes: TestClient) ->
     assert slashes.get("/todos/").json() == [1]
 
 
-@needs_hook
 def test_an_extra_trailing_slash_is_redirected_on_dynamic_routes(slashes: TestClient) -> None:
     response = slashes.get("/todos/5", follow_redirects=False)
 
@@ -445,7 +437,6 @@ def test_an_extra_trailing_slash_is_redirected_on_dynamic_routes(slashes: TestCl
     assert slashes.get("/todos/5").json() == 5
 
 
-@needs_hook
 def test_the_redirect_keeps_the_method_and_the_body(slashes: TestClient) -> None:
     response = slashes.post("/todos/", json={"x": 1}, follow_redirects=False)
 
@@ -453,7 +444,6 @@ def test_the_redirect_keeps_the_method_and_the_body(slashes: TestClient) -> None
     assert slashes.post("/todos/", json={"x": 1}).json() == 2
 
 
-@needs_hook
 def test_head_is_redirected_too(slashes: TestClient) -> None:
     response = slashes.head("/todos/", follow_redirects=False)
 

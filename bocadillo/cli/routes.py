@@ -20,7 +20,7 @@ from bocadillo.runtime.sse import SSEPlan
 if TYPE_CHECKING:
     from bocadillo.app import App
     from bocadillo.compile.providers import RouteProviders
-    from bocadillo.routing.router import Mount
+    from bocadillo.routing.table import Mount
     from bocadillo.runtime.endpoint import ParamSpec, ResponseSpec
 
 __all__ = ["add_routes"]

@@ -39,7 +39,8 @@ from bocadillo.docs.openapi import (
 )
 from bocadillo.errors import PROBLEM_MEDIA_TYPE, ConfigurationError
 from bocadillo.params import ParamSource
-from bocadillo.routing.router import RouteDef, path_template
+from bocadillo.routing.router import RouteDef
+from bocadillo.routing.table import path_template
 from bocadillo.runtime.endpoint import ParamSpec
 from bocadillo.runtime.sse import LAST_EVENT_ID, SSEPlan
 from bocadillo.runtime.websockets import CLOSE_CODES, MessageCodec, WebSocketPlan

@@ -22,7 +22,8 @@ from starlette.responses import RedirectResponse, Response
 from bocadillo.docs.components import SchemaComponents
 from bocadillo.errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
 from bocadillo.params import ParamSource
-from bocadillo.routing.router import RouteDef, path_template
+from bocadillo.routing.router import RouteDef
+from bocadillo.routing.table import path_template
 from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.sse import EventKind, SSEPlan
 from bocadillo.schemas.registry import adapter_for

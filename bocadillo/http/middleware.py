@@ -23,8 +23,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bocadillo.errors import ConfigurationError, HTTPError, http_error_response
+from bocadillo.http.handshake import refuse_handshake
 
-__all__ = ["CORS", "GZip", "Sessions"]
+__all__ = ["CORS", "GZip", "HostCheck", "MiddlewareStack", "Sessions"]
 
 CallNext = Callable[[Any], Awaitable[Response]]
 MiddlewareHook = Callable[[Any, CallNext], Awaitable[Response]]
@@ -312,15 +313,6 @@ class HostCheck:
         return None
 
 
-async def refuse(error: HTTPError, scope: Scope, receive: Receive, send: Send) -> None:
-    """Answer a WebSocket handshake with ``error`` (or close it where the server
-    cannot send a response)."""
-    if "websocket.http.response" in scope.get("extensions", {}):
-        await http_error_response(error)(scope, receive, send)
-    else:
-        await send({"type": "websocket.close", "code": 1008, "reason": error.detail or ""})
-
-
 # -- HTTPS ---------------------------------------------------------------------
 
 
@@ -342,7 +334,7 @@ class HTTPSRedirect:
         if not url.hostname:
             error = HTTPError(400, detail="The request has no Host to redirect to.")
             if kind == "websocket":
-                await refuse(error, scope, receive, send)
+                await refuse_handshake(error, scope, receive, send)
             else:
                 await http_error_response(error)(scope, receive, send)
             return
@@ -350,15 +342,11 @@ class HTTPSRedirect:
         if url.port in (80, 443):
             netloc = netloc.rsplit(":", 1)[0]  # the default port of https is implied
         location = str(url.replace(scheme="https" if kind == "http" else "wss", netloc=netloc))
+        redirect = Response(status_code=308, headers={"location": location})
         if kind == "websocket":
-            if "websocket.http.response" in scope.get("extensions", {}):
-                await Response(status_code=308, headers={"location": location})(
-                    scope, receive, send
-                )
-            else:
-                await send({"type": "websocket.close", "code": 1008, "reason": "Use wss://"})
+            await refuse_handshake(redirect, scope, receive, send, reason="Use wss://")
             return
-        await Response(status_code=308, headers={"location": location})(scope, receive, send)
+        await redirect(scope, receive, send)
 
 
 class HSTS:
@@ -423,9 +411,9 @@ class OwnMessages:
 
 
 class AnswerErrors:
-    """Answer an exception from the middleware inside (the app's ``_answer_error``:
-    an exception handler, ``HTTPError``'s problem, or a logged 500), unless the
-    response had already started."""
+    """Answer an exception from the middleware inside (as the app answers a
+    handler's: an exception handler, ``HTTPError``'s problem, or a logged 500),
+    unless the response had already started."""
 
     def __init__(self, app: ASGIApp, answer: ErrorAnswer) -> None:
         self.app = app
@@ -477,3 +465,59 @@ def hook_entry(func: MiddlewareHook) -> MiddlewareEntry:
             f"@app.middleware: {func.__qualname__} must take two arguments, (request, call_next)"
         ) from None
     return MiddlewareEntry(BaseHTTPMiddleware, (), {"dispatch": func})
+
+
+class MiddlewareStack:
+    """The app's middleware: the ``add_middleware`` and ``@app.middleware`` entries
+    and the settings layers, built on first use into the ASGI app around dispatch.
+
+    The settings layers (HTTPS redirect, HSTS, CORS, GZip, sessions) are outside
+    every added middleware; each added one is wrapped so that what it raises is
+    answered where it happened. With no layer at all the stack is ``bare``: the
+    app calls its dispatch straight away.
+    """
+
+    def __init__(
+        self,
+        *,
+        cors: CORS | None = None,
+        gzip: GZip | None = None,
+        sessions: Sessions | None = None,
+        hsts: int | None = None,
+        https_redirect: bool = False,
+    ) -> None:
+        self.cors = cors
+        self.gzip = gzip
+        self.sessions = sessions
+        self.hsts = hsts
+        self.https_redirect = https_redirect
+        self.entries: list[MiddlewareEntry] = []
+        self.app: ASGIApp | None = None  # the built stack; None until built, again after add
+        self.bare = False  # built, and without a single layer
+
+    def add(self, entry: MiddlewareEntry) -> None:
+        """Add a middleware inside the ones already added (the stack is rebuilt)."""
+        self.entries.append(entry)
+        self.app = None
+        self.bare = False
+
+    def build(self, dispatch: ASGIApp, answer: ErrorAnswer) -> ASGIApp:
+        """The stack around ``dispatch``, outermost last wrapped; ``answer`` answers
+        what a layer raises."""
+        app: ASGIApp = OwnMessages(dispatch)
+        for entry in reversed(self.entries):
+            app = AnswerErrors(entry.wrap(app), answer)
+        if self.sessions is not None:
+            app = self.sessions.wrap(app)
+        if self.gzip is not None:
+            app = self.gzip.wrap(app)
+        if self.cors is not None:
+            app = self.cors.wrap(app)
+        if self.hsts is not None:
+            app = HSTS(app, self.hsts)
+        if self.https_redirect:
+            app = HTTPSRedirect(app)
+        self.bare = isinstance(app, OwnMessages)
+        # Without layers, no copy of each message either: dispatch is the stack.
+        self.app = dispatch if self.bare else AnswerErrors(app, answer)
+        return self.app

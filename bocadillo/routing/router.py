@@ -1,37 +1,83 @@
-"""Declaring routes (``Router``) and finding them again (``RouteTable``)."""
+"""Declaring routes: ``Router``, its decorators and their typed options."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
-from starlette.datastructures import Headers
-from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+from typing_extensions import TypedDict, Unpack
 
-from bocadillo.errors import ConfigurationError, HTTPError, http_error_response
-from bocadillo.runtime.responses import Redirect
+from bocadillo.errors import ConfigurationError
+from bocadillo.http.static import ProblemStaticFiles
+from bocadillo.routing.table import HTTP_METHODS, Mount, compile_path
 
 __all__ = [
-    "Mount",
-    "PathEntry",
-    "ProblemStaticFiles",
     "RouteDef",
-    "RouteTable",
+    "RouteOptions",
     "Router",
-    "compile_path",
+    "SSERouteOptions",
+    "WebSocketRouteOptions",
 ]
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _VIEW_METHODS = tuple(m.lower() for m in HTTP_METHODS)
-_PLACEHOLDER = re.compile(r"{([^{}:]*)(?::([^{}]*))?}")
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WebSocketRouteOptions(TypedDict, total=False):
+    """What every route takes: its name and what the API documents say of it.
+
+    ``name`` names the route; ``tags``, ``summary``, ``description``,
+    ``deprecated`` and ``operation_id`` go into the documents (the summary and
+    description default to the handler's docstring); ``include_in_schema=False``
+    leaves the route out of them; ``raises`` documents the error statuses the
+    handler raises, ``{404: "no such room"}``.
+    """
+
+    name: str | None
+    tags: Sequence[str]
+    summary: str | None
+    description: str | None
+    deprecated: bool
+    include_in_schema: bool
+    raises: Mapping[int, str]
+    operation_id: str | None
+
+
+class SSERouteOptions(WebSocketRouteOptions, total=False):
+    """The options of an event stream: those of every route, and ``responses``
+    (documented responses by status, added to the operation)."""
+
+    responses: Mapping[int, Any]
+
+
+class RouteOptions(SSERouteOptions, total=False):
+    """The options of an HTTP route: those of an event stream, ``status_code`` (the
+    success status, by default 200, or 204 for ``-> None``) and ``max_body_size``
+    (bytes; the app's ``max_body_size`` by default)."""
+
+    status_code: int | None
+    max_body_size: int | None
+
+
+_HTTP_OPTIONS = RouteOptions.__optional_keys__
+_SSE_OPTIONS = SSERouteOptions.__optional_keys__
+_WEBSOCKET_OPTIONS = WebSocketRouteOptions.__optional_keys__
+
+
+def _check_options(options: Mapping[str, Any], known: Collection[str], route: str) -> None:
+    """Raise ``TypeError`` for an option a route does not take (a typo reaching the
+    decorator through ``**options``)."""
+    for option in options:
+        if option not in known:
+            raise TypeError(
+                f"{route}: unknown route option {option!r}; this route takes "
+                f"{', '.join(sorted(known))}"
+            )
 
 
 @dataclasses.dataclass(slots=True)
@@ -56,96 +102,6 @@ class RouteDef:
     framework: bool = False  # the app's own routes (the API document, the docs page)
     websocket_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     sse_options: dict[str, Any] | None = None  # set for @app.sse routes
-
-
-_STATIC_ERRORS = {
-    400: "The Range header is not one this server can read.",
-    416: "The Range header asks for bytes past the end of the file.",
-}
-
-
-class ProblemStaticFiles(StaticFiles):
-    """Starlette's ``StaticFiles``, whose own plain-text client errors (a ``Range``
-    header it cannot read: 400, or past the end of the file: 416) are answered as
-    problems like every other 4xx. A missing file or a wrong method is an exception
-    that the app already answers as a problem (or, with ``html=True``, the site's
-    ``404.html``)."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        replaced = False
-
-        async def problem_send(message: Message) -> None:
-            nonlocal replaced
-            if replaced:
-                return  # the plain-text body of the answer replaced
-            status = message.get("status", 0) if message["type"] == "http.response.start" else 0
-            if status not in _STATIC_ERRORS:  # a site's own 404.html page is kept
-                await send(message)
-                return
-            replaced = True
-            headers = Headers(raw=message.get("headers", []))
-            kept = {"Content-Range": headers["content-range"]} if "content-range" in headers else {}
-            response = http_error_response(
-                HTTPError(status, detail=_STATIC_ERRORS.get(status), headers=kept)
-            )
-            await send(
-                {"type": "http.response.start", "status": status, "headers": response.raw_headers}
-            )
-            await send({"type": "http.response.body", "body": response.body})
-
-        await super().__call__(scope, receive, problem_send)
-
-
-@dataclasses.dataclass(slots=True)
-class Mount:
-    path: str
-    app: ASGIApp
-    name: str | None = None
-
-
-_CONVERTER = re.compile(r"{([^{}:]*):[^{}]*}")
-
-
-def path_template(path: str) -> str:
-    """The path as OpenAPI and AsyncAPI write it: ``/files/{rest}`` for ``/files/{rest:path}``."""
-    return _CONVERTER.sub(r"{\1}", path)
-
-
-def compile_path(path: str) -> tuple[re.Pattern[str] | None, list[str]]:
-    """``/todos/{id}`` -> (a regex with named groups, ``["id"]``); ``None`` for static paths.
-
-    ``{name}`` matches one path segment; ``{name:path}`` matches the rest of the
-    path, slashes included. The parameter's type comes from the handler's
-    annotation, not the pattern.
-    """
-    if not path.startswith("/"):
-        raise ConfigurationError(f"route path {path!r} must start with '/'")
-    names: list[str] = []
-    pattern = "^"
-    end = 0
-    for match in _PLACEHOLDER.finditer(path):
-        name, converter = match.group(1), match.group(2)
-        if not name.isidentifier():
-            raise ConfigurationError(
-                f"route path {path!r}: placeholder {{{name}}} is not a valid Python name"
-            )
-        if name in names:
-            raise ConfigurationError(f"route path {path!r}: placeholder {{{name}}} appears twice")
-        if converter not in (None, "path"):
-            raise ConfigurationError(
-                f"route path {path!r}: unknown converter {converter!r} in {{{name}:{converter}}}; "
-                "only {name:path} exists. The type comes from the handler's annotation."
-            )
-        names.append(name)
-        pattern += re.escape(path[end : match.start()])
-        pattern += f"(?P<{name}>.*)" if converter == "path" else f"(?P<{name}>[^/]+)"
-        end = match.end()
-    rest = path[end:]
-    if "{" in rest or "}" in rest:
-        raise ConfigurationError(f"route path {path!r} has an unbalanced brace")
-    if not names:
-        return None, []
-    return re.compile(pattern + re.escape(rest) + "$"), names
 
 
 class Router:
@@ -181,9 +137,17 @@ class Router:
         endpoint: Callable[..., Any],
         *,
         methods: Sequence[str] = ("GET",),
-        **options: Any,
+        framework: bool = False,
+        **options: Unpack[RouteOptions],
     ) -> None:
-        """Register ``endpoint`` (a function, or a class with a method per verb)."""
+        """Register ``endpoint`` (a function, or a class with a method per verb).
+
+        ``framework=True`` marks the framework's own routes (the API documents,
+        the docs pages): left out of ``App.plans()`` and of autouse providers.
+        """
+        if isinstance(methods, str):
+            methods = [methods]
+        _check_options(options, _HTTP_OPTIONS, f"{', '.join(methods)} {path}")
         if isinstance(endpoint, type):
             verbs = [m for m in _VIEW_METHODS if callable(getattr(endpoint, m, None))]
             if not verbs:
@@ -191,40 +155,26 @@ class Router:
                     f"view class {endpoint.__qualname__} defines none of {', '.join(_VIEW_METHODS)}"
                 )
             for verb in verbs:
-                self._add(path, verb.upper(), getattr(endpoint, verb), endpoint, options)
+                route = RouteDef(path, verb.upper(), getattr(endpoint, verb), endpoint)
+                self._add(route, options, framework=framework)
             return
-        if isinstance(methods, str):
-            methods = [methods]
         for method in methods:
-            self._add(path, method.upper(), endpoint, None, options)
+            self._add(RouteDef(path, method.upper(), endpoint), options, framework=framework)
 
-    def _add(
-        self,
-        path: str,
-        method: str,
-        endpoint: Callable[..., Any],
-        view_class: type | None,
-        options: dict[str, Any],
-    ) -> None:
-        if method not in HTTP_METHODS and method != "WEBSOCKET":
-            raise ConfigurationError(f"unknown HTTP method {method!r} for route {path!r}")
-        compile_path(path)  # fail at declaration on a malformed pattern
-        options = dict(options)
-        tags = list(options.pop("tags", None) or [])
-        responses = dict(options.pop("responses", None) or {})
-        raises = dict(options.pop("raises", None) or {})
-        self._routes.append(
-            RouteDef(
-                path=path,
-                method=method,
-                endpoint=endpoint,
-                view_class=view_class,
-                tags=tags,
-                responses=responses,
-                raises=raises,
-                **options,
+    def _add(self, route: RouteDef, options: Mapping[str, Any], *, framework: bool = False) -> None:
+        if route.method not in HTTP_METHODS and route.method != "WEBSOCKET":
+            raise ConfigurationError(
+                f"unknown HTTP method {route.method!r} for route {route.path!r}"
             )
-        )
+        compile_path(route.path)  # fail at declaration on a malformed pattern
+        options = dict(options)
+        route.tags = list(options.pop("tags", None) or [])
+        route.responses = dict(options.pop("responses", None) or {})
+        route.raises = dict(options.pop("raises", None) or {})
+        route.framework = framework
+        for option, value in options.items():
+            setattr(route, option, value)
+        self._routes.append(route)
         self._changed()
 
     def _changed(self) -> None:
@@ -234,9 +184,12 @@ class Router:
             parent._changed()
 
     def route(
-        self, path: str, *, methods: Sequence[str] = ("GET",), **options: Any
+        self, path: str, *, methods: Sequence[str] = ("GET",), **options: Unpack[RouteOptions]
     ) -> Callable[[F], F]:
         """Register a function for ``methods``, or a class-based view (a method per verb)."""
+        if isinstance(methods, str):
+            methods = [methods]
+        _check_options(options, _HTTP_OPTIONS, f"{', '.join(methods)} {path}")
 
         def decorator(endpoint: F) -> F:
             self.add_route(path, endpoint, methods=methods, **options)
@@ -244,25 +197,33 @@ class Router:
 
         return decorator
 
-    def get(self, path: str, **options: Any) -> Callable[[F], F]:
+    def get(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a GET handler (HEAD is answered by it too)."""
         return self.route(path, methods=("GET",), **options)
 
-    def post(self, path: str, **options: Any) -> Callable[[F], F]:
+    def post(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a POST handler."""
         return self.route(path, methods=("POST",), **options)
 
-    def put(self, path: str, **options: Any) -> Callable[[F], F]:
+    def put(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a PUT handler."""
         return self.route(path, methods=("PUT",), **options)
 
-    def patch(self, path: str, **options: Any) -> Callable[[F], F]:
+    def patch(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a PATCH handler."""
         return self.route(path, methods=("PATCH",), **options)
 
-    def delete(self, path: str, **options: Any) -> Callable[[F], F]:
+    def delete(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
         """Register a DELETE handler."""
         return self.route(path, methods=("DELETE",), **options)
+
+    def head(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register a HEAD handler (without one, HEAD is answered by the GET handler)."""
+        return self.route(path, methods=("HEAD",), **options)
+
+    def options(self, path: str, **options: Unpack[RouteOptions]) -> Callable[[F], F]:
+        """Register an OPTIONS handler."""
+        return self.route(path, methods=("OPTIONS",), **options)
 
     def websocket(
         self,
@@ -271,7 +232,7 @@ class Router:
         auto_accept: bool = True,
         max_message_size: int = 64 * 1024,
         invalid_message: str = "close",
-        **options: Any,
+        **options: Unpack[WebSocketRouteOptions],
     ) -> Callable[[F], F]:
         """Register a WebSocket handler, which takes ``ws: WebSocket[In, Out]``.
 
@@ -281,22 +242,16 @@ class Router:
         message that does not validate with an error message instead of
         closing with 1007.
         """
+        _check_options(options, _WEBSOCKET_OPTIONS, f"WEBSOCKET {path}")
+        websocket_options = {
+            "auto_accept": auto_accept,
+            "max_message_size": max_message_size,
+            "invalid_message": invalid_message,
+        }
 
         def decorator(endpoint: F) -> F:
-            self._add(
-                path,
-                "WEBSOCKET",
-                endpoint,
-                None,
-                {
-                    **options,
-                    "websocket_options": {
-                        "auto_accept": auto_accept,
-                        "max_message_size": max_message_size,
-                        "invalid_message": invalid_message,
-                    },
-                },
-            )
+            route = RouteDef(path, "WEBSOCKET", endpoint, websocket_options=dict(websocket_options))
+            self._add(route, options)
             return endpoint
 
         return decorator
@@ -307,7 +262,7 @@ class Router:
         *,
         keepalive: float | None = 15.0,
         event_names: Mapping[Any, str] | None = None,
-        **options: Any,
+        **options: Unpack[SSERouteOptions],
     ) -> Callable[[F], F]:
         """Register a server-sent events handler: an async generator declared
         ``-> AsyncIterator[Tick | Done]``, served on GET.
@@ -316,20 +271,14 @@ class Router:
         went out for that long, so proxies keep the connection open.
         ``event_names`` maps event types to the ``event:`` names sent for them
         (by default the class's ``__sse_event__``, else its name; ``message``
-        for ``str``). Other options are those of ``get``.
+        for ``str``). The other options are those of every route, and
+        ``responses``.
         """
+        _check_options(options, _SSE_OPTIONS, f"SSE {path}")
+        sse_options = {"keepalive": keepalive, "event_names": dict(event_names or {})}
 
         def decorator(endpoint: F) -> F:
-            self._add(
-                path,
-                "GET",
-                endpoint,
-                None,
-                {
-                    **options,
-                    "sse_options": {"keepalive": keepalive, "event_names": dict(event_names or {})},
-                },
-            )
+            self._add(RouteDef(path, "GET", endpoint, sse_options=dict(sse_options)), options)
             return endpoint
 
         return decorator
@@ -400,96 +349,3 @@ class Router:
             yield dataclasses.replace(mount, path=prefix + mount.path)
         for router, include_prefix, _ in self._includes:
             yield from router.iter_mounts(prefix + include_prefix)
-
-
-@dataclasses.dataclass(slots=True)
-class PathEntry:
-    """Every method served at one path pattern."""
-
-    path: str
-    methods: dict[str, Any]  # method -> EndpointPlan; "WEBSOCKET" -> WebSocketPlan
-    allow: str = ""
-
-
-class RouteTable:
-    """The compiled routes: a dict for static paths, then patterns, then mounts."""
-
-    def __init__(self, entries: Mapping[str, PathEntry], mounts: Sequence[Mount]) -> None:
-        self.static: dict[str, PathEntry] = {}
-        self.dynamic: list[tuple[re.Pattern[str], PathEntry]] = []
-        for path, entry in entries.items():
-            if "GET" in entry.methods and "HEAD" not in entry.methods:
-                entry.methods["HEAD"] = entry.methods["GET"]
-            entry.allow = ", ".join(m for m in HTTP_METHODS if m in entry.methods)
-            regex, _ = compile_path(path)
-            if regex is None:
-                self.static[path] = entry
-            else:
-                self.dynamic.append((regex, entry))
-        # Longest mount first, so /api/v2 wins over /api.
-        self.mounts = sorted(mounts, key=lambda m: len(m.path), reverse=True)
-        # For the paths no route matches: the static path that differs by a trailing
-        # slash (the dynamic patterns are tried only for such a miss).
-        self.slash_redirects: dict[str, str] = {}
-        for path in self.static:
-            other = _toggle_slash(path)
-            if other is not None and other not in self.static:
-                self.slash_redirects[other] = path
-
-    def redirect_for(self, path: str) -> str | None:
-        """The route path that ``path`` (which no route matches) differs from only by a
-        trailing slash, or None: ``/todos/`` -> ``/todos`` where only ``/todos`` is
-        declared, and the reverse.
-
-        Ask only after ``match`` and ``match_mount`` found nothing: a route or a
-        mount for the exact path always wins.
-        """
-        target = self.slash_redirects.get(path)
-        if target is None and self.dynamic:
-            other = _toggle_slash(path)
-            if other is not None and any(regex.match(other) for regex, _ in self.dynamic):
-                target = other
-        return target
-
-    def trailing_slash_redirect(self, scope: Scope, path: str) -> Redirect | None:
-        """A ``308 Permanent Redirect`` to the route ``path`` differs from by a trailing
-        slash (the query string kept, under the app's ``root_path``), or None.
-
-        ``OPTIONS`` is never redirected: a CORS preflight cannot follow a redirect,
-        so it gets the 404 it would have had.
-        """
-        if scope.get("method") == "OPTIONS":
-            return None
-        target = self.redirect_for(path)
-        if target is None:
-            return None
-        location = quote(scope.get("root_path", "") + target, safe="/:@!$&'()*+,;=-._~")
-        query: bytes = scope.get("query_string", b"")
-        if query:
-            location += "?" + query.decode("latin-1")
-        return Redirect(location, permanent=True)
-
-    def match(self, path: str) -> tuple[PathEntry | None, dict[str, str] | None]:
-        entry = self.static.get(path)
-        if entry is not None:
-            return entry, None
-        for regex, entry in self.dynamic:
-            found = regex.match(path)
-            if found is not None:
-                return entry, found.groupdict()
-        return None, None
-
-    def match_mount(self, path: str) -> Mount | None:
-        for mount in self.mounts:
-            if path == mount.path or path.startswith(mount.path + "/"):
-                return mount
-        return None
-
-
-def _toggle_slash(path: str) -> str | None:
-    """``/todos`` <-> ``/todos/``; None for the root and for what would not be a plain
-    path on this host (``//evil.example`` is a URL on another host to a browser)."""
-    other = path[:-1] if path.endswith("/") else path + "/"
-    if len(other) < 2 or not other.startswith("/") or other[1] in "/\\":
-        return None
-    return other

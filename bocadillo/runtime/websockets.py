@@ -36,7 +36,8 @@ from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDiscon
 from starlette.websockets import WebSocketState
 
 from bocadillo.channels.channel import SLOW_SUBSCRIBER_CLOSE_CODE, SlowSubscriber
-from bocadillo.errors import ConfigurationError, HTTPError, http_error_response
+from bocadillo.errors import ConfigurationError, HTTPError
+from bocadillo.http.handshake import refuse_handshake
 from bocadillo.providers import solve, teardown
 from bocadillo.runtime.endpoint import ParameterReader, ParamSpec
 from bocadillo.schemas.registry import (
@@ -393,15 +394,13 @@ class WebSocketPlan(ParameterReader):
     async def _refuse_handshake(self, websocket: StarletteWebSocket, exc: BaseException) -> None:
         """Refuse before accepting: an HTTP problem response where the server can send
         one (the ASGI websocket.http.response extension), else close 1008."""
-        if isinstance(exc, HTTPError):
-            response = http_error_response(exc)
-        else:
+        if not isinstance(exc, HTTPError):
             logger.error("WebSocket handshake for %s failed", self.name, exc_info=exc)
-            response = http_error_response(HTTPError(500, detail="The handshake failed."))
-        if "websocket.http.response" in websocket.scope.get("extensions", {}):
-            await websocket.send_denial_response(response)
-        else:
-            await websocket.close(1008, "Handshake refused")
+            exc = HTTPError(500, detail="The handshake failed.")
+        # Through the WebSocket's own send, so that it knows the handshake is over.
+        await refuse_handshake(
+            exc, websocket.scope, websocket.receive, websocket.send, reason="Handshake refused"
+        )
 
 
 def _websocket_types(annotation: Any, where: str, name: str) -> tuple[Any, Any]:

@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message
 
 from bocadillo.errors import HTTPError, RequestValidationError
-from bocadillo.routing.router import compile_path
+from bocadillo.routing.table import compile_path
 from bocadillo.testing.client import create_client
 from bocadillo.testing.strategies import from_json_schema
 

@@ -1,0 +1,96 @@
+"""Answering exceptions: the app's exception handlers, ``HTTPError``'s problem,
+and the logged 500 whose body tells nothing of the error."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from bocadillo.errors import HTTPError, http_error_response, problem_response
+from bocadillo.runtime.endpoint import ResponseAlreadyStarted, ResponseValidationError
+from bocadillo.runtime.requests import Request
+
+__all__ = ["ExceptionHandler", "ExceptionHandlers"]
+
+logger = logging.getLogger("bocadillo")
+
+ExceptionHandler = Callable[[Request, Any], "Response | Awaitable[Response]"]
+
+
+class ExceptionHandlers:
+    """The app's exception handlers, and the answer to an exception a request raised.
+
+    A handler registered for the exception's class (or the nearest base class)
+    answers it; else an ``HTTPError`` (or a mounted Starlette app's
+    ``HTTPException``) is its problem response, and anything else a logged 500.
+    """
+
+    def __init__(self, handlers: Mapping[type[BaseException], ExceptionHandler] | None) -> None:
+        self.handlers: dict[type[BaseException], ExceptionHandler] = dict(handlers or {})
+        # The handler found for each exception class raised so far (None: no handler).
+        self._found: dict[type[BaseException], ExceptionHandler | None] = {}
+
+    def add(self, exc_type: type[BaseException], handler: ExceptionHandler) -> None:
+        """Answer ``exc_type`` (and its subclasses) with ``handler``."""
+        self.handlers[exc_type] = handler
+        self._found.clear()
+
+    def handler_for(self, exc_type: type[BaseException]) -> ExceptionHandler | None:
+        """The handler for ``exc_type``: registered for it or its nearest base class."""
+        try:
+            return self._found[exc_type]
+        except KeyError:
+            handlers = self.handlers
+            handler = next((handlers[c] for c in exc_type.__mro__ if c in handlers), None)
+            self._found[exc_type] = handler
+            return handler
+
+    async def answer(self, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the response for ``exc``, raised while serving an HTTP request."""
+        if isinstance(exc, ClientDisconnect):
+            return  # nobody is listening for an answer
+        if isinstance(exc, ResponseAlreadyStarted):
+            cause = exc.__cause__ or exc
+            logger.error(
+                "Error after the response to %s %s had started",
+                scope["method"],
+                scope["path"],
+                exc_info=cause,
+            )
+            raise cause
+        if isinstance(exc, StarletteHTTPException) and exc.status_code >= 400:
+            # Raised by a mounted Starlette app (a missing static file, say).
+            exc = HTTPError(exc.status_code, detail=exc.detail, headers=exc.headers)
+        handler = self.handler_for(type(exc))
+        if handler is not None:
+            try:
+                response = handler(Request(scope, receive), exc)
+                if inspect.isawaitable(response):
+                    response = await response
+                await response(scope, receive, send)
+                return
+            except Exception as handler_exc:
+                exc = handler_exc
+        if isinstance(exc, HTTPError):
+            await http_error_response(exc)(scope, receive, send)
+            return
+        await internal_error(exc, scope, receive, send)
+
+
+async def internal_error(exc: BaseException, scope: Scope, receive: Receive, send: Send) -> None:
+    """Log ``exc`` and answer a 500 problem that tells nothing of it."""
+    if isinstance(exc, ResponseValidationError):
+        logger.error("Invalid response for %s %s: %s", scope["method"], scope["path"], exc)
+    else:
+        logger.error("Unhandled exception for %s %s", scope["method"], scope["path"], exc_info=exc)
+    response = problem_response(
+        500, detail="The server could not handle this request; the error was logged."
+    )
+    await response(scope, receive, send)

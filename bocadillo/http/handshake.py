@@ -1,0 +1,36 @@
+"""Refusing a WebSocket handshake: the one place that does it."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from bocadillo.errors import HTTPError, http_error_response
+
+__all__ = ["refuse_handshake"]
+
+REFUSED_CLOSE_CODE = 1008  # policy violation: what a refusal is when no response can go
+
+
+async def refuse_handshake(
+    answer: HTTPError | Response,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    *,
+    reason: str | None = None,
+) -> None:
+    """Refuse a WebSocket handshake before it is accepted.
+
+    Where the server has the ASGI ``websocket.http.response`` extension the client
+    gets ``answer`` as an HTTP response (an ``HTTPError`` as its problem);
+    elsewhere the connection closes with 1008 and ``reason`` (by default the
+    error's ``detail``).
+    """
+    if "websocket.http.response" in scope.get("extensions", {}):
+        response = answer if isinstance(answer, Response) else http_error_response(answer)
+        await response(scope, receive, send)
+        return
+    if reason is None:
+        reason = (answer.detail if isinstance(answer, HTTPError) else None) or ""
+    await send({"type": "websocket.close", "code": REFUSED_CLOSE_CODE, "reason": reason})
