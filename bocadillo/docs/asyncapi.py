@@ -30,7 +30,12 @@ import orjson
 
 from bocadillo.docs.asyncapi_schemas import reachable_schemas
 from bocadillo.docs.asyncapi_servers import SecuritySchemes, channel_servers
-from bocadillo.docs.components import VALIDATION_ISSUE_SCHEMA, http_components, without_null
+from bocadillo.docs.components import (
+    SCHEMAS_REF,
+    VALIDATION_ISSUE_SCHEMA,
+    http_components,
+    without_null,
+)
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.text import docstring_parts, humanize, markdown_table, pointer
 from bocadillo.errors import PROBLEM_MEDIA_TYPE
@@ -64,7 +69,6 @@ MESSAGE_ERROR = "error"  # the answer to an unreadable message, with invalid_mes
 CLOSE_CODES_HEADING = "**Close codes**"
 SSE_REFUSED_HEADING = "**Refused before the stream starts**"
 
-_SCHEMAS = "#/components/schemas/"
 _UNSAFE_ID = re.compile(r"[^a-zA-Z0-9_.-]")
 
 _CONTENT_TYPES = {
@@ -104,7 +108,7 @@ def _error_message_schema(validation_issue: str) -> dict[str, Any]:
             "errors": {
                 "type": "array",
                 "description": "One entry per problem; loc is relative to the message.",
-                "items": {"$ref": _SCHEMAS + validation_issue},
+                "items": {"$ref": SCHEMAS_REF + validation_issue},
             },
         },
         "required": ["type", "code", "detail", "errors"],
@@ -251,8 +255,8 @@ class _Builder:
 
     def resolved(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith(_SCHEMAS):
-            target = self.components.schemas.get(ref.removeprefix(_SCHEMAS))
+        if isinstance(ref, str) and ref.startswith(SCHEMAS_REF):
+            target = self.components.schemas.get(ref.removeprefix(SCHEMAS_REF))
             if target is not None:
                 return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
         return schema
@@ -323,7 +327,7 @@ class _Builder:
             ref = payload.get("$ref")
             title = payload.get("title")
             if isinstance(ref, str):
-                name = ref.removeprefix(_SCHEMAS)
+                name = ref.removeprefix(SCHEMAS_REF)
             else:
                 name = title if isinstance(title, str) and title else key
         return {
@@ -341,7 +345,7 @@ class _Builder:
             "summary": "The app's answer to a message it could not read.",
             "description": ERROR_MESSAGE_DESCRIPTION,
             "contentType": "application/json",
-            "payload": {"$ref": _SCHEMAS + error},
+            "payload": {"$ref": SCHEMAS_REF + error},
         }
 
     # -- how it ends ---------------------------------------------------------------

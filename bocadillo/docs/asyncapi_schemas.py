@@ -3,12 +3,12 @@ the component schemas its channels reach."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["asyncapi_schema", "reachable_schemas"]
+from bocadillo.docs.components import referenced_components
 
-_SCHEMAS = "#/components/schemas/"
+__all__ = ["asyncapi_schema", "reachable_schemas"]
 
 
 def asyncapi_schema(node: Any) -> Any:
@@ -34,19 +34,6 @@ def asyncapi_schema(node: Any) -> Any:
     return converted
 
 
-def _refs(node: Any) -> Iterable[str]:
-    """Every component schema name ``node`` references."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _refs(item)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith(_SCHEMAS):
-                yield value.removeprefix(_SCHEMAS)
-            elif key not in ("enum", "const", "default", "examples", "example"):
-                yield from _refs(value)
-
-
 def reachable_schemas(
     schemas: Mapping[str, Any], channels: dict[str, Any], operations: dict[str, Any]
 ) -> dict[str, Any]:
@@ -63,12 +50,12 @@ def reachable_schemas(
         http = operation.get("bindings", {}).get("http", {})
         if "query" in http:
             http["query"] = asyncapi_schema(http["query"])
-    wanted = [*_refs(channels), *_refs(operations)]
+    wanted = [*referenced_components(channels), *referenced_components(operations)]
     seen: set[str] = set()
     while wanted:
         name = wanted.pop()
         if name in seen or name not in schemas:
             continue
         seen.add(name)
-        wanted.extend(_refs(schemas[name]))
+        wanted.extend(referenced_components(schemas[name]))
     return {name: asyncapi_schema(schemas[name]) for name in sorted(seen)}

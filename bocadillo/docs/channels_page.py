@@ -14,11 +14,10 @@ from typing import Any
 import orjson
 
 from bocadillo.docs.asyncapi import CLOSE_CODES_HEADING, SSE_REFUSED_HEADING
+from bocadillo.docs.components import referenced_components
 from bocadillo.docs.pages import render_page
 
 __all__ = ["render_channels_page"]
-
-_SCHEMAS = "#/components/schemas/"
 
 
 def _json(value: Any) -> str:
@@ -30,26 +29,6 @@ def _paragraphs(text: str | None) -> list[str]:
         return []
     blocks = [" ".join(block.split()) for block in text.strip().split("\n\n")]
     return [block for block in blocks if block]
-
-
-def _schema_refs(node: Any) -> list[str]:
-    found: list[str] = []
-
-    def walk(item: Any) -> None:
-        if isinstance(item, list):
-            for sub in item:
-                walk(sub)
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                if key == "$ref" and isinstance(value, str) and value.startswith(_SCHEMAS):
-                    name = value.removeprefix(_SCHEMAS)
-                    if name not in found:
-                        found.append(name)
-                elif key not in ("enum", "const", "default", "examples", "example"):
-                    walk(value)
-
-    walk(node)
-    return found
 
 
 def _resolve(document: Mapping[str, Any], ref: Any) -> Any:
@@ -85,7 +64,7 @@ def _messages(messages: list[Any]) -> list[dict[str, Any]] | None:
                 if description and description != message.get("summary")
                 else [],
                 "payload": _json(payload),
-                "schemas": _schema_refs(payload),
+                "schemas": list(dict.fromkeys(referenced_components(payload))),
             }
         )
     return shown

@@ -26,15 +26,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PROBLEM_SCHEMA",
+    "SCHEMAS_REF",
     "VALIDATION_ISSUE_SCHEMA",
     "SchemaComponents",
     "canonical",
     "documented_params",
     "http_components",
+    "referenced_components",
     "without_null",
 ]
 
-_REF = "#/components/schemas/"
+SCHEMAS_REF = "#/components/schemas/"  # the start of a reference to a component schema
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
 _SUFFIX = {"validation": "Input", "serialization": "Output"}
 _OTHER = {"validation": "Output", "serialization": "Input"}
@@ -84,6 +86,20 @@ def canonical(schema: Any) -> bytes:
     return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
 
 
+def referenced_components(node: Any) -> Iterator[str]:
+    """The name of every component schema ``node`` references, depth first (data
+    such as ``enum`` or ``examples`` is not searched)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from referenced_components(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(SCHEMAS_REF):
+                yield value.removeprefix(SCHEMAS_REF)
+            elif key not in ("enum", "const", "default", "examples", "example"):
+                yield from referenced_components(value)
+
+
 def without_null(schema: dict[str, Any]) -> dict[str, Any]:
     """``X | None`` as a parameter: a query string or header cannot carry a null;
     leaving the parameter out is how a client sends None."""
@@ -115,7 +131,7 @@ def _rewrite(node: Any, names: dict[str, str]) -> Any:
 def _rewrite_ref(ref: Any, names: dict[str, str]) -> Any:
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
         target = ref.removeprefix("#/$defs/")
-        return _REF + names.get(target, target)
+        return SCHEMAS_REF + names.get(target, target)
     return ref
 
 
@@ -161,7 +177,7 @@ class SchemaComponents:
         for original, name in names.items():
             self.schemas[name] = _rewrite(defs[original], names)
         if top_name is not None:
-            return {"$ref": _REF + names[top_name]}
+            return {"$ref": SCHEMAS_REF + names[top_name]}
         rewritten: dict[str, Any] = _rewrite(schema, names)
         return rewritten
 

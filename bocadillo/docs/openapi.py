@@ -18,7 +18,7 @@ import orjson
 import yaml
 from starlette.responses import RedirectResponse, Response
 
-from bocadillo.docs.components import documented_params, http_components, without_null
+from bocadillo.docs.components import SCHEMAS_REF, documented_params, http_components, without_null
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.text import docstring_parts, humanize
 from bocadillo.errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
@@ -31,7 +31,7 @@ from bocadillo.schemas.registry import adapter_for
 __all__ = ["build_openapi", "render_openapi"]
 
 OPENAPI_VERSION = "3.1.0"
-_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_PROBLEM_REF = {"$ref": SCHEMAS_REF + "Problem"}
 
 # What the framework itself answers, and when.
 _INVALID_INPUT = "The parameters or the body did not validate."
