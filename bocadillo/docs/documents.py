@@ -57,6 +57,15 @@ class ApiDocuments:
         """The AsyncAPI 3.0 document: a channel per WebSocket route and per SSE route."""
         return self.cached("asyncapi", lambda: build_asyncapi(self.model()))
 
+    def page(self, name: str, root_path: str, render: Callable[[], str]) -> str:
+        """A docs page's HTML, whose links start with ``root_path``: kept for the last
+        root path only, so a root path that changes per request keeps one page."""
+        key = "page:" + name
+        cached: tuple[str, str] | None = self._cache.get(key)
+        if cached is None or cached[0] != root_path:
+            cached = self._cache[key] = (root_path, render())
+        return cached[1]
+
     def rendered(self, key: str, document: Callable[[], dict[str, Any]]) -> bytes:
         """A document's bytes as served: YAML when ``key`` ends with ``.yaml``."""
         return self.cached(

@@ -25,17 +25,20 @@ _OWN: dict[str, Any] = {"include_in_schema": False, "framework": True}
 
 
 class _Page(Response):
-    """An HTML page whose links start with the root path it is served under (a
-    proxy's prefix, a mount's path): rendered, or found in the cache, when sent,
-    where the scope tells that root path."""
+    """A docs page whose links start with the root path it is served under (a
+    proxy's prefix, a mount's path): the scope tells that root path, so the page
+    is found in the cache, or rendered, when it is sent."""
 
-    def __init__(self, render: Callable[[str], str]) -> None:
+    def __init__(self, documents: ApiDocuments, name: str, render: Callable[[str], str]) -> None:
         super().__init__(media_type="text/html")
-        self.page_for_root = render
+        self.documents = documents
+        self.name = name
+        self.render_for_root = render
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        page = HTMLResponse(self.page_for_root(scope.get("root_path", "")))
-        await page(scope, receive, send)
+        root = scope.get("root_path", "")
+        html = self.documents.page(self.name, root, lambda: self.render_for_root(root))
+        await HTMLResponse(html)(scope, receive, send)
 
 
 def _document_route(documents: ApiDocuments, key: str, document: Callable[[], Any]) -> Any:
@@ -88,16 +91,16 @@ def add_docs_routes(
 
         def swagger_page(root: str) -> str:
             model = documents.model()
-            has_channels = channels_url is not None and model.has_channels()
+            link = root + channels_url if channels_url and model.has_channels() else None
             return swagger_ui_page(
                 title=model.title,
                 openapi_url=root + page_document_url,
                 assets_url=root + assets_path,
-                channels_url=root + channels_url if has_channels and channels_url else None,
+                channels_url=link,
             )
 
         async def docs_page() -> Response:
-            return _Page(swagger_page)
+            return _Page(documents, "swagger", swagger_page)
 
         router.add_route(docs_url, docs_page, **_OWN)
         router.mount(assets_path, ProblemStaticFiles(directory=SWAGGER_UI_ASSETS))
@@ -105,17 +108,14 @@ def add_docs_routes(
     if channels_url is not None and asyncapi_url is not None:
 
         def channels_page(root: str) -> str:
-            return documents.cached(
-                "channels page at " + root,
-                lambda: render_channels_page(
-                    documents.asyncapi(),
-                    asyncapi_url=root + asyncapi_url,
-                    docs_url=root + swagger_url if swagger_url is not None else None,
-                ),
+            return render_channels_page(
+                documents.asyncapi(),
+                asyncapi_url=root + asyncapi_url,
+                docs_url=root + swagger_url if swagger_url is not None else None,
             )
 
         async def serve_channels_page() -> Response:
-            return _Page(channels_page)
+            return _Page(documents, "channels", channels_page)
 
         router.add_route(channels_url, serve_channels_page, **_OWN)
     return channels_url
