@@ -1,4 +1,6 @@
-"""``components/schemas``: every named schema of the document, once.
+"""``components/schemas``: every named schema of a document, once; what the OpenAPI
+and AsyncAPI documents share of it (the framework's own schemas, the HTTP
+operations' schemas named once by ``http_components``, the schema helpers).
 
 Each schema backend gives a type's JSON Schema with its nested schemas under
 ``$defs``. ``SchemaComponents.add`` hoists them into ``components/schemas``,
