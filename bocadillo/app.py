@@ -13,12 +13,14 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar, overload
 
-from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp
 
 from bocadillo.channels.channel import Backend, Channel, make_backend
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.compile.signature import compile_endpoint
+from bocadillo.docs.documents import ApiDocuments
+from bocadillo.docs.model import ApiModel
+from bocadillo.docs.routes import add_docs_routes
 from bocadillo.errors import ConfigurationError
 from bocadillo.http.dispatch import Dispatcher, serve
 from bocadillo.http.errors import ExceptionHandler, ExceptionHandlers
@@ -34,7 +36,6 @@ from bocadillo.http.middleware import (
     hsts_max_age,
     settings,
 )
-from bocadillo.http.static import ProblemStaticFiles
 from bocadillo.providers import (
     GLOBAL_PROVIDERS,
     AppNode,
@@ -48,7 +49,6 @@ from bocadillo.providers import (
 from bocadillo.routing.router import RouteDef, Router
 from bocadillo.routing.table import PathEntry, RouteTable, compile_path
 from bocadillo.runtime.endpoint import EndpointPlan
-from bocadillo.runtime.requests import Request
 from bocadillo.runtime.sse import compile_sse
 from bocadillo.runtime.websockets import WebSocketPlan, compile_websocket
 
@@ -137,10 +137,6 @@ class App(Router):
         self.openapi_version = openapi_version
         self.docs_url = docs_url
         self.asyncapi_url = asyncapi_url
-        self.channels_url: str | None = None  # the channels page, set with the docs routes
-        self._openapi: dict[str, Any] | None = None
-        self._openapi_31: tuple[dict[str, Any], dict[str, Any]] | None = None
-        self._asyncapi: dict[str, Any] | None = None
         self.max_body_size = max_body_size
         self._on_startup = list(on_startup)
         self._on_shutdown = list(on_shutdown)
@@ -165,7 +161,16 @@ class App(Router):
         # Where channel messages travel: this process, or Redis (started with the app).
         self.broadcast_backend: Backend = make_backend(broadcast)
         self._channels: dict[str, Channel[Any]] = {}
-        self._add_docs_routes()
+        # The documents and docs pages, built from api_model() on first use.
+        self._documents = ApiDocuments(self.api_model)
+        self.channels_url = add_docs_routes(
+            self,
+            self._documents,
+            openapi_url=openapi_url,
+            openapi_version=openapi_version,
+            asyncapi_url=asyncapi_url,
+            docs_url=docs_url,
+        )
 
     # -- configuration -------------------------------------------------------
 
@@ -208,144 +213,31 @@ class App(Router):
     def _changed(self) -> None:
         super()._changed()
         self.dispatcher.table = None
-        self._openapi = None
-        self._asyncapi = None
+        self._documents.clear()
 
-    # -- the API document and docs pages ---------------------------------------
+    # -- the API documents and docs pages ---------------------------------------
+
+    def api_model(self) -> ApiModel:
+        """The API as the documents describe it: settings and compiled routes."""
+        return ApiModel(
+            title=self.title,
+            version=self.version,
+            description=self.description,
+            servers=self.servers,
+            openapi_version=self.openapi_version,
+            http=self.plans(),
+            websockets=self.websocket_plans(),
+        )
 
     def openapi(self) -> dict[str, Any]:
         """The app's OpenAPI document, of ``openapi_version`` (built from the compiled
         plans, then cached)."""
-        if self._openapi is None:
-            from bocadillo.docs.openapi import build_openapi
-
-            self._openapi = build_openapi(self, self.openapi_version)
-        return self._openapi
-
-    def _openapi_for_docs(self) -> dict[str, Any]:
-        """The document the Swagger UI page reads: the app's, or its 3.1 form
-        (Swagger UI reads 3.0 and 3.1 only)."""
-        document = self.openapi()
-        if document["openapi"].startswith("3.1."):
-            return document
-        if self._openapi_31 is None or self._openapi_31[0] is not document:
-            from bocadillo.docs.openapi import build_openapi
-
-            self._openapi_31 = (document, build_openapi(self, "3.1.0"))
-        return self._openapi_31[1]
+        return self._documents.openapi()
 
     def asyncapi(self) -> dict[str, Any]:
         """The app's AsyncAPI 3.0 document: a channel per WebSocket route and per SSE
         route (built from the compiled plans, then cached)."""
-        if self._asyncapi is None:
-            from bocadillo.docs.asyncapi import build_asyncapi
-
-            self._asyncapi = build_asyncapi(self)
-        return self._asyncapi
-
-    def _add_docs_routes(self) -> None:
-        openapi_url = self.openapi_url
-        asyncapi_url = self.asyncapi_url
-        docs_url = self.docs_url
-        cache: dict[str, tuple[dict[str, Any], bytes]] = {}
-
-        def rendered(key: str, document: dict[str, Any]) -> bytes:
-            cached = cache.get(key)
-            if cached is None or cached[0] is not document:
-                from bocadillo.docs.openapi import render_openapi
-
-                data = render_openapi(document, as_yaml=key.endswith(".yaml"))
-                cache[key] = (document, data)
-                return data
-            return cached[1]
-
-        async def openapi_json() -> Response:
-            return Response(rendered("openapi.json", self.openapi()), media_type="application/json")
-
-        async def openapi_yaml() -> Response:
-            return Response(rendered("openapi.yaml", self.openapi()), media_type="application/yaml")
-
-        async def asyncapi_json() -> Response:
-            data = rendered("asyncapi.json", self.asyncapi())
-            return Response(data, media_type="application/json")
-
-        async def asyncapi_yaml() -> Response:
-            data = rendered("asyncapi.yaml", self.asyncapi())
-            return Response(data, media_type="application/yaml")
-
-        own: dict[str, Any] = {"include_in_schema": False, "framework": True}
-        for url, json_view, yaml_view in (
-            (openapi_url, openapi_json, openapi_yaml),
-            (asyncapi_url, asyncapi_json, asyncapi_yaml),
-        ):
-            if url is None:
-                continue
-            self.add_route(url, json_view, **own)
-            yaml_url = url.removesuffix(".json") + ".yaml"
-            if yaml_url != url:
-                self.add_route(yaml_url, yaml_view, **own)
-
-        if docs_url is None:
-            return
-        swagger_url = docs_url if openapi_url is not None else None
-        channels_url = docs_url.rstrip("/") + "/channels" if asyncapi_url is not None else None
-        self.channels_url = channels_url
-
-        def has_channels() -> bool:
-            return any(
-                (route.method == "WEBSOCKET" or route.sse_options is not None)
-                and route.include_in_schema
-                for route in self.iter_routes()
-            )
-
-        if openapi_url is not None:
-            from bocadillo.docs.pages import SWAGGER_UI_ASSETS, swagger_ui_page
-
-            assets_path = docs_url.rstrip("/") + "/assets"
-            page_document_url = openapi_url
-            if not self.openapi_version.startswith("3.1."):
-                # Swagger UI reads 3.0 and 3.1: the page gets the document in 3.1 form.
-                page_document_url = docs_url.rstrip("/") + "/openapi-3.1.json"
-
-                async def openapi_for_page() -> Response:
-                    data = rendered("page.json", self._openapi_for_docs())
-                    return Response(data, media_type="application/json")
-
-                self.add_route(page_document_url, openapi_for_page, **own)
-
-            async def docs_page(request: Request) -> HTMLResponse:
-                root = request.scope.get("root_path", "")
-                link = root + channels_url if channels_url and has_channels() else None
-                return HTMLResponse(
-                    swagger_ui_page(
-                        title=self.title,
-                        openapi_url=root + page_document_url,
-                        assets_url=root + assets_path,
-                        channels_url=link,
-                    )
-                )
-
-            self.add_route(docs_url, docs_page, **own)
-            self.mount(assets_path, ProblemStaticFiles(directory=SWAGGER_UI_ASSETS))
-
-        if channels_url is not None and asyncapi_url is not None:
-            page_cache: list[tuple[dict[str, Any], str, str]] = []  # (document, root, page)
-
-            async def channels_page(request: Request) -> HTMLResponse:
-                from bocadillo.docs.channels_page import render_channels_page
-
-                root = request.scope.get("root_path", "")
-                document = self.asyncapi()
-                if not page_cache or page_cache[0][0] is not document or page_cache[0][1] != root:
-                    page = render_channels_page(
-                        document,
-                        asyncapi_url=root + asyncapi_url,
-                        docs_url=root + swagger_url if swagger_url is not None else None,
-                    )
-                    page_cache[:] = [(document, root, page)]
-                return HTMLResponse(page_cache[0][2])
-
-            self.add_route(channels_url, channels_page, **own)
+        return self._documents.asyncapi()
 
     def on_startup(self, func: H) -> H:
         """Run ``func`` (sync or async) when the app starts, after handlers are compiled."""

@@ -22,6 +22,7 @@ from bocadillo import (
     APIKeyHeader,
     APIKeyQuery,
     App,
+    ConfigurationError,
     Cookie,
     Header,
     HTTPBearer,
@@ -568,6 +569,26 @@ def test_a_user_type_named_like_the_error_message_keeps_its_schema() -> None:
     assert error == "#/components/schemas/WebSocketError2"
     assert schemas["WebSocketError2"]["properties"]["code"]["const"] == 1007
     assert_valid_asyncapi(document)
+
+
+# -- built from the API model ---------------------------------------------------------------
+
+
+def test_the_document_does_not_wait_for_the_openapi_document() -> None:
+    app = App()
+
+    @app.get("/a", operation_id="same")
+    async def first() -> None: ...
+
+    @app.get("/b", operation_id="same")
+    async def second() -> None: ...
+
+    @app.websocket("/echo")
+    async def echo(ws: WebSocket[str, str]) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="operation_id='same'"):
+        app.openapi()  # an OpenAPI matter only
+    assert list(app.asyncapi()["channels"]) == ["echo"]
 
 
 # -- served --------------------------------------------------------------------------

@@ -1229,3 +1229,44 @@ def test_a_path_converter_is_written_as_a_plain_template(app):
     assert list(document["paths"]) == ["/files/{rest}"]
     (parameter,) = document["paths"]["/files/{rest}"]["get"]["parameters"]
     assert parameter["name"] == "rest" and parameter["in"] == "path"
+
+
+# -- built from the API model, not from the app ---------------------------------------------
+
+
+def test_the_document_is_built_from_an_api_model_alone() -> None:
+    from bocadillo.docs.model import ApiModel
+    from bocadillo.docs.openapi import build_openapi
+
+    model = ApiModel(
+        title="Bare",
+        version="2.0",
+        description="No app behind it.",
+        servers=[{"url": "https://api.example.com"}],
+        openapi_version="3.2.0",
+        http=[],
+        websockets=[],
+    )
+    document = build_openapi(model)
+    assert document["openapi"] == "3.2.0"
+    assert document["info"] == {
+        "title": "Bare",
+        "version": "2.0",
+        "description": "No app behind it.",
+    }
+    assert document["servers"] == [{"url": "https://api.example.com"}]
+    assert document["paths"] == {}
+    assert set(document["components"]["schemas"]) == {"Problem", "ValidationIssue"}
+    assert build_openapi(model, "3.1.0")["openapi"] == "3.1.0"
+
+
+def test_an_apps_model_gives_the_apps_document() -> None:
+    from bocadillo.docs.openapi import build_openapi
+
+    app = App(title="Todos")
+
+    @app.get("/todos/{id}")
+    async def get_todo(id: int) -> dict[str, int]:
+        return {"id": id}
+
+    assert build_openapi(app.api_model()) == app.openapi()

@@ -15,29 +15,30 @@ event type, one ``send`` operation (the app sends them) with an ``http``
 binding, the request's query and headers and the statuses of a refused request
 under ``x-sse`` and ``x-handshake-responses``.
 
-Payload schemas come from the same ``SchemaComponents`` machinery as the
-OpenAPI document, seeded with that document's schemas, so a type used by both
-gets the same component name and the same schema in both.
+Payload schemas start from the HTTP operations' schemas, named as the OpenAPI
+document names them (``http_components``), so a type used by both gets the
+same component name and the same schema in both.
 """
 
 from __future__ import annotations
 
-import copy
 import re
-import urllib.parse
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
-from bocadillo.docs.components import SchemaComponents, _canonical
-from bocadillo.docs.openapi import (
+from bocadillo.docs.asyncapi_schemas import reachable_schemas
+from bocadillo.docs.asyncapi_servers import SecuritySchemes, channel_servers
+from bocadillo.docs.components import (
+    SCHEMAS_REF,
     VALIDATION_ISSUE_SCHEMA,
-    _docstring_parts,
-    _humanize,
-    _without_null,
+    http_components,
+    without_null,
 )
-from bocadillo.errors import PROBLEM_MEDIA_TYPE, ConfigurationError
+from bocadillo.docs.model import ApiModel
+from bocadillo.docs.text import docstring_parts, humanize, markdown_table, pointer
+from bocadillo.errors import PROBLEM_MEDIA_TYPE
 from bocadillo.params import ParamSource
 from bocadillo.routing.router import RouteDef
 from bocadillo.routing.table import path_template
@@ -45,9 +46,6 @@ from bocadillo.runtime.endpoint import ParamSpec
 from bocadillo.runtime.sse import LAST_EVENT_ID, SSEPlan
 from bocadillo.runtime.websockets import CLOSE_CODES, MessageCodec, WebSocketPlan
 from bocadillo.schemas.registry import SchemaMode, adapter_for
-
-if TYPE_CHECKING:
-    from bocadillo.app import App
 
 __all__ = [
     "ASYNCAPI_VERSION",
@@ -72,7 +70,6 @@ MESSAGE_ERROR = "error"  # the answer to an unreadable message, with invalid_mes
 CLOSE_CODES_HEADING = "**Close codes**"
 SSE_REFUSED_HEADING = "**Refused before the stream starts**"
 
-_SCHEMAS = "#/components/schemas/"
 _UNSAFE_ID = re.compile(r"[^a-zA-Z0-9_.-]")
 
 _CONTENT_TYPES = {
@@ -112,236 +109,58 @@ def _error_message_schema(validation_issue: str) -> dict[str, Any]:
             "errors": {
                 "type": "array",
                 "description": "One entry per problem; loc is relative to the message.",
-                "items": {"$ref": _SCHEMAS + validation_issue},
+                "items": {"$ref": SCHEMAS_REF + validation_issue},
             },
         },
         "required": ["type", "code", "detail", "errors"],
     }
 
 
-def _pointer(token: str) -> str:
-    """One JSON Pointer reference token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _markdown_cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
-
-
-def _markdown_table(head: tuple[str, str], rows: Mapping[str, str]) -> str:
-    lines = [f"| {head[0]} | {head[1]} |", "| --- | --- |"]
-    lines += [f"| {key} | {_markdown_cell(text)} |" for key, text in rows.items()]
-    return "\n".join(lines)
-
-
-def asyncapi_schema(node: Any) -> Any:
-    """A JSON Schema as the AsyncAPI Schema Object (a Draft 07 superset) wants it:
-    a discriminator is the property's name, not OpenAPI's ``{propertyName, mapping}``."""
-    if isinstance(node, list):
-        return [asyncapi_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    converted: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
-            if isinstance(value, dict):
-                converted[key] = {name: asyncapi_schema(sub) for name, sub in value.items()}
-            else:
-                converted[key] = value
-        elif key in ("enum", "const", "default", "examples", "example"):
-            converted[key] = value  # data, not schemas
-        elif key == "discriminator" and isinstance(value, dict) and "propertyName" in value:
-            converted[key] = value["propertyName"]
-        else:
-            converted[key] = asyncapi_schema(value)
-    return converted
-
-
-def _refs(node: Any) -> Iterable[str]:
-    """Every component schema name ``node`` references."""
-    if isinstance(node, list):
-        for item in node:
-            yield from _refs(item)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str) and value.startswith(_SCHEMAS):
-                yield value.removeprefix(_SCHEMAS)
-            elif key not in ("enum", "const", "default", "examples", "example"):
-                yield from _refs(value)
-
-
-def _ws_server(server: Mapping[str, Any]) -> dict[str, Any]:
-    """An AsyncAPI server for one of the app's (OpenAPI) servers: the same host and
-    path, ``wss`` where the HTTP API is served over TLS."""
-    parts = urllib.parse.urlsplit(str(server.get("url", "")))
-    result: dict[str, Any] = {
-        "host": parts.netloc or "localhost",
-        "protocol": "wss" if parts.scheme in ("https", "wss") else "ws",
-    }
-    pathname = parts.path.rstrip("/")
-    if pathname:
-        result["pathname"] = pathname
-    description = server.get("description")
-    if isinstance(description, str) and description:
-        result["description"] = description
-    variables = server.get("variables")
-    if isinstance(variables, Mapping):
-        used = {
-            name: {
-                key: value
-                for key, value in variable.items()
-                if key in ("enum", "default", "description", "examples")
-            }
-            for name, variable in variables.items()
-            if isinstance(variable, Mapping) and f"{{{name}}}" in parts.netloc + parts.path
-        }
-        if used:
-            result["variables"] = used
-    return result
-
-
-def _http_server(server: Mapping[str, Any]) -> dict[str, Any]:
-    """The AsyncAPI server for SSE channels: one of the app's servers as it is."""
-    result = _ws_server(server)
-    scheme = urllib.parse.urlsplit(str(server.get("url", ""))).scheme
-    result["protocol"] = "https" if scheme in ("https", "wss") else "http"
-    return result
-
-
-def _security_scheme(definition: Mapping[str, Any], base_url: str | None) -> dict[str, Any]:
-    """An OpenAPI security scheme as an AsyncAPI 3.0 one."""
-    scheme: dict[str, Any]
-    kind = definition.get("type")
-    if kind == "apiKey":
-        scheme = {"type": "httpApiKey", "name": definition["name"], "in": definition["in"]}
-    elif kind == "oauth2":
-        password = definition["flows"]["password"]
-        token_url = str(password["tokenUrl"])
-        if base_url and not urllib.parse.urlsplit(token_url).scheme:
-            token_url = urllib.parse.urljoin(base_url + "/", token_url.lstrip("/"))
-        if urllib.parse.urlsplit(token_url).scheme:
-            scheme = {
-                "type": "oauth2",
-                "flows": {
-                    "password": {
-                        "tokenUrl": token_url,
-                        "availableScopes": dict(password.get("scopes", {})),
-                    }
-                },
-            }
-        else:
-            # AsyncAPI wants an absolute token URL; the handshake carries a bearer token.
-            scheme = {
-                "type": "http",
-                "scheme": "bearer",
-                "description": (
-                    f"A token from the OAuth2 password flow at {token_url}, "
-                    "sent as Authorization: Bearer."
-                ),
-            }
-    else:
-        scheme = {
-            key: definition[key] for key in ("type", "scheme", "bearerFormat") if key in definition
-        }
-    if definition.get("description"):
-        scheme["description"] = definition["description"]
-    return scheme
-
-
 class _Builder:
-    def __init__(self, app: App) -> None:
-        self.app = app
-        self.components = SchemaComponents()
-        # The OpenAPI document's schemas first: the same type gets the same name in both.
-        for name, schema in app.openapi().get("components", {}).get("schemas", {}).items():
-            self._seed(name, copy.deepcopy(schema))
+    def __init__(self, model: ApiModel) -> None:
+        self.model = model
+        # The HTTP operations' schemas first: the same type gets the same name in both.
+        self.components = http_components(model)
         self.channel_ids: set[str] = set()
-        self.security_schemes: dict[str, dict[str, Any]] = {}
-        absolute = [
-            str(s["url"]).rstrip("/")
-            for s in app.servers
-            if urllib.parse.urlsplit(str(s.get("url", ""))).scheme in ("http", "https")
-        ]
-        self.base_url = absolute[0] if absolute else None
-
-    def _seed(self, name: str, schema: dict[str, Any]) -> None:
-        self.components.schemas[name] = schema
-        self.components._canonical[name] = _canonical(schema)
-
-    def fixed_schema(self, base: str, schema: dict[str, Any]) -> str:
-        """The component name of one of the framework's own schemas: ``base`` if free or
-        already holding it, else the first free ``base2``, ``base3``..."""
-        content = _canonical(schema)
-        taken = self.components._canonical
-        for name in [base, *(f"{base}{n}" for n in range(2, 1000))]:
-            if taken.get(name) == content:
-                return name
-            if name not in taken and name not in self.components.schemas:
-                self._seed(name, schema)
-                return name
-        raise ConfigurationError(f"no free component name for {base}")  # pragma: no cover
+        self.security = SecuritySchemes(model.servers)
 
     def build(self) -> dict[str, Any]:
-        app = self.app
-        info: dict[str, Any] = {"title": app.title, "version": app.version}
-        if app.description:
-            info["description"] = app.description
-        websockets = [
-            (route, plan) for route, plan in app.websocket_plans() if route.include_in_schema
-        ]
-        streams = [
-            (route, plan)
-            for route, plan in app.plans()
-            if isinstance(plan, SSEPlan) and route.include_in_schema
-        ]
-        servers: dict[str, Any] = {}
-        ws_servers = [_ws_server(server) for server in app.servers] or [
-            {"host": "localhost", "protocol": "ws"}
-        ]
-        if websockets or not streams:
-            servers.update(
-                {("ws" if n == 1 else f"ws{n}"): server for n, server in enumerate(ws_servers, 1)}
-            )
-        http_refs: list[dict[str, str]] = []
-        ws_refs: list[dict[str, str]] = []
-        if streams:
-            http_servers = [_http_server(server) for server in app.servers] or [
-                {"host": "localhost", "protocol": "http"}
-            ]
-            for n, server in enumerate(http_servers, 1):
-                servers["http" if n == 1 else f"http{n}"] = server
-            # Each kind of channel is served by its own servers.
-            http_refs = [{"$ref": f"#/servers/{key}"} for key in servers if key.startswith("http")]
-            ws_refs = [{"$ref": f"#/servers/{key}"} for key in servers if key.startswith("ws")]
+        model = self.model
+        info: dict[str, Any] = {"title": model.title, "version": model.version}
+        if model.description:
+            info["description"] = model.description
+        websockets = model.documented_websockets()
+        streams = model.documented_streams()
+        servers = channel_servers(model.servers, websockets=bool(websockets), streams=bool(streams))
         document: dict[str, Any] = {
             "asyncapi": ASYNCAPI_VERSION,
             "info": info,
             "defaultContentType": "application/json",
-            "servers": servers,
+            "servers": servers.servers,
         }
         channels: dict[str, Any] = {}
         operations: dict[str, Any] = {}
         for route, plan in websockets:
             channel_id = self.channel_id(route)
             channels[channel_id] = self.channel(route, plan)
-            if ws_refs:
-                channels[channel_id]["servers"] = ws_refs
+            if servers.ws_refs:
+                channels[channel_id]["servers"] = servers.ws_refs
             operations.update(self.operations(channel_id, route, plan, channels[channel_id]))
         for route, sse_plan in streams:
             channel_id = self.channel_id(route)
             channels[channel_id] = self.sse_channel(route, sse_plan)
-            channels[channel_id]["servers"] = http_refs
+            channels[channel_id]["servers"] = servers.http_refs
             operations[f"{channel_id}_send"] = self.sse_operation(
                 channel_id, route, sse_plan, channels[channel_id]
             )
         document["channels"] = channels
         document["operations"] = operations
         components: dict[str, Any] = {}
-        schemas = self.reachable_schemas(channels, operations)
+        schemas = reachable_schemas(self.components.schemas, channels, operations)
         if schemas:
             components["schemas"] = schemas
-        if self.security_schemes:
-            components["securitySchemes"] = dict(sorted(self.security_schemes.items()))
+        if self.security.schemes:
+            components["securitySchemes"] = dict(sorted(self.security.schemes.items()))
         if components:
             document["components"] = components
         return document
@@ -364,10 +183,10 @@ class _Builder:
     ) -> tuple[dict[str, Any], str | None]:
         """A channel's address, title, summary and parameters; and the description
         the handler's docstring gives."""
-        doc_summary, doc_description = _docstring_parts(route.endpoint)
+        doc_summary, doc_description = docstring_parts(route.endpoint)
         channel: dict[str, Any] = {
             "address": path_template(route.path),
-            "title": _humanize(getattr(route.endpoint, "__name__", "") or "channel"),
+            "title": humanize(getattr(route.endpoint, "__name__", "") or "channel"),
         }
         summary = route.summary or doc_summary
         if summary:
@@ -433,12 +252,12 @@ class _Builder:
         return parameters
 
     def param_schema(self, spec: ParamSpec) -> dict[str, Any]:
-        return _without_null(self.components.add(adapter_for(spec.schema_type), "validation"))
+        return without_null(self.components.add(adapter_for(spec.schema_type), "validation"))
 
     def resolved(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith(_SCHEMAS):
-            target = self.components.schemas.get(ref.removeprefix(_SCHEMAS))
+        if isinstance(ref, str) and ref.startswith(SCHEMAS_REF):
+            target = self.components.schemas.get(ref.removeprefix(SCHEMAS_REF))
             if target is not None:
                 return {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
         return schema
@@ -509,7 +328,7 @@ class _Builder:
             ref = payload.get("$ref")
             title = payload.get("title")
             if isinstance(ref, str):
-                name = ref.removeprefix(_SCHEMAS)
+                name = ref.removeprefix(SCHEMAS_REF)
             else:
                 name = title if isinstance(title, str) and title else key
         return {
@@ -520,14 +339,14 @@ class _Builder:
         }
 
     def error_message(self) -> dict[str, Any]:
-        issue = self.fixed_schema("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
-        error = self.fixed_schema("WebSocketError", _error_message_schema(issue))
+        issue = self.components.reserve_first_free("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
+        error = self.components.reserve_first_free("WebSocketError", _error_message_schema(issue))
         return {
             "name": error,
             "summary": "The app's answer to a message it could not read.",
             "description": ERROR_MESSAGE_DESCRIPTION,
             "contentType": "application/json",
-            "payload": {"$ref": _SCHEMAS + error},
+            "payload": {"$ref": SCHEMAS_REF + error},
         }
 
     # -- how it ends ---------------------------------------------------------------
@@ -589,13 +408,13 @@ class _Builder:
         if cookies:
             parts.append("The handshake reads the cookies: " + ", ".join(cookies) + ".")
         parts.append(CLOSE_CODES_HEADING)
-        parts.append(_markdown_table(("code", "when"), close_codes))
+        parts.append(markdown_table(("code", "when"), close_codes))
         parts.append(
             "**Handshake refused**: with an HTTP response (`"
             + PROBLEM_MEDIA_TYPE
             + "`), or close code 1008 where the server cannot send one."
         )
-        parts.append(_markdown_table(("status", "when"), handshake))
+        parts.append(markdown_table(("status", "when"), handshake))
         return "\n\n".join(parts)
 
     # -- operations ------------------------------------------------------------------
@@ -603,8 +422,8 @@ class _Builder:
     def operations(
         self, channel_id: str, route: RouteDef, plan: WebSocketPlan, channel: dict[str, Any]
     ) -> dict[str, Any]:
-        channel_ref = "#/channels/" + _pointer(channel_id)
-        security = self.security(plan)
+        channel_ref = "#/channels/" + pointer(channel_id)
+        security = self.security.requirement(plan)
         found: dict[str, Any] = {}
         for action, keys, summary in (
             ("receive", [MESSAGE_IN], "The messages clients send; the app receives them."),
@@ -626,26 +445,6 @@ class _Builder:
                 operation["tags"] = [{"name": tag} for tag in route.tags]
             found[f"{channel_id}_{action}"] = operation
         return found
-
-    def security(self, plan: WebSocketPlan | SSEPlan) -> list[dict[str, str]]:
-        refs: list[dict[str, str]] = []
-        for spec in plan.params:
-            scheme = spec.security
-            if scheme is None:
-                continue
-            name = scheme.scheme_name
-            definition = _security_scheme(scheme.openapi(), self.base_url)
-            known = self.security_schemes.get(name)
-            if known is not None and known != definition:
-                raise ConfigurationError(
-                    f"two different security schemes are named {name!r} ({known} and "
-                    f"{definition}); give one a scheme_name of its own"
-                )
-            self.security_schemes[name] = definition
-            ref = {"$ref": "#/components/securitySchemes/" + _pointer(name)}
-            if ref not in refs:
-                refs.append(ref)
-        return refs
 
     # -- server-sent events ----------------------------------------------------------
 
@@ -690,7 +489,7 @@ class _Builder:
         parts.append(
             SSE_REFUSED_HEADING + ", with an HTTP response (`" + PROBLEM_MEDIA_TYPE + "`):"
         )
-        parts.append(_markdown_table(("status", "when"), responses))
+        parts.append(markdown_table(("status", "when"), responses))
         channel["description"] = "\n\n".join(parts)
         if route.tags:
             channel["tags"] = [{"name": tag} for tag in route.tags]
@@ -706,7 +505,7 @@ class _Builder:
     def sse_operation(
         self, channel_id: str, route: RouteDef, plan: SSEPlan, channel: dict[str, Any]
     ) -> dict[str, Any]:
-        channel_ref = "#/channels/" + _pointer(channel_id)
+        channel_ref = "#/channels/" + pointer(channel_id)
         http: dict[str, Any] = {"method": "GET"}
         if "query" in channel["x-sse"]:
             http["query"] = channel["x-sse"]["query"]
@@ -716,46 +515,18 @@ class _Builder:
             "channel": {"$ref": channel_ref},
             "summary": "The events the app sends to clients.",
             "messages": [
-                {"$ref": f"{channel_ref}/messages/{_pointer(key)}"} for key in channel["messages"]
+                {"$ref": f"{channel_ref}/messages/{pointer(key)}"} for key in channel["messages"]
             ],
             "bindings": {"http": http},
         }
-        security = self.security(plan)
+        security = self.security.requirement(plan)
         if security:
             operation["security"] = security
         if route.tags:
             operation["tags"] = [{"name": tag} for tag in route.tags]
         return operation
 
-    # -- schemas --------------------------------------------------------------------
 
-    def reachable_schemas(
-        self, channels: dict[str, Any], operations: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The component schemas the channels use (and the ones those use), in the
-        AsyncAPI dialect; the payloads and bindings are converted in place."""
-        for channel in channels.values():
-            for message in channel["messages"].values():
-                message["payload"] = asyncapi_schema(message["payload"])
-            request = channel.get("bindings", {}).get("ws") or channel.get("x-sse", {})
-            for place in ("query", "headers"):
-                if place in request:
-                    request[place] = asyncapi_schema(request[place])
-        for operation in operations.values():
-            http = operation.get("bindings", {}).get("http", {})
-            if "query" in http:
-                http["query"] = asyncapi_schema(http["query"])
-        wanted = [*_refs(channels), *_refs(operations)]
-        seen: set[str] = set()
-        while wanted:
-            name = wanted.pop()
-            if name in seen or name not in self.components.schemas:
-                continue
-            seen.add(name)
-            wanted.extend(_refs(self.components.schemas[name]))
-        return {name: asyncapi_schema(self.components.schemas[name]) for name in sorted(seen)}
-
-
-def build_asyncapi(app: App) -> dict[str, Any]:
-    """The app's AsyncAPI 3.0 document, as a dict."""
-    return _Builder(app).build()
+def build_asyncapi(model: ApiModel) -> dict[str, Any]:
+    """The API's AsyncAPI 3.0 document, as a dict."""
+    return _Builder(model).build()

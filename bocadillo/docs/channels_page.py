@@ -1,85 +1,34 @@
 """The channels page: the AsyncAPI document as plain HTML, rendered on the server.
 
 No script, no stylesheet or font from anywhere: one self-contained page, so it
-works offline like the Swagger UI page. Every piece of text from the document
-(titles, descriptions, schemas) is escaped; the only links are the app's own
-URLs and anchors within the page.
+works offline like the Swagger UI page. The document is read here into plain
+values; the template (``docs/templates/channels.html``) escapes every one of
+them, and its only links are the app's own URLs and anchors within the page.
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from bocadillo.docs.asyncapi import CLOSE_CODES_HEADING, SSE_REFUSED_HEADING
+from bocadillo.docs.components import referenced_components
+from bocadillo.docs.pages import render_page
 
 __all__ = ["render_channels_page"]
 
-_SCHEMAS = "#/components/schemas/"
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 0; color: #1b1b1b; background: #fafafa; }
-header, main { max-width: 1100px; margin: 0 auto; padding: 0 20px; }
-header { padding-top: 16px; }
-h1 small { font-size: 0.55em; color: #555; font-weight: normal; }
-section.channel { background: #fff; border: 1px solid #ddd; border-radius: 6px;
-  padding: 4px 20px 12px; margin: 20px 0; }
-h2 code { background: #eef3ff; padding: 2px 6px; border-radius: 4px; }
-pre { background: #f4f4f4; padding: 10px; overflow-x: auto; border-radius: 4px; font-size: 13px; }
-table { border-collapse: collapse; margin: 8px 0; }
-th, td { border: 1px solid #ddd; padding: 4px 10px; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-.muted { color: #666; }
-nav a { margin-right: 16px; }
-"""
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
 
 def _json(value: Any) -> str:
-    return _e(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode())
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
-def _paragraphs(text: str | None) -> str:
+def _paragraphs(text: str | None) -> list[str]:
     if not text:
-        return ""
+        return []
     blocks = [" ".join(block.split()) for block in text.strip().split("\n\n")]
-    return "".join(f"<p>{_e(block)}</p>\n" for block in blocks if block)
-
-
-def _table(head: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
-    cells = "".join(f"<th>{_e(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>\n" for row in rows)
-    return f"<table>\n<tr>{cells}</tr>\n{body}</table>\n"
-
-
-def _anchor(prefix: str, name: str) -> str:
-    return f"{prefix}-{name}"
-
-
-def _schema_refs(node: Any) -> list[str]:
-    found: list[str] = []
-
-    def walk(item: Any) -> None:
-        if isinstance(item, list):
-            for sub in item:
-                walk(sub)
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                if key == "$ref" and isinstance(value, str) and value.startswith(_SCHEMAS):
-                    name = value.removeprefix(_SCHEMAS)
-                    if name not in found:
-                        found.append(name)
-                elif key not in ("enum", "const", "default", "examples", "example"):
-                    walk(value)
-
-    walk(node)
-    return found
+    return [block for block in blocks if block]
 
 
 def _resolve(document: Mapping[str, Any], ref: Any) -> Any:
@@ -95,47 +44,36 @@ def _resolve(document: Mapping[str, Any], ref: Any) -> Any:
     return node
 
 
-def _server_urls(document: Mapping[str, Any]) -> list[str]:
-    urls = []
-    for server in document.get("servers", {}).values():
-        urls.append(f"{server['protocol']}://{server['host']}{server.get('pathname', '')}")
-    return urls
-
-
-def _messages_html(document: Mapping[str, Any], messages: list[Any]) -> str:
+def _messages(messages: list[Any]) -> list[dict[str, Any]] | None:
+    """What the page shows of each message; None when there is none at all."""
     if not messages:
-        return '<p class="muted">Nothing.</p>\n'
-    out = []
+        return None
+    shown = []
     for message in messages:
         if not isinstance(message, Mapping):
             continue
-        name = message.get("name") or message.get("title") or "message"
-        out.append(f"<h4>{_e(name)}</h4>\n")
-        details = []
-        if message.get("summary"):
-            details.append(_e(message["summary"]))
-        if message.get("contentType"):
-            details.append(f"Content type: <code>{_e(message['contentType'])}</code>.")
-        if message.get("deprecated"):
-            details.append("<strong>Deprecated.</strong>")
-        if details:
-            out.append(f"<p>{' '.join(details)}</p>\n")
-        if message.get("description") and message.get("description") != message.get("summary"):
-            out.append(_paragraphs(message["description"]))
         payload = message.get("payload", {})
-        out.append(f"<pre>{_json(payload)}</pre>\n")
-        refs = _schema_refs(payload)
-        if refs:
-            links = ", ".join(
-                f'<a href="#{_e(_anchor("schema", ref))}">{_e(ref)}</a>' for ref in refs
-            )
-            out.append(f"<p>Schemas: {links}</p>\n")
-    return "".join(out)
+        description = message.get("description")
+        shown.append(
+            {
+                "name": message.get("name") or message.get("title") or "message",
+                "summary": message.get("summary"),
+                "content_type": message.get("contentType"),
+                "deprecated": message.get("deprecated"),
+                "description": _paragraphs(description)
+                if description and description != message.get("summary")
+                else [],
+                "payload": _json(payload),
+                "schemas": list(dict.fromkeys(referenced_components(payload))),
+            }
+        )
+    return shown
 
 
-def _handshake_html(channel: Mapping[str, Any], security: list[Any]) -> str:
+def _request(channel: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str, str, str]]]]:
+    """The handshake's (or SSE request's) query parameters and headers, as tables."""
     request = channel.get("bindings", {}).get("ws") or channel.get("x-sse") or {}
-    out = []
+    tables = []
     for place, label in (("query", "Query parameters"), ("headers", "Headers")):
         schema = request.get(place)
         if not isinstance(schema, Mapping):
@@ -145,64 +83,49 @@ def _handshake_html(channel: Mapping[str, Any], security: list[Any]) -> str:
         for name, prop in schema.get("properties", {}).items():
             prop = dict(prop) if isinstance(prop, Mapping) else {}
             description = prop.pop("description", "")
-            rows.append(
-                (
-                    f"<code>{_e(name)}</code>",
-                    "yes" if name in required else "no",
-                    f"<pre>{_json(prop)}</pre>",
-                    _e(description),
-                )
-            )
-        out.append(f"<h4>{_e(label)}</h4>\n")
-        out.append(_table(("name", "required", "schema", "description"), rows))
-    if security:
-        schemes = []
-        for scheme in security:
-            if isinstance(scheme, Mapping):
-                shown = {k: v for k, v in scheme.items() if k != "description"}
-                schemes.append((f"<pre>{_json(shown)}</pre>", _e(scheme.get("description", ""))))
-        out.append("<h4>Credentials</h4>\n")
-        out.append(_table(("security scheme", "description"), schemes))
-    if not out:
-        return '<p class="muted">No query parameters, headers or credentials.</p>\n'
-    return "".join(out)
+            rows.append((name, "yes" if name in required else "no", _json(prop), description))
+        tables.append((label, rows))
+    return tables
 
 
-def _channel_html(
+def _credentials(security: list[Any]) -> list[tuple[str, str]] | None:
+    if not security:
+        return None
+    return [
+        (
+            _json({k: v for k, v in scheme.items() if k != "description"}),
+            scheme.get("description", ""),
+        )
+        for scheme in security
+        if isinstance(scheme, Mapping)
+    ]
+
+
+def _parameters(channel: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for name, parameter in (channel.get("parameters") or {}).items():
+        parameter = parameter if isinstance(parameter, Mapping) else {}
+        extra = []
+        if parameter.get("enum"):
+            extra.append("One of: " + ", ".join(map(str, parameter["enum"])) + ".")
+        if parameter.get("examples"):
+            extra.append("Examples: " + ", ".join(map(str, parameter["examples"])) + ".")
+        rows.append((name, " ".join([str(parameter.get("description", "")), *extra]).strip()))
+    return rows
+
+
+def _channel(
     document: Mapping[str, Any],
     channel_id: str,
     channel: Mapping[str, Any],
     operations: list[Mapping[str, Any]],
-) -> str:
-    address = channel.get("address") or ""
-    out = [f'<section class="channel" id="{_e(_anchor("channel", channel_id))}">\n']
-    title = channel.get("title") or channel_id
-    out.append(f"<h2><code>{_e(address)}</code> {_e(title)}</h2>\n")
-    if channel.get("summary"):
-        out.append(f"<p><strong>{_e(channel['summary'])}</strong></p>\n")
+) -> dict[str, Any]:
+    """What the page shows of one channel."""
     description = str(channel.get("description") or "")
     for heading in (CLOSE_CODES_HEADING, SSE_REFUSED_HEADING):
+        # The generated part is shown as tables, from x-close-codes and x-handshake-responses.
         description = description.split(heading)[0]
-    out.append(_paragraphs(description))
     tags = [tag.get("name") for tag in channel.get("tags", []) if isinstance(tag, Mapping)]
-    if tags:
-        out.append(f'<p class="muted">Tags: {_e(", ".join(map(str, tags)))}</p>\n')
-
-    parameters = channel.get("parameters") or {}
-    if parameters:
-        out.append("<h3>Path parameters</h3>\n")
-        rows = []
-        for name, parameter in parameters.items():
-            parameter = parameter if isinstance(parameter, Mapping) else {}
-            extra = []
-            if parameter.get("enum"):
-                extra.append("One of: " + ", ".join(map(str, parameter["enum"])) + ".")
-            if parameter.get("examples"):
-                extra.append("Examples: " + ", ".join(map(str, parameter["examples"])) + ".")
-            text = " ".join([str(parameter.get("description", "")), *extra]).strip()
-            rows.append((f"<code>{_e(name)}</code>", _e(text)))
-        out.append(_table(("name", "description"), rows))
-
     security: list[Any] = []
     for operation in operations:
         for ref in operation.get("security", []):
@@ -210,44 +133,35 @@ def _channel_html(
             if scheme is not None and scheme not in security:
                 security.append(scheme)
     sse = "x-sse" in channel
-    out.append("<h3>Request</h3>\n" if sse else "<h3>Handshake</h3>\n")
-    out.append(_handshake_html(channel, security))
-
+    messages = []
     for action, label in (("receive", "The client sends"), ("send", "The client receives")):
         if sse and action == "receive":
             continue
-        messages = [
+        found = [
             _resolve(document, ref.get("$ref"))
             for operation in operations
             if operation.get("action") == action
             for ref in operation.get("messages", [])
             if isinstance(ref, Mapping)
         ]
-        out.append(f"<h3>{_e(label)}</h3>\n")
-        out.append(_messages_html(document, messages))
-
-    close_codes = channel.get("x-close-codes") or {}
-    if close_codes:
-        out.append("<h3>Close codes</h3>\n")
-        out.append(
-            _table(("code", "when"), ((_e(code), _e(text)) for code, text in close_codes.items()))
-        )
-    refusals = channel.get("x-handshake-responses") or {}
-    if refusals:
-        if sse:
-            out.append("<h3>Refused before the stream starts</h3>\n")
-            out.append("<p>With an HTTP response (<code>application/problem+json</code>).</p>\n")
-        else:
-            out.append("<h3>Handshake refused</h3>\n")
-            out.append(
-                "<p>With an HTTP response (<code>application/problem+json</code>), or close "
-                "code 1008 where the server cannot send one.</p>\n"
-            )
-        out.append(
-            _table(("status", "when"), ((_e(code), _e(text)) for code, text in refusals.items()))
-        )
-    out.append("</section>\n")
-    return "".join(out)
+        messages.append((label, _messages(found)))
+    title = channel.get("title") or channel_id
+    return {
+        "id": channel_id,
+        "address": channel.get("address") or "",
+        "title": title,
+        "label": channel.get("summary") or title,
+        "summary": channel.get("summary"),
+        "description": _paragraphs(description),
+        "tags": ", ".join(map(str, tags)),
+        "parameters": _parameters(channel),
+        "sse": sse,
+        "request": _request(channel),
+        "credentials": _credentials(security),
+        "messages": messages,
+        "close_codes": list((channel.get("x-close-codes") or {}).items()),
+        "refusals": list((channel.get("x-handshake-responses") or {}).items()),
+    }
 
 
 def render_channels_page(
@@ -256,58 +170,28 @@ def render_channels_page(
     """The HTML of the channels page for an AsyncAPI document; ``asyncapi_url`` and
     ``docs_url`` (the Swagger UI page) are linked when given."""
     info = document.get("info", {})
-    title = str(info.get("title", "API"))
-    channels: Mapping[str, Any] = document.get("channels", {})
     operations_of: dict[str, list[Mapping[str, Any]]] = {}
     for operation in document.get("operations", {}).values():
         target = operation.get("channel", {}).get("$ref", "")
         channel_id = target.removeprefix("#/channels/").replace("~1", "/").replace("~0", "~")
         operations_of.setdefault(channel_id, []).append(operation)
-
-    out = [
-        "<!doctype html>\n",
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
-        f"<title>{_e(title)} - Channels</title>\n",
-        f"<style>{_STYLE}</style>\n</head>\n<body>\n<header>\n",
-        f"<h1>{_e(title)} <small>{_e(info.get('version', ''))}</small></h1>\n",
-        _paragraphs(info.get("description")),
-    ]
-    links = []
-    if docs_url is not None:
-        links.append(f'<a href="{_e(docs_url)}">HTTP API (Swagger UI)</a>')
-    if asyncapi_url is not None:
-        links.append(
-            f'<a href="{_e(asyncapi_url)}">AsyncAPI {_e(document.get("asyncapi", ""))} document</a>'
-        )
-    if links:
-        out.append(f"<nav>{''.join(links)}</nav>\n")
-    servers = _server_urls(document)
-    if servers:
-        listed = ", ".join(f"<code>{_e(url)}</code>" for url in servers)
-        out.append(f'<p class="muted">Servers: {listed}</p>\n')
-    out.append("</header>\n<main>\n")
-    if not channels:
-        out.append("<p>This app has no WebSocket or server-sent events routes.</p>\n")
-    else:
-        out.append("<h2>Channels</h2>\n<ul>\n")
-        for channel_id, channel in channels.items():
-            anchor = _e(_anchor("channel", channel_id))
-            out.append(
-                f'<li><a href="#{anchor}"><code>{_e(channel.get("address") or "")}</code></a>'
-                f" {_e(channel.get('summary') or channel.get('title') or channel_id)}</li>\n"
-            )
-        out.append("</ul>\n")
-        for channel_id, channel in channels.items():
-            out.append(
-                _channel_html(document, channel_id, channel, operations_of.get(channel_id, []))
-            )
-    schemas = document.get("components", {}).get("schemas", {})
-    if schemas:
-        out.append('<section id="schemas">\n<h2>Schemas</h2>\n')
-        for name, schema in schemas.items():
-            out.append(f'<h3 id="{_e(_anchor("schema", name))}">{_e(name)}</h3>\n')
-            out.append(f"<pre>{_json(schema)}</pre>\n")
-        out.append("</section>\n")
-    out.append("</main>\n</body>\n</html>\n")
-    return "".join(out)
+    channels: Mapping[str, Any] = document.get("channels", {})
+    servers = document.get("servers", {}).values()
+    return render_page(
+        "channels.html",
+        title=str(info.get("title", "API")),
+        version=info.get("version", ""),
+        description=_paragraphs(info.get("description")),
+        docs_url=docs_url,
+        asyncapi_url=asyncapi_url,
+        asyncapi=document.get("asyncapi", ""),
+        servers=[f"{s['protocol']}://{s['host']}{s.get('pathname', '')}" for s in servers],
+        channels=[
+            _channel(document, channel_id, channel, operations_of.get(channel_id, []))
+            for channel_id, channel in channels.items()
+        ],
+        schemas=[
+            (name, _json(schema))
+            for name, schema in document.get("components", {}).get("schemas", {}).items()
+        ],
+    )

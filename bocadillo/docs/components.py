@@ -1,4 +1,6 @@
-"""``components/schemas``: every named schema of the document, once.
+"""``components/schemas``: every named schema of a document, once; what the OpenAPI
+and AsyncAPI documents share of it (the framework's own schemas, the HTTP
+operations' schemas named once by ``http_components``, the schema helpers).
 
 Each schema backend gives a type's JSON Schema with its nested schemas under
 ``$defs``. ``SchemaComponents.add`` hoists them into ``components/schemas``,
@@ -11,22 +13,105 @@ input and output shapes differ).
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from bocadillo.schemas.registry import SchemaAdapter, SchemaMode
+from bocadillo.runtime.endpoint import EndpointPlan, ParamSpec
+from bocadillo.runtime.sse import SSEPlan
+from bocadillo.schemas.registry import SchemaAdapter, SchemaMode, adapter_for
 
-__all__ = ["SchemaComponents"]
+if TYPE_CHECKING:
+    from bocadillo.docs.model import ApiModel
+    from bocadillo.routing.router import RouteDef
 
-_REF = "#/components/schemas/"
+__all__ = [
+    "PROBLEM_SCHEMA",
+    "SCHEMAS_REF",
+    "VALIDATION_ISSUE_SCHEMA",
+    "SchemaComponents",
+    "canonical",
+    "documented_params",
+    "http_components",
+    "referenced_components",
+    "without_null",
+]
+
+SCHEMAS_REF = "#/components/schemas/"  # the start of a reference to a component schema
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
 _SUFFIX = {"validation": "Input", "serialization": "Output"}
 _OTHER = {"validation": "Output", "serialization": "Input"}
 
 
-def _canonical(schema: Any) -> bytes:
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem details object.",
+    "type": "object",
+    "properties": {
+        "type": {
+            "type": "string",
+            "description": "A URI reference that names the kind of problem.",
+            "default": "about:blank",
+        },
+        "title": {"type": "string", "description": "A short summary of the kind of problem."},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "detail": {"type": "string", "description": "What happened this time."},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "One entry per invalid input, for validation problems.",
+            "items": {"$ref": "#/components/schemas/ValidationIssue"},
+        },
+    },
+    "required": ["type", "title", "status"],
+}
+
+VALIDATION_ISSUE_SCHEMA: dict[str, Any] = {
+    "title": "ValidationIssue",
+    "type": "object",
+    "properties": {
+        "loc": {
+            "type": "array",
+            "description": 'Where the value was: ["query", "limit"], ["body", "items", 0].',
+            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        },
+        "msg": {"type": "string"},
+        "type": {"type": "string"},
+    },
+    "required": ["loc", "msg", "type"],
+}
+
+
+def canonical(schema: Any) -> bytes:
+    """A schema's bytes with sorted keys: two schemas are the same when these are."""
     return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+
+
+def referenced_components(node: Any) -> Iterator[str]:
+    """The name of every component schema ``node`` references, depth first (data
+    such as ``enum`` or ``examples`` is not searched)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from referenced_components(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str) and value.startswith(SCHEMAS_REF):
+                yield value.removeprefix(SCHEMAS_REF)
+            elif key not in ("enum", "const", "default", "examples", "example"):
+                yield from referenced_components(value)
+
+
+def without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``X | None`` as a parameter: a query string or header cannot carry a null;
+    leaving the parameter out is how a client sends None."""
+    options = schema.get("anyOf")
+    if isinstance(options, list):
+        kept = [option for option in options if option != {"type": "null"}]
+        if len(kept) == 1 and len(kept) < len(options):
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            return {**kept[0], **rest}
+    return schema
 
 
 def _rewrite(node: Any, names: dict[str, str]) -> Any:
@@ -48,7 +133,7 @@ def _rewrite(node: Any, names: dict[str, str]) -> Any:
 def _rewrite_ref(ref: Any, names: dict[str, str]) -> Any:
     if isinstance(ref, str) and ref.startswith("#/$defs/"):
         target = ref.removeprefix("#/$defs/")
-        return _REF + names.get(target, target)
+        return SCHEMAS_REF + names.get(target, target)
     return ref
 
 
@@ -68,7 +153,19 @@ class SchemaComponents:
         """Store one of the framework's own schemas under ``name``; a user type of the
         same name then gets another name."""
         self.schemas[name] = schema
-        self._canonical[name] = _canonical(schema)
+        self._canonical[name] = canonical(schema)
+
+    def reserve_first_free(self, base: str, schema: dict[str, Any]) -> str:
+        """The name of one of the framework's own schemas: ``base`` if free or already
+        holding it, else the first free ``base2``, ``base3``... (reserved for it)."""
+        content = canonical(schema)
+        for name in [base, *(f"{base}{n}" for n in range(2, 1000))]:
+            if self._canonical.get(name) == content:
+                return name
+            if name not in self._canonical and name not in self.schemas:
+                self.reserve(name, schema)
+                return name
+        raise ValueError(f"no free component name for {base}")  # pragma: no cover
 
     def add(self, adapter: SchemaAdapter, mode: SchemaMode) -> dict[str, Any]:
         """The schema to put in an operation for ``adapter``'s type: a ``$ref`` for
@@ -82,7 +179,7 @@ class SchemaComponents:
         for original, name in names.items():
             self.schemas[name] = _rewrite(defs[original], names)
         if top_name is not None:
-            return {"$ref": _REF + names[top_name]}
+            return {"$ref": SCHEMAS_REF + names[top_name]}
         rewritten: dict[str, Any] = _rewrite(schema, names)
         return rewritten
 
@@ -102,7 +199,7 @@ class SchemaComponents:
             settled: dict[str, str] = {}
             for original, schema in defs.items():
                 base = _UNSAFE.sub("_", original) or "Schema"
-                content = _canonical(_rewrite(schema, names))
+                content = canonical(_rewrite(schema, names))
                 candidates = [base, f"{base}-{_SUFFIX[mode]}", f"{base}-{_OTHER[mode]}"]
                 candidates += [f"{base}{n}" for n in range(2, 1000)]
                 same = next((c for c in candidates if taken.get(c) == content), None)
@@ -113,5 +210,58 @@ class SchemaComponents:
                 break
             names = settled
         for original, schema in defs.items():
-            self._canonical[names[original]] = _canonical(_rewrite(schema, names))
+            self._canonical[names[original]] = canonical(_rewrite(schema, names))
         return names
+
+
+def documented_params(plan: EndpointPlan) -> Iterator[ParamSpec]:
+    """The parameters an operation lists: not credentials (its security requirement
+    says those), nor those hidden with ``include_in_schema=False``."""
+    for spec in plan.params:
+        if spec.security is not None:
+            continue
+        if spec.marker is not None and not spec.marker.include_in_schema:
+            continue
+        yield spec
+
+
+def _operation_schemas(route: RouteDef, plan: EndpointPlan) -> Iterator[tuple[Any, SchemaMode]]:
+    """The types an HTTP operation shows, in the order its OpenAPI operation shows
+    them: parameters, body or form, the success response, declared responses."""
+    seen: set[tuple[str, str]] = set()
+    for spec in documented_params(plan):
+        if (spec.source.value, spec.key) not in seen:  # listed once, as the first reader has it
+            seen.add((spec.source.value, spec.key))
+            yield adapter_for(spec.schema_type), "validation"
+    if plan.body is not None:
+        yield plan.body.adapter, "validation"
+    elif plan.form is not None:
+        for field in plan.form.fields:
+            if field.file is None:
+                yield adapter_for(field.schema_type), "validation"
+        if plan.form.model is not None:
+            yield adapter_for(plan.form.model.annotation), "validation"
+    if isinstance(plan, SSEPlan):
+        for kind in plan.kinds:
+            if kind.adapter is not None:
+                yield kind.adapter, "serialization"
+    elif plan.response.kind == "typed":
+        yield plan.response.adapter, "serialization"
+    for value in route.responses.values():
+        if isinstance(value, dict) and value.get("model") is not None:
+            yield adapter_for(value["model"]), "serialization"
+
+
+def http_components(model: ApiModel) -> SchemaComponents:
+    """The schemas of the HTTP and SSE operations, named once, in declaration order.
+
+    Both documents start from these (the AsyncAPI one adds its messages), so a
+    type used by both gets the same component name and schema in both.
+    """
+    components = SchemaComponents()
+    components.reserve("Problem", PROBLEM_SCHEMA)
+    components.reserve("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
+    for route, plan in model.documented_http():
+        for adapter, mode in _operation_schemas(route, plan):
+            components.add(adapter, mode)
+    return components

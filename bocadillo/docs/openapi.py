@@ -9,17 +9,18 @@ status the app can give is documented, and nothing else.
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Iterable
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import yaml
 from starlette.responses import RedirectResponse, Response
 
-from bocadillo.docs.components import SchemaComponents
+from bocadillo.docs.components import SCHEMAS_REF, documented_params, http_components, without_null
+from bocadillo.docs.model import ApiModel
+from bocadillo.docs.text import docstring_parts, humanize
 from bocadillo.errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
 from bocadillo.params import ParamSource
 from bocadillo.routing.router import RouteDef
@@ -28,51 +29,10 @@ from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.sse import EventKind, SSEPlan
 from bocadillo.schemas.registry import adapter_for
 
-if TYPE_CHECKING:
-    from bocadillo.app import App
-
 __all__ = ["build_openapi", "render_openapi"]
 
 OPENAPI_VERSION = "3.1.0"
-_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "description": "An RFC 9457 problem details object.",
-    "type": "object",
-    "properties": {
-        "type": {
-            "type": "string",
-            "description": "A URI reference that names the kind of problem.",
-            "default": "about:blank",
-        },
-        "title": {"type": "string", "description": "A short summary of the kind of problem."},
-        "status": {"type": "integer", "minimum": 100, "maximum": 599},
-        "detail": {"type": "string", "description": "What happened this time."},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "description": "One entry per invalid input, for validation problems.",
-            "items": {"$ref": "#/components/schemas/ValidationIssue"},
-        },
-    },
-    "required": ["type", "title", "status"],
-}
-
-VALIDATION_ISSUE_SCHEMA: dict[str, Any] = {
-    "title": "ValidationIssue",
-    "type": "object",
-    "properties": {
-        "loc": {
-            "type": "array",
-            "description": 'Where the value was: ["query", "limit"], ["body", "items", 0].',
-            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
-        },
-        "msg": {"type": "string"},
-        "type": {"type": "string"},
-    },
-    "required": ["loc", "msg", "type"],
-}
+_PROBLEM_REF = {"$ref": SCHEMAS_REF + "Problem"}
 
 # What the framework itself answers, and when.
 _INVALID_INPUT = "The parameters or the body did not validate."
@@ -94,32 +54,6 @@ def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[st
     if headers:
         response["headers"] = headers
     return response
-
-
-def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
-    """``X | None`` as a parameter: a query string or header cannot carry a null;
-    leaving the parameter out is how a client sends None."""
-    options = schema.get("anyOf")
-    if isinstance(options, list):
-        kept = [option for option in options if option != {"type": "null"}]
-        if len(kept) == 1 and len(kept) < len(options):
-            rest = {k: v for k, v in schema.items() if k != "anyOf"}
-            return {**kept[0], **rest}
-    return schema
-
-
-def _docstring_parts(func: Any) -> tuple[str | None, str | None]:
-    doc = inspect.getdoc(func)
-    if not doc:
-        return None, None
-    first, _, rest = doc.partition("\n\n")
-    summary = " ".join(first.split())
-    return summary or None, rest.strip() or None
-
-
-def _humanize(name: str) -> str:
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", name).replace("_", " ").split()
-    return " ".join(words).capitalize()
 
 
 def _operation_id_base(route: RouteDef) -> str:
@@ -152,35 +86,31 @@ def event_schema(kind: EventKind, data_schema: dict[str, Any] | None) -> dict[st
 
 
 class _DocumentBuilder:
-    def __init__(self, app: App, version: str) -> None:
-        self.app = app
+    def __init__(self, model: ApiModel, version: str) -> None:
+        self.model = model
         self.version = version
-        self.components = SchemaComponents()
-        self.components.reserve("Problem", PROBLEM_SCHEMA)
-        self.components.reserve("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
+        self.components = http_components(model)
         self.operation_ids: set[str] = set()
         self.explicit_ids: set[str] = set()
         self.security_schemes: dict[str, dict[str, Any]] = {}
 
     def build(self) -> dict[str, Any]:
-        app = self.app
-        info: dict[str, Any] = {"title": app.title, "version": app.version}
-        if app.description:
-            info["description"] = app.description
+        model = self.model
+        info: dict[str, Any] = {"title": model.title, "version": model.version}
+        if model.description:
+            info["description"] = model.description
         document: dict[str, Any] = {"openapi": self.version, "info": info}
-        if app.servers:
-            document["servers"] = [dict(server) for server in app.servers]
+        if model.servers:
+            document["servers"] = [dict(server) for server in model.servers]
         paths: dict[str, dict[str, Any]] = {}
         tags: list[str] = []
-        plans = app.plans()
-        for route, _ in plans:
-            if route.operation_id and route.include_in_schema:
+        routes = model.documented_http()
+        for route, _ in routes:
+            if route.operation_id:
                 if route.operation_id in self.explicit_ids:
                     raise ConfigurationError(f"two routes have operation_id={route.operation_id!r}")
                 self.explicit_ids.add(route.operation_id)
-        for route, plan in plans:
-            if not route.include_in_schema:
-                continue
+        for route, plan in routes:
             operation = self.operation(route, plan)
             # OpenAPI templates name the parameter alone: /files/{rest}, not {rest:path}.
             paths.setdefault(path_template(route.path), {})[route.method.lower()] = operation
@@ -207,14 +137,14 @@ class _DocumentBuilder:
         return chosen
 
     def operation(self, route: RouteDef, plan: EndpointPlan) -> dict[str, Any]:
-        doc_summary, doc_description = _docstring_parts(route.endpoint)
+        doc_summary, doc_description = docstring_parts(route.endpoint)
         operation: dict[str, Any] = {}
         if route.tags:
             operation["tags"] = list(route.tags)
         if route.view_class is not None:
-            fallback = f"{route.method.capitalize()} {_humanize(route.view_class.__name__).lower()}"
+            fallback = f"{route.method.capitalize()} {humanize(route.view_class.__name__).lower()}"
         else:
-            fallback = _humanize(getattr(route.endpoint, "__name__", ""))
+            fallback = humanize(getattr(route.endpoint, "__name__", ""))
         operation["summary"] = route.summary or doc_summary or fallback
         description = route.description or doc_description
         if description:
@@ -280,12 +210,8 @@ class _DocumentBuilder:
 
     def parameters(self, plan: EndpointPlan) -> Iterable[dict[str, Any]]:
         seen: dict[tuple[str, str], dict[str, Any]] = {}
-        for spec in plan.params:
-            if spec.security is not None:
-                continue  # documented by the operation's security requirement
+        for spec in documented_params(plan):
             marker = spec.marker
-            if marker is not None and not marker.include_in_schema:
-                continue
             where = spec.source.value
             known = seen.get((where, spec.key))
             if known is not None:
@@ -296,7 +222,7 @@ class _DocumentBuilder:
                 "name": spec.key,
                 "in": where,
                 "required": spec.required or spec.source is ParamSource.PATH,
-                "schema": _without_null(
+                "schema": without_null(
                     self.components.add(adapter_for(spec.schema_type), "validation")
                 ),
             }
@@ -346,7 +272,7 @@ class _DocumentBuilder:
                 if field.sequence:
                     schema = {"type": "array", "items": schema}
             else:
-                schema = _without_null(
+                schema = without_null(
                     self.components.add(adapter_for(field.schema_type), "validation")
                 )
             if field.description:
@@ -490,6 +416,7 @@ def render_openapi(document: dict[str, Any], *, as_yaml: bool = False) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2)
 
 
-def build_openapi(app: App, version: str = OPENAPI_VERSION) -> dict[str, Any]:
-    """The app's OpenAPI document (3.1 unless ``version`` says 3.2), as a dict."""
-    return _DocumentBuilder(app, version).build()
+def build_openapi(model: ApiModel, version: str | None = None) -> dict[str, Any]:
+    """The API's OpenAPI document, as a dict: of ``version`` if given, else of the
+    model's ``openapi_version`` (3.1.x or 3.2.x)."""
+    return _DocumentBuilder(model, version or model.openapi_version).build()

@@ -1,6 +1,7 @@
-"""The docs pages: Swagger UI, served with its assets by the app, no network needed.
+"""The docs pages, rendered from Jinja2 templates (``docs/templates/``) with autoescape.
 
-The assets come from the ``swagger-ui-bundle-v2`` package (Swagger UI 5, which
+The Swagger UI page is served with its assets by the app, no network needed:
+they come from the ``swagger-ui-bundle-v2`` package (Swagger UI 5, which
 renders OpenAPI 3.1). ReDoc ships no offline package on PyPI (only on npm),
 so there is no ReDoc page.
 """
@@ -8,13 +9,41 @@ so there is no ReDoc page.
 from __future__ import annotations
 
 import html
-import json
+from typing import Any
 
+import jinja2
+from markupsafe import Markup
 from swagger_ui_bundle import swagger_ui_path
 
-__all__ = ["SWAGGER_UI_ASSETS", "swagger_ui_page"]
+__all__ = ["SWAGGER_UI_ASSETS", "render_page", "swagger_ui_page"]
 
 SWAGGER_UI_ASSETS = swagger_ui_path
+
+
+def _escaped(value: Any) -> Any:
+    # Text is escaped as the standard library does it (``&quot;``, ``&#x27;``), the
+    # entities the pages have always had; markup (a macro's output, ``tojson``) passes.
+    if isinstance(value, Markup):
+        return value
+    return Markup(html.escape(str(value), quote=True))
+
+
+_PAGES = jinja2.Environment(
+    loader=jinja2.PackageLoader("bocadillo.docs", "templates"),
+    autoescape=True,
+    finalize=_escaped,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+    undefined=jinja2.StrictUndefined,
+)
+# Keys in the order given: the Swagger UI config reads as it is written.
+_PAGES.policies["json.dumps_kwargs"] = {}
+
+
+def render_page(template: str, **context: Any) -> str:
+    """The HTML of ``docs/templates/<template>``, every value in ``context`` escaped."""
+    return _PAGES.get_template(template).render(**context)
 
 
 def swagger_ui_page(
@@ -29,35 +58,10 @@ def swagger_ui_page(
         "validatorUrl": None,  # never call out to a validator service
         "layout": "BaseLayout",
     }
-    safe_title = html.escape(title)
-    assets = html.escape(assets_url, quote=True)
-    # json.dumps output cannot close the <script> element: "<" is escaped.
-    config_js = json.dumps(config).replace("<", "\\u003c")
-    channels = ""
-    if channels_url is not None:
-        href = html.escape(channels_url, quote=True)
-        channels = (
-            '\n  <nav class="bocadillo-channels" style="font-family: sans-serif; '
-            'max-width: 1460px; margin: 12px auto 0; padding: 0 20px;">'
-            f'<a href="{href}">Channels: WebSocket and server-sent events</a> (AsyncAPI)</nav>'
-        )
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{safe_title} - API docs</title>
-  <link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
-  <link rel="stylesheet" href="{assets}/swagger-ui.css">
-</head>
-<body>{channels}
-  <div id="swagger-ui"></div>
-  <script src="{assets}/swagger-ui-bundle.js"></script>
-  <script>
-    const config = {config_js};
-    config.presets = [SwaggerUIBundle.presets.apis];
-    window.ui = SwaggerUIBundle(config);
-  </script>
-</body>
-</html>
-"""
+    return render_page(
+        "swagger_ui.html",
+        title=title,
+        assets_url=assets_url,
+        config=config,
+        channels_url=channels_url,
+    )

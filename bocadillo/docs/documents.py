@@ -1,0 +1,74 @@
+"""The API's documents and docs pages, built on first use and kept until the
+routes change: the one cache of everything ``docs/`` makes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from bocadillo.docs.asyncapi import build_asyncapi
+from bocadillo.docs.model import ApiModel
+from bocadillo.docs.openapi import build_openapi, render_openapi
+
+__all__ = ["ApiDocuments"]
+
+T = TypeVar("T")
+
+
+class ApiDocuments:
+    """The OpenAPI and AsyncAPI documents of an API, their bytes, and the docs pages.
+
+    ``model`` builds the API model (it compiles the app); it is called on first
+    use, and again after ``clear()``, which the app calls when its routes change.
+    """
+
+    def __init__(self, model: Callable[[], ApiModel]) -> None:
+        self._build_model = model
+        self._cache: dict[str, Any] = {}
+
+    def clear(self) -> None:
+        """Forget everything built: the next use builds from a fresh model."""
+        self._cache.clear()
+
+    def cached(self, key: str, build: Callable[[], T]) -> T:
+        """What ``build()`` returns, built once under ``key`` until ``clear()``."""
+        if key not in self._cache:
+            self._cache[key] = build()
+        found: T = self._cache[key]
+        return found
+
+    def model(self) -> ApiModel:
+        """The API model the documents are built from."""
+        return self.cached("model", self._build_model)
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI document, of the model's ``openapi_version``."""
+        return self.cached("openapi", lambda: build_openapi(self.model()))
+
+    def openapi_for_page(self) -> dict[str, Any]:
+        """The document the Swagger UI page reads: the API's, or its 3.1 form
+        (Swagger UI reads 3.0 and 3.1 only)."""
+        document = self.openapi()
+        if document["openapi"].startswith("3.1."):
+            return document
+        return self.cached("openapi-3.1", lambda: build_openapi(self.model(), "3.1.0"))
+
+    def asyncapi(self) -> dict[str, Any]:
+        """The AsyncAPI 3.0 document: a channel per WebSocket route and per SSE route."""
+        return self.cached("asyncapi", lambda: build_asyncapi(self.model()))
+
+    def page(self, name: str, root_path: str, render: Callable[[], str]) -> str:
+        """A docs page's HTML, whose links start with ``root_path``: kept for the last
+        root path only, so a root path that changes per request keeps one page."""
+        key = "page:" + name
+        cached: tuple[str, str] | None = self._cache.get(key)
+        if cached is None or cached[0] != root_path:
+            cached = self._cache[key] = (root_path, render())
+        return cached[1]
+
+    def rendered(self, key: str, document: Callable[[], dict[str, Any]]) -> bytes:
+        """A document's bytes as served: YAML when ``key`` ends with ``.yaml``."""
+        return self.cached(
+            "bytes:" + key,
+            lambda: render_openapi(document(), as_yaml=key.endswith(".yaml")),
+        )
