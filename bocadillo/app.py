@@ -17,8 +17,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bocadillo.channels.channel import Backend, Channel, make_backend
+from bocadillo.compile.http import compile_endpoint
 from bocadillo.compile.providers import ProviderGraph
-from bocadillo.compile.signature import compile_endpoint
+from bocadillo.compile.sse import compile_sse
+from bocadillo.compile.websockets import compile_websocket
 from bocadillo.errors import (
     ConfigurationError,
     HTTPError,
@@ -61,8 +63,7 @@ from bocadillo.routing.router import (
 )
 from bocadillo.runtime.endpoint import EndpointPlan, ResponseAlreadyStarted, ResponseValidationError
 from bocadillo.runtime.requests import Request
-from bocadillo.runtime.sse import compile_sse
-from bocadillo.runtime.websockets import WebSocketPlan, compile_websocket
+from bocadillo.runtime.websockets import WebSocketPlan
 
 __all__ = ["App"]
 
