@@ -4,12 +4,13 @@ Decided once, at start-up, by these rules in order (the first that answers wins)
 
 1. an explicit marker (``Query``, ``Header``, ``Cookie``, ``Path``, ``Body``,
    ``Form``, ``File``), as the default value or inside ``Annotated``;
-2. a name that appears in the route's path pattern is a path parameter;
+2. a name that appears in the route's path pattern is a path parameter (and,
+   on SSE routes, an annotated ``last_event_id`` reads the ``Last-Event-ID``
+   header);
 3. a name that matches a registered provider is injected;
 4. a framework type: ``Request`` (or a subclass) receives the request,
    ``WebSocket[In, Out]`` the connection, ``BackgroundTasks`` the tasks to run
-   after the response; on SSE routes an annotated ``last_event_id`` reads the
-   ``Last-Event-ID`` header;
+   after the response;
 5. a model type (pydantic model, dataclass, ``TypedDict``, a list of them) is
    the JSON body;
 6. any other annotated scalar, or list of scalars, is a query parameter.
@@ -17,6 +18,9 @@ Decided once, at start-up, by these rules in order (the first that answers wins)
 An unannotated parameter must be a path parameter or a provider (the error
 suggests the closest name). Anything else is a ``ConfigurationError`` naming
 the callable and its source location, raised when the app starts.
+
+Each rule is one function in ``RULES``; ``read_parameters`` asks them in
+order for each parameter, then builds the parameter's spec.
 """
 
 from __future__ import annotations
@@ -227,92 +231,116 @@ def read_parameters(
 # -- the rules, in order -----------------------------------------------------------------
 
 
-def marker_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> ParamSource | None:
+def marker_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> ParamSource | None:
     """1. An explicit marker says where the value comes from."""
-    return p.marker.source if p.marker is not None else None
+    return param.marker.source if param.marker is not None else None
 
 
-def path_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> ParamSource | None:
+def path_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> ParamSource | None:
     """2. A name in the path pattern is a path parameter."""
-    return ParamSource.PATH if p.name in c.path_params else None
+    return ParamSource.PATH if param.name in context.path_params else None
 
 
 def implicit_header_rule(
-    p: DeclaredParameter, c: SignatureContext, s: SignatureParts
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
 ) -> ParamSource | None:
-    """SSE's ``last_event_id``: read from its header when annotated (before providers)."""
-    return ParamSource.HEADER if p.name in c.implicit_headers and p.annotated else None
+    """2. SSE's ``last_event_id``: read from its header when annotated."""
+    return (
+        ParamSource.HEADER if param.name in context.implicit_headers and param.annotated else None
+    )
 
 
-def provider_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> Taken | None:
+def provider_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> Taken | None:
     """3. A name that matches a registered provider is injected."""
-    if not c.is_provider(p.name):
+    if not context.is_provider(param.name):
         return None
-    s.providers.append((p.name, p.name))
+    parts.providers.append((param.name, param.name))
     return TAKEN
 
 
-def websocket_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> Taken | None:
+def websocket_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> Taken | None:
     """4. ``WebSocket[In, Out]`` receives the connection."""
-    if not (p.annotated and getattr(_origin(p.base), "__bocadillo_websocket__", False)):
+    if not (param.annotated and getattr(_origin(param.base), "__bocadillo_websocket__", False)):
         return None
-    if s.websocket_arg is not None:
-        raise ConfigurationError(f"{c.where}: two parameters ask for the WebSocket")
-    s.websocket_arg = (p.name, p.base)
+    if parts.websocket_arg is not None:
+        raise ConfigurationError(f"{context.where}: two parameters ask for the WebSocket")
+    parts.websocket_arg = (param.name, param.base)
     return TAKEN
 
 
-def background_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> Taken | None:
+def background_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> Taken | None:
     """4. ``BackgroundTasks`` receives the tasks to run after the response."""
-    if not (p.annotated and isinstance(p.base, type) and issubclass(p.base, BackgroundTasks)):
+    if not (
+        param.annotated and isinstance(param.base, type) and issubclass(param.base, BackgroundTasks)
+    ):
         return None
-    if not c.allow_body:
+    if not context.allow_body:
         raise ConfigurationError(
-            f"{c.where}: parameter {p.name!r} asks for BackgroundTasks; a provider cannot. "
-            "Take it in the handler."
+            f"{context.where}: parameter {param.name!r} asks for BackgroundTasks; "
+            "a provider cannot. Take it in the handler."
         )
-    if s.background_arg is not None:
-        raise ConfigurationError(f"{c.where}: two parameters ask for BackgroundTasks")
-    s.background_arg = p.name
+    if parts.background_arg is not None:
+        raise ConfigurationError(f"{context.where}: two parameters ask for BackgroundTasks")
+    parts.background_arg = param.name
     return TAKEN
 
 
-def request_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> Taken | None:
+def request_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> Taken | None:
     """4. ``Request`` (or a subclass) receives the request."""
-    if not (p.annotated and isinstance(p.base, type) and issubclass(p.base, Request)):
+    if not (param.annotated and isinstance(param.base, type) and issubclass(param.base, Request)):
         return None
-    if s.request_arg is not None:
-        raise ConfigurationError(f"{c.where}: two parameters ask for the Request")
-    s.request_arg = p.name
+    if parts.request_arg is not None:
+        raise ConfigurationError(f"{context.where}: two parameters ask for the Request")
+    parts.request_arg = param.name
     return TAKEN
 
 
-def unannotated_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> None:
+def unannotated_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> None:
     """Unannotated and neither a path parameter nor a provider: an error, with a suggestion."""
-    if p.annotated:
+    if param.annotated:
         return None
-    close = difflib.get_close_matches(p.name, [*c.provider_names(), *c.path_params], n=1)
+    close = difflib.get_close_matches(
+        param.name, [*context.provider_names(), *context.path_params], n=1
+    )
     hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ConfigurationError(
-        f"{c.where}: parameter {p.name!r} names no provider, is not a path parameter "
-        f"(path parameters: {sorted(c.path_params) or 'none'}) and has no type "
-        f"annotation.{hint} Register a provider named {p.name!r}, or annotate it "
+        f"{context.where}: parameter {param.name!r} names no provider, is not a path parameter "
+        f"(path parameters: {sorted(context.path_params) or 'none'}) and has no type "
+        f"annotation.{hint} Register a provider named {param.name!r}, or annotate it "
         "(`name: int`) to read it from the query string."
     )
 
 
-def body_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> ParamSource | None:
+def body_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> ParamSource | None:
     """5. A model type (or a list of them) is the JSON body."""
-    return ParamSource.BODY if is_body_type(p.annotation) else None
+    return ParamSource.BODY if is_body_type(param.annotation) else None
 
 
-def query_rule(p: DeclaredParameter, c: SignatureContext, s: SignatureParts) -> ParamSource:
+def query_rule(
+    param: DeclaredParameter, context: SignatureContext, parts: SignatureParts
+) -> ParamSource:
     """6. An annotated scalar (or list of scalars) is a query parameter; nothing else is."""
-    if is_scalar_type(p.annotation) or is_sequence_type(p.annotation):
+    if is_scalar_type(param.annotation) or is_sequence_type(param.annotation):
         return ParamSource.QUERY
     raise ConfigurationError(
-        f"{c.where}: parameter {p.name!r}: {p.annotation!r} cannot be read from a query "
-        "string; mark it `= Body()` to read it from the JSON body"
+        f"{context.where}: parameter {param.name!r}: {param.annotation!r} cannot be read "
+        "from a query string; mark it `= Body()` to read it from the JSON body"
     )
 
 
@@ -349,88 +377,99 @@ def source_of(
 
 
 def add_spec(
-    p: DeclaredParameter, source: ParamSource, c: SignatureContext, s: SignatureParts
+    param: DeclaredParameter, source: ParamSource, context: SignatureContext, parts: SignatureParts
 ) -> None:
-    """Build the spec of a parameter read from request data, and add it to ``s``."""
-    if isinstance(p.marker, FormParam):
-        s.form.append((form_spec_entry(p, p.marker, c), p.marker))
+    """Build the spec of a parameter read from request data, and add it to ``parts``."""
+    if isinstance(param.marker, FormParam):
+        parts.form.append((form_spec_entry(param, param.marker, context), param.marker))
     elif source is ParamSource.BODY:
-        s.body = body_spec(p, c, s.body)
-    elif isinstance(p.marker, SecurityScheme):
-        s.params.append(security_spec(p, p.marker, c))
+        parts.body = body_spec(param, context, parts.body)
+    elif isinstance(param.marker, SecurityScheme):
+        parts.params.append(security_spec(param, param.marker, context))
     else:
-        s.params.append(parameter_spec(p, source, c))
+        parts.params.append(parameter_spec(param, source, context))
 
 
-def form_spec_entry(p: DeclaredParameter, marker: FormParam, c: SignatureContext) -> FormEntry:
+def form_spec_entry(
+    param: DeclaredParameter, marker: FormParam, context: SignatureContext
+) -> FormEntry:
     """A ``Form()``/``File()`` parameter: only a handler reads the form, and it needs a type."""
-    if not c.allow_body:
+    if not context.allow_body:
         raise ConfigurationError(
-            f"{c.where}: parameter {p.name!r} reads the request form; a provider cannot. "
+            f"{context.where}: parameter {param.name!r} reads the request form; a provider cannot. "
             "Take the form in the handler."
         )
-    if not p.annotated:
-        raise ConfigurationError(f"{c.where}: form parameter {p.name!r} needs a type")
-    return form_entry(p.name, p.annotation, marker, p.default, c.where)
+    if not param.annotated:
+        raise ConfigurationError(f"{context.where}: form parameter {param.name!r} needs a type")
+    return form_entry(param.name, param.annotation, marker, param.default, context.where)
 
 
-def body_spec(p: DeclaredParameter, c: SignatureContext, current: BodySpec | None) -> BodySpec:
+def body_spec(
+    param: DeclaredParameter, context: SignatureContext, current: BodySpec | None
+) -> BodySpec:
     """The JSON body; one per handler, none for a provider."""
-    base = p.base if p.annotated else str
+    base = param.base if param.annotated else str
     # A body of another backend's type is validated by that backend directly.
     validated = (
         base
         if is_foreign(base)
-        else validated_type(base, p.metadata, p.marker, f"{c.where}: parameter {p.name!r}")
+        else validated_type(
+            base, param.metadata, param.marker, f"{context.where}: parameter {param.name!r}"
+        )
     )
-    if not c.allow_body:
+    if not context.allow_body:
         raise ConfigurationError(
-            f"{c.where}: parameter {p.name!r} reads the request body; a provider cannot. "
+            f"{context.where}: parameter {param.name!r} reads the request body; a provider cannot. "
             "Take the body in the handler."
         )
     if current is not None:
         raise ConfigurationError(
-            f"{c.where}: parameters {current.name!r} and {p.name!r} both read the body; "
+            f"{context.where}: parameters {current.name!r} and {param.name!r} both read the body; "
             "declare one model that holds both"
         )
     try:
         adapter = adapter_for(validated)
     except (PydanticSchemaGenerationError, PydanticUserError) as exc:
         raise ConfigurationError(
-            f"{c.where}: parameter {p.name!r}: cannot validate {p.annotation!r}: {exc}"
+            f"{context.where}: parameter {param.name!r}: "
+            f"cannot validate {param.annotation!r}: {exc}"
         ) from exc
-    return BodySpec(p.name, validated, adapter, p.default is UNSET, p.default, p.marker)
+    return BodySpec(
+        param.name, validated, adapter, param.default is UNSET, param.default, param.marker
+    )
 
 
-def wire_key(p: DeclaredParameter, source: ParamSource, c: SignatureContext) -> str:
+def wire_key(param: DeclaredParameter, source: ParamSource, context: SignatureContext) -> str:
     """The name on the wire: the alias, else the name (a header's with dashes), lowercased
     for headers; a path parameter's must be a placeholder of the path."""
-    alias = p.marker.alias if p.marker is not None else None
-    key = alias or p.name
-    if source is ParamSource.PATH and key not in c.path_params:
+    alias = param.marker.alias if param.marker is not None else None
+    key = alias or param.name
+    if source is ParamSource.PATH and key not in context.path_params:
         raise ConfigurationError(
-            f"{c.where}: parameter {p.name!r} is marked Path() but the path has no "
+            f"{context.where}: parameter {param.name!r} is marked Path() but the path has no "
             f"{{{key}}} placeholder"
         )
     if source is ParamSource.HEADER:
-        key = (alias or p.name.replace("_", "-")).lower()
+        key = (alias or param.name.replace("_", "-")).lower()
     return key
 
 
-def security_spec(p: DeclaredParameter, marker: SecurityScheme, c: SignatureContext) -> ParamSpec:
+def security_spec(
+    param: DeclaredParameter, marker: SecurityScheme, context: SignatureContext
+) -> ParamSpec:
     """A credential (checked apart from the other parameters: a 401, not a 422)."""
-    base = p.base if p.annotated else str
-    key = wire_key(p, marker.source, c)
+    base = param.base if param.annotated else str
+    key = wire_key(param, marker.source, context)
     expected = BasicCredentials if isinstance(marker, HTTPBasic) else str
-    if p.annotated and not is_optional_of(base, expected):
+    if param.annotated and not is_optional_of(base, expected):
         raise ConfigurationError(
-            f"{c.where}: parameter {p.name!r}: {type(marker).__name__} gives a "
-            f"{expected.__name__}, not {p.annotation!r}"
+            f"{context.where}: parameter {param.name!r}: {type(marker).__name__} gives a "
+            f"{expected.__name__}, not {param.annotation!r}"
         )
-    default = UNSET if marker.source is ParamSource.PATH else p.default
+    default = UNSET if marker.source is ParamSource.PATH else param.default
     return ParamSpec(
-        name=p.name,
-        field=c.field_prefix + p.name,
+        name=param.name,
+        field=context.field_prefix + param.name,
         source=marker.source,
         key=key,
         annotation=base,
@@ -443,26 +482,30 @@ def security_spec(p: DeclaredParameter, marker: SecurityScheme, c: SignatureCont
     )
 
 
-def parameter_spec(p: DeclaredParameter, source: ParamSource, c: SignatureContext) -> ParamSpec:
+def parameter_spec(
+    param: DeclaredParameter, source: ParamSource, context: SignatureContext
+) -> ParamSpec:
     """A path, query, header or cookie parameter: one scalar, or a list of them."""
-    base = p.base if p.annotated else str  # an unannotated path parameter is a string
-    validated = validated_type(base, p.metadata, p.marker, f"{c.where}: parameter {p.name!r}")
-    key = wire_key(p, source, c)
-    sequence = is_sequence_type(p.annotation)
+    base = param.base if param.annotated else str  # an unannotated path parameter is a string
+    validated = validated_type(
+        base, param.metadata, param.marker, f"{context.where}: parameter {param.name!r}"
+    )
+    key = wire_key(param, source, context)
+    sequence = is_sequence_type(param.annotation)
     if sequence and source in (ParamSource.PATH, ParamSource.COOKIE):
         raise ConfigurationError(
-            f"{c.where}: parameter {p.name!r}: a {source.value} parameter holds one value, "
-            f"not {p.annotation!r}"
+            f"{context.where}: parameter {param.name!r}: a {source.value} parameter holds "
+            f"one value, not {param.annotation!r}"
         )
-    if not sequence and not is_scalar_type(p.annotation):
+    if not sequence and not is_scalar_type(param.annotation):
         raise ConfigurationError(
-            f"{c.where}: parameter {p.name!r}: {p.annotation!r} cannot be read from a "
-            f"{source.value} parameter"
+            f"{context.where}: parameter {param.name!r}: {param.annotation!r} cannot be read "
+            f"from a {source.value} parameter"
         )
-    default = UNSET if source is ParamSource.PATH else p.default  # a matched path has it
+    default = UNSET if source is ParamSource.PATH else param.default  # a matched path has it
     return ParamSpec(
-        name=p.name,
-        field=c.field_prefix + p.name,
+        name=param.name,
+        field=context.field_prefix + param.name,
         source=source,
         key=key,
         annotation=validated,
@@ -470,5 +513,5 @@ def parameter_spec(p: DeclaredParameter, source: ParamSource, c: SignatureContex
         required=default is UNSET,
         default=None if default is UNSET else default,
         sequence=sequence,
-        marker=p.marker,
+        marker=param.marker,
     )
