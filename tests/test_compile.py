@@ -191,16 +191,21 @@ def test_an_implicit_header_is_read_without_a_marker_only_when_annotated() -> No
     assert "has no type annotation" in read_error(unannotated, implicit_headers=["last_event_id"])
 
 
-def test_a_model_type_is_the_json_body() -> None:
-    def handler(item: Item, items: list[Other] | None = None) -> None: ...
-
-    with pytest.raises(ConfigurationError, match="both read the body"):
-        read(handler)
-
+def test_a_model_type_or_a_list_of_them_is_the_json_body() -> None:
     def one(item: Item) -> None: ...
+
+    def many(items: list[Other] | None = None) -> None: ...
 
     body = read(one).body
     assert body is not None and (body.name, body.required) == ("item", True)
+    body = read(many).body
+    assert body is not None and (body.name, body.required) == ("items", False)
+
+
+def test_two_parameters_reading_the_body_are_an_error() -> None:
+    def handler(item: Item, other: Other) -> None: ...
+
+    assert "parameters 'item' and 'other' both read the body" in read_error(handler)
 
 
 def test_an_annotated_scalar_or_list_of_scalars_is_a_query_parameter() -> None:
