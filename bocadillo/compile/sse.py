@@ -126,6 +126,16 @@ def _check_options(func: Callable[..., Any], keepalive: float | None, where: str
         raise ConfigurationError(f"{where}: keepalive is a number of seconds above 0, or None")
 
 
+def _return_annotation(func: Callable[..., Any], where: str) -> Any:
+    hints = type_hints(func, where)
+    if "return" not in hints:
+        raise ConfigurationError(
+            f"{where}: an SSE handler declares its events in its return annotation, "
+            "`-> AsyncIterator[Tick | Done]`"
+        )
+    return hints["return"]
+
+
 def _check_parts(parts: SignatureParts, where: str) -> None:
     if parts.websocket_arg is not None:
         raise ConfigurationError(f"{where}: an SSE handler cannot take a WebSocket")
@@ -159,13 +169,8 @@ def compile_sse(
     """Read an SSE handler's signature into its plan, or raise ``ConfigurationError``."""
     where = describe(func)
     _check_options(func, keepalive, where)
-    hints = type_hints(func, where)
-    if "return" not in hints:
-        raise ConfigurationError(
-            f"{where}: an SSE handler declares its events in its return annotation, "
-            "`-> AsyncIterator[Tick | Done]`"
-        )
-    kinds = _event_kinds(hints["return"], dict(event_names or {}), where)
+    returns = _return_annotation(func, where)
+    kinds = _event_kinds(returns, dict(event_names or {}), where)
     parts = read_parameters(
         func,
         where=where,
@@ -189,7 +194,7 @@ def compile_sse(
             params=[*wiring.params, *parts.params],
             body=None,
             request_arg=parts.request_arg,
-            response=ResponseSpec("stream", 200, hints["return"], None),
+            response=ResponseSpec("stream", 200, returns, None),
             max_body_size=0,
             providers=wiring,
             app_values=app_values,
