@@ -16,8 +16,10 @@ from typing import Any, Literal, TypeVar, overload
 from starlette.types import ASGIApp
 
 from bocadillo.channels.channel import Backend, Channel, make_backend
+from bocadillo.compile.http import compile_endpoint
 from bocadillo.compile.providers import ProviderGraph
-from bocadillo.compile.signature import compile_endpoint
+from bocadillo.compile.sse import compile_sse
+from bocadillo.compile.websockets import compile_websocket
 from bocadillo.docs.documents import ApiDocuments
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.routes import add_docs_routes
@@ -49,8 +51,7 @@ from bocadillo.providers import (
 from bocadillo.routing.router import RouteDef, Router
 from bocadillo.routing.table import PathEntry, RouteTable, compile_path
 from bocadillo.runtime.endpoint import EndpointPlan
-from bocadillo.runtime.sse import compile_sse
-from bocadillo.runtime.websockets import WebSocketPlan, compile_websocket
+from bocadillo.runtime.websockets import WebSocketPlan
 
 __all__ = ["App"]
 

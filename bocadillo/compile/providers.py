@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Callable, Collection
 from typing import Any
 
-from bocadillo.compile.signature import describe, read_parameters
+from bocadillo.compile.parameters import describe, read_parameters
 from bocadillo.errors import ConfigurationError
 from bocadillo.providers import AppNode, Provider, ProviderArg, ProviderKind, ProviderStep
 from bocadillo.runtime.endpoint import ParamSpec
@@ -54,10 +54,16 @@ class ProviderGraph:
         self._app_nodes: dict[str, AppNode] = {}  # by provider name, dependencies first
         self._app_visiting: list[str] = []
 
+    def lookup(self, name: str) -> Provider | None:
+        """The provider ``name`` resolves to, if any."""
+        return self._lookup(name)
+
     def is_provider(self, name: str) -> bool:
+        """Whether ``name`` resolves to a provider."""
         return self._lookup(name) is not None
 
     def names(self) -> Collection[str]:
+        """Every provider name (for did-you-mean suggestions)."""
         return self._names()
 
     @property
@@ -65,7 +71,8 @@ class ProviderGraph:
         """Every app provider resolved so far, dependencies first."""
         return list(self._app_nodes.values())
 
-    def _where(self, provider: Provider) -> str:
+    def where(self, provider: Provider) -> str:
+        """The provider, for error messages."""
         if provider.kind is ProviderKind.VALUE:
             return f"provider {provider.name!r}"
         return f"provider {provider.name!r} in {describe(provider.func)}"
@@ -73,6 +80,7 @@ class ProviderGraph:
     # -- app scope -------------------------------------------------------------
 
     def resolve_app(self, provider: Provider, chain: list[str], where: str) -> AppNode:
+        """The start-up node of app-scoped ``provider``, its dependencies resolved first."""
         node = self._app_nodes.get(provider.name)
         if node is not None and node.provider is provider:
             return node
@@ -81,47 +89,65 @@ class ProviderGraph:
             raise ConfigurationError(f"{where}: providers depend on each other: {_chain(chain)}")
         self._app_visiting.append(provider.name)
         try:
-            args: list[ProviderArg] = []
-            if provider.kind is not ProviderKind.VALUE:
-                parts = read_parameters(
-                    provider.func,
-                    where=self._where(provider),
-                    path_params=(),
-                    is_provider=self.is_provider,
-                    provider_names=self._names,
-                    allow_body=False,
-                )
-                data = [p.name for p in parts.params] + (
-                    [parts.request_arg] if parts.request_arg else []
-                )
-                if data:
-                    raise ConfigurationError(
-                        f"{where}: app-scoped {self._where(provider)} reads request data "
-                        f"(parameter {data[0]!r}); an app provider is made once, at start-up. "
-                        "Make it a request provider, or move that parameter to one."
-                    )
-                for arg, name in parts.providers:
-                    dependency = self._lookup(name)
-                    assert dependency is not None
-                    if dependency.scope == "request":
-                        raise ConfigurationError(
-                            f"{where}: app-scoped provider {provider.name!r} depends on "
-                            f"request-scoped provider {name!r} ({_chain([*chain, name])}); an "
-                            "app provider is made once and cannot hold a per-request value"
-                        )
-                    dep_node = self.resolve_app(dependency, chain, where)
-                    args.append(ProviderArg(arg, dep_node.key, from_app=True))
+            args = self._app_args(provider, chain, where)
         finally:
             self._app_visiting.pop()
         node = AppNode(provider, args)
         self._app_nodes[provider.name] = node
         return node
 
+    def _app_args(self, provider: Provider, chain: list[str], where: str) -> list[ProviderArg]:
+        """An app provider's arguments: other app providers only, no request data."""
+        if provider.kind is ProviderKind.VALUE:
+            return []
+        parts = read_parameters(
+            provider.func,
+            where=self.where(provider),
+            path_params=(),
+            is_provider=self.is_provider,
+            provider_names=self._names,
+            allow_body=False,
+        )
+        data = [p.name for p in parts.params] + ([parts.request_arg] if parts.request_arg else [])
+        if data:
+            raise ConfigurationError(
+                f"{where}: app-scoped {self.where(provider)} reads request data "
+                f"(parameter {data[0]!r}); an app provider is made once, at start-up. "
+                "Make it a request provider, or move that parameter to one."
+            )
+        args: list[ProviderArg] = []
+        for arg, name in parts.providers:
+            dependency = self._lookup(name)
+            assert dependency is not None
+            if dependency.scope == "request":
+                raise ConfigurationError(
+                    f"{where}: app-scoped provider {provider.name!r} depends on "
+                    f"request-scoped provider {name!r} ({_chain([*chain, name])}); an "
+                    "app provider is made once and cannot hold a per-request value"
+                )
+            dep_node = self.resolve_app(dependency, chain, where)
+            args.append(ProviderArg(arg, dep_node.key, from_app=True))
+        return args
+
     def resolve_app_autouse(self) -> None:
         """Resolve the app-scoped autouse providers, which start whether used or not."""
         for provider in self._autouse:
             if provider.scope == "app":
-                self.resolve_app(provider, [], self._where(provider))
+                self.resolve_app(provider, [], self.where(provider))
+
+    def app_closure(self, node: AppNode) -> list[AppNode]:
+        """``node`` and every app node it depends on, dependencies first."""
+        by_key = {n.key: n for n in self._app_nodes.values()}
+        ordered: list[AppNode] = []
+
+        def visit(current: AppNode) -> None:
+            for arg in current.args:
+                visit(by_key[arg.key])
+            if current not in ordered:
+                ordered.append(current)
+
+        visit(node)
+        return ordered
 
     # -- one route -------------------------------------------------------------
 
@@ -138,82 +164,81 @@ class ProviderGraph:
         ``autouse=False`` leaves out the autouse providers (the framework's own
         routes, such as the docs pages, do without them).
         """
-        steps: list[ProviderStep] = []
-        params: list[ParamSpec] = []
-        raises: dict[int, str] = {}
-        made: set[str] = set()
-        visiting: list[str] = []
-        app_nodes: dict[str, AppNode] = {}
-        request_needed = False
-
-        def need(name: str, chain: list[str]) -> tuple[Any, bool]:
-            """Resolve provider ``name``; return where its value will be: (key, from_app)."""
-            nonlocal request_needed
-            provider = self._lookup(name)
-            assert provider is not None, name
-            raises.update(provider.raises)
-            if provider.scope == "app":
-                node = self.resolve_app(provider, chain, where)
-                for used in self._app_closure(node):
-                    app_nodes[used.provider.name] = used
-                    raises.update(used.provider.raises)
-                return node.key, True
-            if name in made:
-                return name, False
-            if name in visiting:
-                raise ConfigurationError(
-                    f"{where}: providers depend on each other: {_chain([*chain, name])}"
-                )
-            visiting.append(name)
-            param_fields: list[tuple[str, str]] = []
-            provider_args: list[ProviderArg] = []
-            request_arg = None
-            if provider.kind is not ProviderKind.VALUE:
-                parts = read_parameters(
-                    provider.func,
-                    where=f"{where}: {self._where(provider)}",
-                    path_params=path_params,
-                    is_provider=self.is_provider,
-                    provider_names=self._names,
-                    field_prefix=f"{name}.",
-                    allow_body=False,
-                )
-                params.extend(parts.params)
-                param_fields = [(spec.name, spec.field) for spec in parts.params]
-                for arg, dependency in parts.providers:
-                    provider_args.append(ProviderArg(arg, *need(dependency, [*chain, name])))
-                request_arg = parts.request_arg
-                request_needed = request_needed or request_arg is not None
-            visiting.pop()
-            steps.append(
-                ProviderStep(
-                    provider,
-                    param_fields=param_fields,
-                    provider_args=provider_args,
-                    request_arg=request_arg,
-                )
-            )
-            made.add(name)
-            return name, False
-
+        route = _RouteResolution(self, path_params, where)
         for provider in self._autouse if autouse else ():
             if provider.scope == "request":
-                need(provider.name, [])
-        handler_args = [ProviderArg(arg, *need(name, [])) for arg, name in wanted]
+                route.need(provider.name, [])
+        handler_args = [ProviderArg(arg, *route.need(name, [])) for arg, name in wanted]
         return RouteProviders(
-            steps, handler_args, params, request_needed, raises, list(app_nodes.values())
+            route.steps,
+            handler_args,
+            route.params,
+            route.request_needed,
+            route.raises,
+            list(route.app_nodes.values()),
         )
 
-    def _app_closure(self, node: AppNode) -> list[AppNode]:
-        """``node`` and every app node it depends on, dependencies first."""
-        by_key = {n.key: n for n in self._app_nodes.values()}
-        ordered: list[AppNode] = []
 
-        def visit(current: AppNode) -> None:
-            for arg in current.args:
-                visit(by_key[arg.key])
-            if current not in ordered:
-                ordered.append(current)
+class _RouteResolution:
+    """The providers of one route, walked from the handler: each request provider once,
+    after everything it depends on."""
 
-        visit(node)
-        return ordered
+    def __init__(self, graph: ProviderGraph, path_params: Collection[str], where: str) -> None:
+        self.graph = graph
+        self.path_params = path_params
+        self.where = where
+        self.steps: list[ProviderStep] = []
+        self.params: list[ParamSpec] = []
+        self.raises: dict[int, str] = {}
+        self.made: set[str] = set()
+        self.visiting: list[str] = []
+        self.app_nodes: dict[str, AppNode] = {}
+        self.request_needed = False
+
+    def need(self, name: str, chain: list[str]) -> tuple[Any, bool]:
+        """Resolve provider ``name``; return where its value will be: (key, from_app)."""
+        provider = self.graph.lookup(name)
+        assert provider is not None, name
+        self.raises.update(provider.raises)
+        if provider.scope == "app":
+            node = self.graph.resolve_app(provider, chain, self.where)
+            for used in self.graph.app_closure(node):
+                self.app_nodes[used.provider.name] = used
+                self.raises.update(used.provider.raises)
+            return node.key, True
+        if name in self.made:
+            return name, False
+        if name in self.visiting:
+            raise ConfigurationError(
+                f"{self.where}: providers depend on each other: {_chain([*chain, name])}"
+            )
+        self.visiting.append(name)
+        self.steps.append(self._step(provider, [*chain, name]))
+        self.visiting.pop()
+        self.made.add(name)
+        return name, False
+
+    def _step(self, provider: Provider, chain: list[str]) -> ProviderStep:
+        """How to make a request provider: its request data, its providers, its Request."""
+        if provider.kind is ProviderKind.VALUE:
+            return ProviderStep(provider, param_fields=[], provider_args=[], request_arg=None)
+        parts = read_parameters(
+            provider.func,
+            where=f"{self.where}: {self.graph.where(provider)}",
+            path_params=self.path_params,
+            is_provider=self.graph.is_provider,
+            provider_names=self.graph.names,
+            field_prefix=f"{provider.name}.",
+            allow_body=False,
+        )
+        self.params.extend(parts.params)
+        provider_args = [
+            ProviderArg(arg, *self.need(dependency, chain)) for arg, dependency in parts.providers
+        ]
+        self.request_needed = self.request_needed or parts.request_arg is not None
+        return ProviderStep(
+            provider,
+            param_fields=[(spec.name, spec.field) for spec in parts.params],
+            provider_args=provider_args,
+            request_arg=parts.request_arg,
+        )

@@ -23,10 +23,9 @@ Close codes the framework uses (RFC 6455):
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 import typing
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import anyio
@@ -36,7 +35,7 @@ from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDiscon
 from starlette.websockets import WebSocketState
 
 from bocadillo.channels.channel import SLOW_SUBSCRIBER_CLOSE_CODE, SlowSubscriber
-from bocadillo.errors import ConfigurationError, HTTPError
+from bocadillo.errors import HTTPError
 from bocadillo.http.handshake import refuse_handshake
 from bocadillo.providers import solve, teardown
 from bocadillo.runtime.endpoint import ParameterReader, ParamSpec
@@ -48,14 +47,13 @@ from bocadillo.schemas.registry import (
 )
 
 if TYPE_CHECKING:
-    from bocadillo.compile.providers import ProviderGraph, RouteProviders
+    from bocadillo.compile.providers import RouteProviders
 
 __all__ = [
     "CLOSE_CODES",
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketPlan",
-    "compile_websocket",
 ]
 
 logger = logging.getLogger("bocadillo")
@@ -401,67 +399,3 @@ class WebSocketPlan(ParameterReader):
         await refuse_handshake(
             exc, websocket.scope, websocket.receive, websocket.send, reason="Handshake refused"
         )
-
-
-def _websocket_types(annotation: Any, where: str, name: str) -> tuple[Any, Any]:
-    args = typing.get_args(annotation)
-    if len(args) != 2:
-        raise ConfigurationError(
-            f"{where}: parameter {name!r}: declare the messages, WebSocket[In, Out]"
-        )
-    return args[0], args[1]
-
-
-def compile_websocket(
-    func: Callable[..., Any],
-    *,
-    path_params: Collection[str],
-    graph: ProviderGraph,
-    app_values: dict[Any, Any],
-    auto_accept: bool = True,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    invalid_message: Literal["close", "reply"] = "close",
-) -> WebSocketPlan:
-    """Read a WebSocket handler's signature into its plan, or raise ``ConfigurationError``."""
-    from bocadillo.compile.signature import describe, read_parameters
-
-    where = describe(func)
-    if not inspect.iscoroutinefunction(func):
-        raise ConfigurationError(f"{where}: a WebSocket handler must be an `async def`")
-    if invalid_message not in ("close", "reply"):
-        raise ConfigurationError(f"{where}: invalid_message is 'close' or 'reply'")
-    parts = read_parameters(
-        func,
-        where=where,
-        path_params=path_params,
-        is_provider=graph.is_provider,
-        provider_names=graph.names,
-        allow_body=False,
-    )
-    if parts.websocket_arg is None:
-        raise ConfigurationError(
-            f"{where}: a WebSocket handler takes a `ws: WebSocket[In, Out]` parameter"
-        )
-    if parts.request_arg is not None:
-        raise ConfigurationError(f"{where}: a WebSocket handler has no Request; use the WebSocket")
-    arg, annotation = parts.websocket_arg
-    receives, sends = _websocket_types(annotation, where, arg)
-    wiring = graph.resolve_route(parts.providers, path_params=path_params, where=where)
-    try:
-        return WebSocketPlan(
-            endpoint=func,
-            name=where,
-            ws_arg=arg,
-            receives=MessageCodec(receives),
-            sends=MessageCodec(sends),
-            params=[*wiring.params, *parts.params],
-            providers=wiring,
-            app_values=app_values,
-            auto_accept=auto_accept,
-            max_message_size=max_message_size,
-            invalid_message=invalid_message,
-        )
-    except Exception as exc:
-        if isinstance(exc, ConfigurationError):
-            raise
-        raise ConfigurationError(f"{where}: cannot use the declared messages: {exc}") from exc

@@ -1,0 +1,82 @@
+"""Compiling a WebSocket handler into its ``WebSocketPlan``."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Collection
+from typing import Any, Literal
+
+from bocadillo.compile.parameters import SignatureParts, describe, read_parameters
+from bocadillo.compile.providers import ProviderGraph
+from bocadillo.errors import ConfigurationError
+from bocadillo.runtime.websockets import DEFAULT_MAX_MESSAGE_SIZE, MessageCodec, WebSocketPlan
+
+__all__ = ["compile_websocket"]
+
+
+def _websocket_types(annotation: Any, where: str, name: str) -> tuple[Any, Any]:
+    """``WebSocket[In, Out]`` -> ``(In, Out)``."""
+    args = typing.get_args(annotation)
+    if len(args) != 2:
+        raise ConfigurationError(
+            f"{where}: parameter {name!r}: declare the messages, WebSocket[In, Out]"
+        )
+    return args[0], args[1]
+
+
+def _websocket_arg(parts: SignatureParts, where: str) -> tuple[str, Any]:
+    if parts.websocket_arg is None:
+        raise ConfigurationError(
+            f"{where}: a WebSocket handler takes a `ws: WebSocket[In, Out]` parameter"
+        )
+    if parts.request_arg is not None:
+        raise ConfigurationError(f"{where}: a WebSocket handler has no Request; use the WebSocket")
+    return parts.websocket_arg
+
+
+def compile_websocket(
+    func: Callable[..., Any],
+    *,
+    path_params: Collection[str],
+    graph: ProviderGraph,
+    app_values: dict[Any, Any],
+    auto_accept: bool = True,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    invalid_message: Literal["close", "reply"] = "close",
+) -> WebSocketPlan:
+    """Read a WebSocket handler's signature into its plan, or raise ``ConfigurationError``."""
+    where = describe(func)
+    if not inspect.iscoroutinefunction(func):
+        raise ConfigurationError(f"{where}: a WebSocket handler must be an `async def`")
+    if invalid_message not in ("close", "reply"):
+        raise ConfigurationError(f"{where}: invalid_message is 'close' or 'reply'")
+    parts = read_parameters(
+        func,
+        where=where,
+        path_params=path_params,
+        is_provider=graph.is_provider,
+        provider_names=graph.names,
+        allow_body=False,
+    )
+    arg, annotation = _websocket_arg(parts, where)
+    receives, sends = _websocket_types(annotation, where, arg)
+    wiring = graph.resolve_route(parts.providers, path_params=path_params, where=where)
+    try:
+        return WebSocketPlan(
+            endpoint=func,
+            name=where,
+            ws_arg=arg,
+            receives=MessageCodec(receives),
+            sends=MessageCodec(sends),
+            params=[*wiring.params, *parts.params],
+            providers=wiring,
+            app_values=app_values,
+            auto_accept=auto_accept,
+            max_message_size=max_message_size,
+            invalid_message=invalid_message,
+        )
+    except ConfigurationError:
+        raise
+    except Exception as exc:
+        raise ConfigurationError(f"{where}: cannot use the declared messages: {exc}") from exc
