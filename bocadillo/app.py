@@ -43,8 +43,6 @@ from bocadillo.http.middleware import (
 )
 from bocadillo.providers import (
     GLOBAL_PROVIDERS,
-    AppNode,
-    AppProviders,
     Provider,
     ProviderRegistry,
     ProviderScope,
@@ -60,6 +58,7 @@ from bocadillo.routing.router import (
     compile_path,
 )
 from bocadillo.runtime.endpoint import EndpointPlan, ResponseAlreadyStarted, ResponseValidationError
+from bocadillo.runtime.providers import AppNode, AppProviders
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.sse import compile_sse
 from bocadillo.runtime.websockets import WebSocketPlan, compile_websocket

@@ -62,9 +62,9 @@ from bocadillo.params import ParamSource
 from bocadillo.runtime.sse import SSEPlan
 
 if TYPE_CHECKING:
-    from bocadillo.compile.providers import RouteProviders
     from bocadillo.routing.router import Mount
-    from bocadillo.runtime.endpoint import ParamSpec, ResponseSpec
+    from bocadillo.runtime.providers import RouteProviders
+    from bocadillo.runtime.specs import ParamSpec, ResponseSpec
 
 __all__ = ["CLIError", "load_app", "main"]
 

@@ -48,16 +48,17 @@ from bocadillo.params import (
     Param,
     ParamSource,
 )
-from bocadillo.runtime.endpoint import BodySpec, EndpointPlan, ParamSpec, ResponseSpec
+from bocadillo.runtime.background import BackgroundTasks
+from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.forms import (
-    BackgroundTasks,
     FormField,
     FormModel,
-    FormPlan,
+    FormReader,
     FormSpec,
     UploadFile,
     model_keys,
 )
+from bocadillo.runtime.specs import BodySpec, ParamSpec, ResponseSpec
 from bocadillo.schemas.registry import SchemaAdapter, SchemaValidationError, adapter_for, is_foreign
 from bocadillo.schemas.types import (
     is_body_type,
@@ -407,9 +408,14 @@ def compile_endpoint(
     wiring = graph.resolve_route(
         parts.providers, path_params=path_params, where=where, autouse=autouse
     )
-    plan_class = FormPlan if form is not None or parts.background_arg else EndpointPlan
+    form_reader = None
+    if form is not None:
+        try:
+            form_reader = FormReader(form, max_body_size)
+        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+            raise ConfigurationError(f"{where}: cannot validate the form: {exc}") from exc
     try:
-        plan = plan_class(
+        return EndpointPlan(
             endpoint=func,
             name=where,
             is_async=inspect.iscoroutinefunction(func),
@@ -421,15 +427,11 @@ def compile_endpoint(
             max_body_size=max_body_size,
             providers=wiring,
             app_values=app_values,
+            form_reader=form_reader,
+            background_arg=parts.background_arg,
         )
     except (PydanticSchemaGenerationError, PydanticUserError) as exc:
         raise ConfigurationError(f"{where}: cannot validate the parameters: {exc}") from exc
-    if isinstance(plan, FormPlan):
-        try:
-            plan.setup(form, parts.background_arg)
-        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
-            raise ConfigurationError(f"{where}: cannot validate the form: {exc}") from exc
-    return plan
 
 
 def _optional_member(tp: Any) -> Any:

@@ -34,7 +34,7 @@ import orjson
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message
 
-from bocadillo.errors import HTTPError, RequestValidationError
+from bocadillo.errors import HTTPError
 from bocadillo.routing.router import compile_path
 from bocadillo.testing.contract import ContractFailure, ContractReport, contract_test, run_contract
 from bocadillo.testing.sse_client import EventStream, ServerSentEvent
@@ -589,14 +589,13 @@ def _fill_path(
             continue
         for candidate in _PATH_CANDIDATES:
             try:
-                plan.read_parameters(
+                errors = plan.parameters.read(
                     scope, {**dict.fromkeys(names, "1"), **values, name: candidate}
-                )
-            except RequestValidationError as exc:
-                if any(e["loc"][:2] == ["path", name] for e in exc.errors):
-                    continue
+                )[1]
             except HTTPError:
-                pass  # a credential is missing: nothing to learn about this value
+                errors = []  # a credential is missing: nothing to learn about this value
+            if any(e["loc"][:2] == ["path", name] for e in errors):
+                continue
             values[name] = candidate
             break
         else:
