@@ -136,6 +136,8 @@ class EndpointPlan:
         body: bytes | None = None
         form: FormData | None = None
         if self._reads_body:
+            if errors is None:
+                errors = []
             if self.form_reader is None:
                 body = await self._read_body(receive, content_type, content_length, kwargs, errors)
             else:

@@ -35,18 +35,21 @@ def parse_query(query_string: bytes) -> list[tuple[str, str]]:
     bytes, which clients should not send, are read as UTF-8 too.
     """
     text = query_string.decode("utf-8", "replace")
+    pairs = []
     if "%" not in text and "+" not in text:
         # The common case: nothing to unquote anywhere.
-        return [part.partition("=")[::2] for part in text.split("&") if part]
-    pairs = []
+        for part in text.split("&"):
+            if part:
+                key, _, value = part.partition("=")
+                pairs.append((key, value))
+        return pairs
     for part in text.split("&"):
-        if not part:
-            continue
-        key, _, value = part.partition("=")
-        if "%" in part or "+" in part:
-            key = unquote_plus(key)
-            value = unquote_plus(value)
-        pairs.append((key, value))
+        if part:
+            key, _, value = part.partition("=")
+            if "%" in part or "+" in part:
+                key = unquote_plus(key)
+                value = unquote_plus(value)
+            pairs.append((key, value))
     return pairs
 
 
@@ -67,6 +70,13 @@ class ParameterReader:
         self.params = params  # the handler's and its providers' request data
         self._path = [(s.field, s.key) for s in params if s.source is ParamSource.PATH]
         self._query = _by_key(params, ParamSource.QUERY)
+        # Query key -> its field, where one single-valued parameter reads the key
+        # (nearly always): no loop over specs for it.
+        self._query_fields = {
+            key: specs[0].field
+            for key, specs in self._query.items()
+            if len(specs) == 1 and not specs[0].sequence
+        }
         self._headers = {
             k.encode("latin-1"): v for k, v in _by_key(params, ParamSource.HEADER).items()
         }
@@ -93,21 +103,21 @@ class ParameterReader:
 
     def read(
         self, scope: Scope, path_params: dict[str, str] | None
-    ) -> tuple[dict[str, Any], list[dict[str, Any]], bytes | None, bytes | None]:
+    ) -> tuple[dict[str, Any], list[dict[str, Any]] | None, bytes | None, bytes | None]:
         """``(values, errors, content_type, content_length)``.
 
         ``values`` are the validated parameters keyed by field, credentials
-        included; ``errors`` the validation errors, for the caller to answer with
-        a 422 (with a body's errors, if it reads one); the last two are the
+        included; ``errors`` the validation errors (None for a route without
+        parameters), for the caller to answer with a 422 (with a body's errors,
+        if it reads one); the last two are the
         request's ``Content-Type`` and ``Content-Length`` headers, found in the
         same pass when the reader was made with ``body_headers=True``. A missing
         credential raises its 401 at once.
         """
-        content_type = content_length = None
         if self._no_parameters:
             if self._body_headers:
-                content_type, content_length = self._read_headers(scope["headers"], {})
-            return {}, [], content_type, content_length
+                return {}, None, *self._read_headers(scope["headers"], {})
+            return {}, None, None, None
         raw: dict[str, Any] = {}
         if path_params is not None:
             for field, key in self._path:
@@ -117,6 +127,7 @@ class ParameterReader:
             query_string: bytes = scope["query_string"]
             if query_string:
                 repeated = self._read_query(query_string, raw)
+        content_type = content_length = None
         if self._scans_headers:
             content_type, content_length = self._read_headers(scope["headers"], raw)
         credentials = self._credentials(raw) if self._security else None
@@ -169,8 +180,18 @@ class ParameterReader:
     def _read_query(self, query_string: bytes, raw: dict[str, Any]) -> list[str] | None:
         """Fill ``raw`` from the query string; return the keys of single values sent twice."""
         wanted = self._query
+        fields = self._query_fields
         repeated = None
         for key, value in parse_query(query_string):
+            field = fields.get(key)
+            if field is not None:
+                if field in raw:
+                    if repeated is None:
+                        repeated = []
+                    repeated.append(key)
+                else:
+                    raw[field] = value
+                continue
             specs = wanted.get(key)
             if specs is None:
                 continue

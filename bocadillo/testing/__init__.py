@@ -589,9 +589,8 @@ def _fill_path(
             continue
         for candidate in _PATH_CANDIDATES:
             try:
-                errors = plan.parameters.read(
-                    scope, {**dict.fromkeys(names, "1"), **values, name: candidate}
-                )[1]
+                path_params = {**dict.fromkeys(names, "1"), **values, name: candidate}
+                errors = plan.parameters.read(scope, path_params)[1] or []
             except HTTPError:
                 errors = []  # a credential is missing: nothing to learn about this value
             if any(e["loc"][:2] == ["path", name] for e in errors):
