@@ -22,7 +22,8 @@ from bocadillo.http.middleware import CORS, GZip, Sessions
 from bocadillo.params import Body, Cookie, File, Form, Header, Path, Query
 from bocadillo.providers import discover_providers, provider
 from bocadillo.routing.router import Router
-from bocadillo.runtime.forms import BackgroundTasks, UploadFile
+from bocadillo.runtime.background import BackgroundTasks
+from bocadillo.runtime.forms import UploadFile
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.responses import (
     HTMLResponse,

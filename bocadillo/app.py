@@ -40,8 +40,6 @@ from bocadillo.http.middleware import (
 )
 from bocadillo.providers import (
     GLOBAL_PROVIDERS,
-    AppNode,
-    AppProviders,
     Provider,
     ProviderRegistry,
     ProviderScope,
@@ -51,6 +49,7 @@ from bocadillo.providers import (
 from bocadillo.routing.router import RouteDef, Router
 from bocadillo.routing.table import PathEntry, RouteTable, compile_path
 from bocadillo.runtime.endpoint import EndpointPlan
+from bocadillo.runtime.providers import AppNode, AppProviders
 from bocadillo.runtime.websockets import WebSocketPlan
 
 __all__ = ["App"]

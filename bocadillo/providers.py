@@ -2,9 +2,10 @@
 
 Modelled on pytest fixtures. A provider is a function (sync or async, plain
 or a generator whose code after ``yield`` is the teardown) registered with
-``@provider``. Which providers a handler needs, in which order they are made,
-and where each of their arguments comes from is resolved once, at start-up,
-into a flat list of ``ProviderStep``s; a request runs that list.
+``@provider``. This module is the declaration side: the decorator, the
+registries and discovery. Which providers a handler needs is resolved once,
+at start-up, by ``bocadillo.compile.providers``; ``bocadillo.runtime.providers``
+runs them per request.
 """
 
 from __future__ import annotations
@@ -13,28 +14,25 @@ import enum
 import importlib
 import importlib.util
 import inspect
-import logging
 import sys
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeVar, overload
 
-from starlette.concurrency import run_in_threadpool
-
 from bocadillo.errors import ConfigurationError
 
 __all__ = [
-    "AppProviders",
+    "GLOBAL_PROVIDERS",
     "Provider",
     "ProviderKind",
     "ProviderRegistry",
-    "ProviderStep",
+    "ProviderScope",
     "discover_providers",
+    "load_providerconf",
     "provider",
+    "register_provider",
 ]
-
-logger = logging.getLogger("bocadillo")
 
 ProviderScope = Literal["app", "request"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -236,183 +234,3 @@ def load_providerconf(app_module: str | None) -> None:
     except Exception:
         del sys.modules[name]
         raise
-
-
-# -- the compiled form -------------------------------------------------------
-
-
-class ProviderArg:
-    """Where one provider-valued argument comes from at request time."""
-
-    __slots__ = ("arg", "from_app", "key")
-
-    def __init__(self, arg: str, key: Any, from_app: bool) -> None:
-        self.arg = arg
-        self.key = key  # a provider name (request scope) or an AppNode key (app scope)
-        self.from_app = from_app
-
-
-class ProviderStep:
-    """One request-scoped provider call, with its arguments' sources resolved."""
-
-    __slots__ = ("func", "kind", "name", "param_fields", "provider", "provider_args", "request_arg")
-
-    def __init__(
-        self,
-        provider: Provider,
-        *,
-        param_fields: list[tuple[str, str]],
-        provider_args: list[ProviderArg],
-        request_arg: str | None,
-    ) -> None:
-        self.provider = provider
-        self.name = provider.name
-        self.func = provider.func
-        self.kind = provider.kind
-        self.param_fields = param_fields  # (argument, validated field)
-        self.provider_args = provider_args
-        self.request_arg = request_arg
-
-
-class AppNode:
-    """An app-scoped provider, resolved: made once, keyed by itself and its inputs."""
-
-    __slots__ = ("args", "key", "provider")
-
-    def __init__(self, provider: Provider, args: list[ProviderArg]) -> None:
-        self.provider = provider
-        self.args = args
-        self.key: tuple[Any, ...] = (provider, tuple(a.key for a in args))
-
-
-# -- running providers -------------------------------------------------------
-
-
-def _advance(gen: Generator[Any, None, None]) -> tuple[bool, Any]:
-    """next(gen) for a worker thread: StopIteration cannot cross into a coroutine."""
-    try:
-        return False, next(gen)
-    except StopIteration:
-        return True, None
-
-
-def _throw(gen: Generator[Any, None, None], exc: BaseException) -> bool:
-    try:
-        gen.throw(exc)
-    except StopIteration:
-        return True
-    return False
-
-
-async def make_value(
-    kind: ProviderKind, func: Any, kwargs: dict[str, Any], exits: list[Any]
-) -> Any:
-    """Call one provider; a generator's is pushed on ``exits`` for its teardown."""
-    if kind is ProviderKind.ASYNC:
-        return await func(**kwargs)
-    if kind is ProviderKind.ASYNC_GENERATOR:
-        agen = func(**kwargs)
-        try:
-            value = await agen.__anext__()
-        except StopAsyncIteration:
-            raise RuntimeError(f"provider {func.__name__!r} did not yield a value") from None
-        exits.append(agen)
-        return value
-    if kind is ProviderKind.SYNC:
-        return await run_in_threadpool(func, **kwargs)
-    if kind is ProviderKind.GENERATOR:
-        gen = func(**kwargs)
-        done, value = await run_in_threadpool(_advance, gen)
-        if done:
-            raise RuntimeError(f"provider {func.__name__!r} did not yield a value")
-        exits.append(gen)
-        return value
-    return func  # ProviderKind.VALUE
-
-
-async def solve(
-    steps: list[ProviderStep],
-    fields: dict[str, Any],
-    values: dict[str, Any],
-    app_values: dict[Any, Any],
-    request: Any,
-    exits: list[Any],
-) -> None:
-    """Make each request provider in order, reading its request data from ``fields``.
-
-    Provider fields are popped from ``fields``; what is left is the handler's.
-    """
-    for step in steps:
-        kwargs: dict[str, Any] = {}
-        for arg, field in step.param_fields:
-            kwargs[arg] = fields.pop(field)
-        for source in step.provider_args:
-            kwargs[source.arg] = (app_values if source.from_app else values)[source.key]
-        if step.request_arg is not None:
-            kwargs[step.request_arg] = request
-        if step.kind is ProviderKind.ASYNC:  # the common case, without a further coroutine
-            values[step.name] = await step.func(**kwargs)
-        else:
-            values[step.name] = await make_value(step.kind, step.func, kwargs, exits)
-
-
-async def teardown(exits: list[Any], exc: BaseException | None) -> BaseException | None:
-    """Finish generator providers, the last made first.
-
-    With ``exc`` (the handler failed), each generator sees it raised at its
-    ``yield``, so a transaction can roll back. A teardown that raises a
-    different exception replaces it (to turn a database error into an
-    ``HTTPError(409)``, say). Returns the exception left to answer, if any.
-    """
-    while exits:
-        gen = exits.pop()
-        try:
-            if isinstance(gen, AsyncGenerator):
-                if exc is None:
-                    await gen.__anext__()
-                else:
-                    await gen.athrow(exc)
-                finished = False
-            elif exc is None:
-                finished, _ = await run_in_threadpool(_advance, gen)
-            else:
-                finished = await run_in_threadpool(_throw, gen, exc)
-        except StopAsyncIteration:
-            continue
-        except BaseException as raised:
-            if raised is not exc:
-                exc = raised
-            continue
-        if not finished:
-            exc = RuntimeError(f"provider generator {gen.__qualname__!r} yielded more than once")
-            if isinstance(gen, AsyncGenerator):
-                await gen.aclose()
-            else:
-                gen.close()
-    return exc
-
-
-class AppProviders:
-    """The values of app-scoped providers, made at start-up, torn down at shutdown."""
-
-    def __init__(self) -> None:
-        self.values: dict[Any, Any] = {}
-        self._exits: list[Any] = []
-
-    async def ensure(self, nodes: Iterable[AppNode]) -> None:
-        """Make every node not made yet; ``nodes`` come dependencies first."""
-        for node in nodes:
-            if node.key in self.values:
-                continue
-            kwargs = {a.arg: self.values[a.key] for a in node.args}
-            provider = node.provider
-            self.values[node.key] = await make_value(
-                provider.kind, provider.func, kwargs, self._exits
-            )
-
-    async def close(self) -> None:
-        """Tear every app provider down, the last made first."""
-        error = await teardown(self._exits, None)
-        self.values.clear()
-        if error is not None:
-            raise error

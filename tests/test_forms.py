@@ -19,7 +19,6 @@ from bocadillo import (
     PlainTextResponse,
     UploadFile,
 )
-from bocadillo.runtime.forms import FormPlan
 from bocadillo.testing import run_contract
 
 
@@ -333,19 +332,3 @@ def test_background_of_a_returned_response(caplog: pytest.LogCaptureFixture) -> 
     assert response.text == "hi"
     assert ran
     assert "late" in caplog.text
-
-
-def test_plain_routes_keep_the_plain_plan() -> None:
-    app = make_app()
-
-    @app.get("/plain")
-    async def plain(q: int = 1) -> int:
-        return q
-
-    @app.get("/bg")
-    async def bg(tasks: BackgroundTasks) -> None: ...
-
-    kinds = {route.path: type(plan) for route, plan in app.plans()}
-    assert kinds["/plain"] is not FormPlan
-    assert kinds["/bg"] is FormPlan
-    assert kinds["/upload"] is FormPlan

@@ -19,9 +19,9 @@ from bocadillo.runtime.sse import SSEPlan
 
 if TYPE_CHECKING:
     from bocadillo.app import App
-    from bocadillo.compile.providers import RouteProviders
     from bocadillo.routing.table import Mount
-    from bocadillo.runtime.endpoint import ParamSpec, ResponseSpec
+    from bocadillo.runtime.providers import RouteProviders
+    from bocadillo.runtime.specs import ParamSpec, ResponseSpec
 
 __all__ = ["add_routes"]
 

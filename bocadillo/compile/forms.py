@@ -18,8 +18,8 @@ from bocadillo.params import (
     UNSET,
     FormParam,
 )
-from bocadillo.runtime.endpoint import BodySpec
 from bocadillo.runtime.forms import FormField, FormModel, FormSpec, UploadFile, model_keys
+from bocadillo.runtime.specs import BodySpec
 from bocadillo.schemas.registry import is_foreign
 from bocadillo.schemas.types import (
     is_model_class,

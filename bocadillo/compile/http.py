@@ -14,7 +14,7 @@ from bocadillo.compile.providers import ProviderGraph
 from bocadillo.compile.responses import response_spec
 from bocadillo.errors import ConfigurationError
 from bocadillo.runtime.endpoint import EndpointPlan
-from bocadillo.runtime.forms import FormPlan
+from bocadillo.runtime.forms import FormReader
 
 __all__ = ["compile_endpoint"]
 
@@ -49,9 +49,14 @@ def compile_endpoint(
     wiring = graph.resolve_route(
         parts.providers, path_params=path_params, where=where, autouse=autouse
     )
-    plan_class = FormPlan if form is not None or parts.background_arg else EndpointPlan
+    form_reader = None
+    if form is not None:
+        try:
+            form_reader = FormReader(form, max_body_size)
+        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
+            raise ConfigurationError(f"{where}: cannot validate the form: {exc}") from exc
     try:
-        plan = plan_class(
+        return EndpointPlan(
             endpoint=func,
             name=where,
             is_async=inspect.iscoroutinefunction(func),
@@ -63,12 +68,8 @@ def compile_endpoint(
             max_body_size=max_body_size,
             providers=wiring,
             app_values=app_values,
+            form_reader=form_reader,
+            background_arg=parts.background_arg,
         )
     except (PydanticSchemaGenerationError, PydanticUserError) as exc:
         raise ConfigurationError(f"{where}: cannot validate the parameters: {exc}") from exc
-    if isinstance(plan, FormPlan):
-        try:
-            plan.setup(form, parts.background_arg)
-        except (PydanticSchemaGenerationError, PydanticUserError) as exc:
-            raise ConfigurationError(f"{where}: cannot validate the form: {exc}") from exc
-    return plan

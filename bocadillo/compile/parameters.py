@@ -41,8 +41,8 @@ from bocadillo.compile.forms import FormEntry, form_entry
 from bocadillo.compile.validation import is_optional_of, validated_type
 from bocadillo.errors import ConfigurationError
 from bocadillo.params import UNSET, FormParam, Param, ParamSource
-from bocadillo.runtime.endpoint import BodySpec, ParamSpec
-from bocadillo.runtime.forms import BackgroundTasks
+from bocadillo.runtime.background import BackgroundTasks
+from bocadillo.runtime.specs import BodySpec, ParamSpec
 from bocadillo.schemas.registry import adapter_for, is_foreign
 from bocadillo.schemas.types import (
     is_body_type,

@@ -11,28 +11,16 @@ the parameter and the chain.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Collection
 from typing import Any
 
 from bocadillo.compile.parameters import describe, read_parameters
 from bocadillo.errors import ConfigurationError
-from bocadillo.providers import AppNode, Provider, ProviderArg, ProviderKind, ProviderStep
-from bocadillo.runtime.endpoint import ParamSpec
+from bocadillo.providers import Provider, ProviderKind
+from bocadillo.runtime.providers import AppNode, ProviderArg, ProviderStep, RouteProviders
+from bocadillo.runtime.specs import ParamSpec
 
-__all__ = ["ProviderGraph", "RouteProviders"]
-
-
-@dataclasses.dataclass(slots=True)
-class RouteProviders:
-    """What one route needs from providers, resolved."""
-
-    steps: list[ProviderStep]  # request providers, dependencies first
-    handler_args: list[ProviderArg]  # the handler's own provider arguments
-    params: list[ParamSpec]  # request data the providers read (validated with the handler's)
-    request_needed: bool  # some provider takes the Request
-    raises: dict[int, str]  # statuses the providers declare they may answer with
-    app_nodes: list[AppNode]  # the app providers this route uses, directly or not
+__all__ = ["ProviderGraph"]
 
 
 def _chain(names: list[str]) -> str:

@@ -12,7 +12,7 @@ from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from starlette.responses import RedirectResponse, Response
 
 from bocadillo.errors import ConfigurationError
-from bocadillo.runtime.endpoint import ResponseSpec
+from bocadillo.runtime.specs import ResponseSpec
 from bocadillo.schemas.registry import adapter_for
 from bocadillo.schemas.types import is_none_type
 

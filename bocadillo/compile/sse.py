@@ -18,7 +18,7 @@ from bocadillo.compile.parameters import SignatureParts, describe, read_paramete
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.errors import ConfigurationError
 from bocadillo.params import ParamSource
-from bocadillo.runtime.endpoint import ResponseSpec
+from bocadillo.runtime.specs import ResponseSpec
 from bocadillo.runtime.sse import DEFAULT_KEEPALIVE, LAST_EVENT_ID, Event, EventKind, SSEPlan
 from bocadillo.schemas.registry import adapter_for
 from bocadillo.schemas.types import split_annotated

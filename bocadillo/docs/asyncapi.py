@@ -42,7 +42,7 @@ from bocadillo.errors import PROBLEM_MEDIA_TYPE
 from bocadillo.params import ParamSource
 from bocadillo.routing.router import RouteDef
 from bocadillo.routing.table import path_template
-from bocadillo.runtime.endpoint import ParamSpec
+from bocadillo.runtime.specs import ParamSpec
 from bocadillo.runtime.sse import LAST_EVENT_ID, SSEPlan
 from bocadillo.runtime.websockets import CLOSE_CODES, MessageCodec, WebSocketPlan
 from bocadillo.schemas.registry import SchemaMode, adapter_for

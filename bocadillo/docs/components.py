@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from bocadillo.runtime.endpoint import EndpointPlan, ParamSpec
+from bocadillo.runtime.endpoint import EndpointPlan
+from bocadillo.runtime.specs import ParamSpec
 from bocadillo.runtime.sse import SSEPlan
 from bocadillo.schemas.registry import SchemaAdapter, SchemaMode, adapter_for
 

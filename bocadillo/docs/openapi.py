@@ -261,6 +261,7 @@ class _DocumentBuilder:
         (each file a string of ``contentMediaType: application/octet-stream``),
         else ``application/x-www-form-urlencoded``."""
         form = plan.form
+        assert form is not None
         properties: dict[str, Any] = {}
         required: list[str] = []
         for field in form.fields:

@@ -1,64 +1,46 @@
 """The compiled plan of one HTTP handler, and the request path through it.
 
-A plan is made once, at start-up, by ``_signature.compile_endpoint``. Serving a
-request runs it: extract the declared inputs, validate all scalar parameters
-in one pass and the body straight from bytes, call the handler, dump the
-result to bytes, send. Nothing here inspects a signature or a type.
+A plan is made once, at start-up, by ``bocadillo.compile``. Serving a request
+runs it: read the declared inputs (all parameters validated in one pass, the
+body straight from bytes, or a form), make the route's providers, call the
+handler, dump the result to bytes, send, tear the providers down. Nothing here
+inspects a signature or a type.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import functools
-import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NotRequired
-from urllib.parse import unquote_plus
+from typing import Any
 
-from pydantic import ConfigDict, TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import cookie_parser
+from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
-from typing_extensions import TypedDict
 
 from bocadillo.errors import HTTPError, RequestValidationError
-from bocadillo.params import Param, ParamSource
-from bocadillo.providers import solve, teardown
+from bocadillo.runtime.background import BackgroundTasks, run_background
 from bocadillo.runtime.body import (
     BodyLimitedReceive,
     is_json_media_type,
     parse_content_length,
     read_body,
 )
+from bocadillo.runtime.forms import FormReader, FormSpec
+from bocadillo.runtime.parameters import ParameterReader
+from bocadillo.runtime.providers import ProviderSession, RouteProviders
 from bocadillo.runtime.requests import Request
-from bocadillo.schemas.registry import (
-    MalformedInput,
-    SchemaAdapter,
-    SchemaValidationError,
-    dump_untyped,
-)
-from bocadillo.security import SecurityScheme
-
-if TYPE_CHECKING:
-    from bocadillo.compile.providers import RouteProviders
+from bocadillo.runtime.specs import BodySpec, ParamSpec, ResponseSpec
+from bocadillo.schemas.registry import MalformedInput, SchemaValidationError, dump_untyped
 
 __all__ = [
-    "BodySpec",
     "EndpointPlan",
-    "ParamSpec",
-    "ParameterReader",
-    "ResponseSpec",
+    "ResponseAlreadyStarted",
     "ResponseValidationError",
+    "send_response_object",
 ]
 
-logger = logging.getLogger("bocadillo")
-
 _JSON_HEADER = (b"content-type", b"application/json")
-
-# The config of the parameters' (and form fields') one-pass validator.
-FINITE_NUMBERS = ConfigDict(allow_inf_nan=False)
 
 
 class ResponseValidationError(Exception):
@@ -78,236 +60,17 @@ class ResponseAlreadyStarted(Exception):
     """An error raised after the response's first bytes went out; it cannot be answered."""
 
 
-@dataclasses.dataclass(slots=True)
-class ParamSpec:
-    """One scalar (or list-of-scalars) parameter of a handler."""
+class EndpointPlan:
+    """Everything needed to serve one handler, decided at start-up.
 
-    name: str  # the argument name in the handler (or provider)
-    field: str  # unique within the route: the key in the single validation pass
-    source: ParamSource
-    key: str  # the name on the wire: placeholder, query key, header name, cookie name
-    annotation: Any  # the type validated, constraints included
-    schema_type: Any  # the type whose JSON Schema documents the parameter
-    required: bool
-    default: Any
-    sequence: bool
-    marker: Param | None
-    security: SecurityScheme | None = None  # a credential, checked apart (401, not 422)
-
-
-@dataclasses.dataclass(slots=True)
-class BodySpec:
-    name: str
-    annotation: Any
-    adapter: SchemaAdapter
-    required: bool
-    default: Any
-    marker: Param | None
-
-
-@dataclasses.dataclass(slots=True)
-class ResponseSpec:
-    """How a handler's result becomes a response.
-
-    ``kind`` is ``"typed"`` (dumped by the schema adapter of ``annotation``),
-    ``"untyped"`` (dumped with orjson), or ``"empty"`` (``-> None``: no body).
-    A returned ``Response`` object is always sent as it is.
+    ``form_reader`` reads a form body, for a route that reads one instead of ``body``;
+    ``background_arg`` names the handler's ``BackgroundTasks`` parameter, whose
+    tasks run after the response.
     """
 
-    kind: str
-    status_code: int
-    annotation: Any
-    adapter: SchemaAdapter | None
-
-
-def _loc(spec: ParamSpec) -> list[Any]:
-    return [spec.source.value, spec.key]
-
-
-def _by_key(params: list[ParamSpec], source: ParamSource) -> dict[str, tuple[ParamSpec, ...]]:
-    """Wire name -> the parameters read from it (a handler and a provider may share one)."""
-    found: dict[str, tuple[ParamSpec, ...]] = {}
-    for spec in params:
-        if spec.source is source:
-            found[spec.key] = (*found.get(spec.key, ()), spec)
-    return found
-
-
-class ParameterReader:
-    """Reads and validates a route's path, query, header and cookie parameters and
-    credentials (the handler's and its providers'), for HTTP and WebSocket plans."""
-
-    def __init__(self, params: list[ParamSpec]) -> None:
-        self.params = params  # the handler's and its providers' request data
-        self._path = [(s.field, s.key) for s in params if s.source is ParamSource.PATH]
-        self._query = _by_key(params, ParamSource.QUERY)
-        self._headers = {
-            k.encode("latin-1"): v for k, v in _by_key(params, ParamSource.HEADER).items()
-        }
-        self._cookies = _by_key(params, ParamSource.COOKIE)
-        # Credentials are read like other parameters but checked on their own:
-        # a missing one is a 401, before anything else is validated.
-        self._security = [s for s in params if s.security is not None]
-        validated = [s for s in params if s.security is None]
-        self._defaults = {s.field: s.default for s in validated if not s.required}
-        # A mutable default (`tags: list[str] = Query([])`) is copied per request,
-        # so a handler that changes it cannot change the next request's default.
-        self._mutable_defaults = [
-            (field, value)
-            for field, value in self._defaults.items()
-            if isinstance(value, list | dict | set | bytearray)
-        ]
-        self._locs = {s.field: _loc(s) for s in validated}
-        self._validator = _params_validator(validated) if validated else None
-        # No parameter of any kind: the arguments are an empty dict.
-        self._no_parameters = not params
-
-    def _raw(
-        self, scope: Scope, path_params: dict[str, str] | None, raw: dict[str, Any]
-    ) -> list[str] | None:
-        """Fill ``raw`` from the path and the query string; return repeated single keys."""
-        if path_params is not None:
-            for field, key in self._path:
-                raw[field] = path_params[key]
-        if self._query:
-            query_string: bytes = scope["query_string"]
-            if query_string:
-                return self._read_query(query_string, raw)
-        return None
-
-    def _validate(
-        self, raw: dict[str, Any], repeated: list[str] | None
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """All parameters validated in one pass, defaults filled: (values, errors)."""
-        errors: list[dict[str, Any]] = []
-        if self._validator is None:
-            kwargs: dict[str, Any] = {}
-        else:
-            try:
-                kwargs = self._validator(raw)
-            except ValidationError as exc:
-                kwargs = {}
-                errors = self._param_errors(exc)
-            if self._defaults:
-                kwargs = {**self._defaults, **kwargs}
-                for field, value in self._mutable_defaults:
-                    if kwargs[field] is value:
-                        kwargs[field] = copy.deepcopy(value)
-        if repeated:
-            errors.extend(
-                {
-                    "loc": ["query", key],
-                    "msg": "Expected one value, got several.",
-                    "type": "repeated",
-                }
-                for key in dict.fromkeys(repeated)
-            )
-        return kwargs, errors
-
-    def read_parameters(self, scope: Scope, path_params: dict[str, str] | None) -> dict[str, Any]:
-        """The validated values keyed by field, or the 401/422 to answer with."""
-        raw: dict[str, Any] = {}
-        repeated = self._raw(scope, path_params, raw)
-        self._read_headers(scope["headers"], raw)
-        credentials = self._credentials(raw) if self._security else None
-        kwargs, errors = self._validate(raw, repeated)
-        if errors:
-            raise RequestValidationError(errors)
-        if credentials:
-            kwargs.update(credentials)
-        return kwargs
-
-    def _credentials(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Each credential the route declares, or the 401 for the first one missing."""
-        found = {}
-        for spec in self._security:
-            assert spec.security is not None
-            value = raw.pop(spec.field, None)
-            if value is None and not spec.required:
-                found[spec.field] = spec.default
-            else:
-                found[spec.field] = spec.security.credential(value, required=spec.required)
-        return found
-
-    def _read_query(self, query_string: bytes, raw: dict[str, Any]) -> list[str] | None:
-        """Fill ``raw`` from the query string; return the keys of single values sent twice."""
-        wanted = self._query
-        repeated = None
-        # parse_query's split, inlined: no list of pairs is built.
-        for part in query_string.decode("utf-8", "replace").split("&"):
-            if not part:
-                continue
-            key, _, value = part.partition("=")
-            if "%" in part or "+" in part:
-                key = unquote_plus(key)
-                value = unquote_plus(value)
-            specs = wanted.get(key)
-            if specs is None:
-                continue
-            for spec in specs:
-                if spec.sequence:
-                    raw.setdefault(spec.field, []).append(value)
-                elif spec.field in raw:
-                    if repeated is None:
-                        repeated = []
-                    repeated.append(key)
-                else:
-                    raw[spec.field] = value
-        return repeated
-
-    def _read_headers(
-        self, headers: list[tuple[bytes, bytes]], raw: dict[str, Any]
-    ) -> tuple[bytes | None, bytes | None]:
-        content_type = content_length = None
-        wanted = self._headers
-        if not wanted and not self._cookies:
-            # Only the body's two headers matter (a body route with no header parameters).
-            for name, value in headers:
-                if name == b"content-type":
-                    content_type = value
-                elif name == b"content-length":
-                    content_length = value
-            return content_type, content_length
-        cookie_headers: list[str] = []
-        for name, value in headers:
-            if name == b"content-type":
-                content_type = value
-            elif name == b"content-length":
-                content_length = value
-            elif name == b"cookie":
-                cookie_headers.append(value.decode("latin-1"))
-            specs = wanted.get(name)
-            if specs is not None:
-                text = value.decode("latin-1")
-                for spec in specs:
-                    if spec.sequence:
-                        raw.setdefault(spec.field, []).append(text)
-                    elif spec.field not in raw:
-                        raw[spec.field] = text
-        if self._cookies and cookie_headers:
-            cookies = cookie_parser("; ".join(cookie_headers))
-            for key, specs in self._cookies.items():
-                if key in cookies:
-                    for spec in specs:
-                        raw[spec.field] = cookies[key]
-        return content_type, content_length
-
-    def _param_errors(self, exc: ValidationError) -> list[dict[str, Any]]:
-        errors = []
-        for err in exc.errors(include_url=False, include_input=False, include_context=False):
-            field, *rest = err["loc"]
-            errors.append(
-                {"loc": [*self._locs[str(field)], *rest], "msg": err["msg"], "type": err["type"]}
-            )
-        return errors
-
-
-class EndpointPlan(ParameterReader):
-    """Everything needed to serve one handler, decided at start-up."""
-
-    # A form or BackgroundTasks route is a ``_forms.FormPlan``, which sets these.
-    form: Any = None
-    background_arg: str | None = None
+    # Whether the providers' teardown is shielded from cancellation, for a route
+    # whose task a client that leaves may cancel (an event stream).
+    shielded_teardown = False
 
     def __init__(
         self,
@@ -323,28 +86,32 @@ class EndpointPlan(ParameterReader):
         max_body_size: int,
         providers: RouteProviders,
         app_values: dict[Any, Any],
+        form_reader: FormReader | None = None,
+        background_arg: str | None = None,
     ) -> None:
-        super().__init__(params)
         self.endpoint = endpoint
         self.name = name
         self.is_async = is_async
         self.view_class = view_class
+        self.params = params
         self.body = body
         self.request_arg = request_arg
         self.response = response
         self.max_body_size = max_body_size
         self.providers = providers
-        self._app_values = app_values
-        self._reads_body = body is not None
-        self._needs_headers = bool(self._headers or self._cookies or body is not None)
+        self.form_reader = form_reader
+        self.background_arg = background_arg
+        self._reads_body = body is not None or form_reader is not None
+        self.parameters = ParameterReader(params, body_headers=self._reads_body)
         self._needs_request = request_arg is not None or providers.request_needed
-        self._steps = providers.steps
-        self._handler_providers = [(a.arg, a.key, a.from_app) for a in providers.handler_args]
-        self._uses_providers = bool(self._steps or self._handler_providers)
+        self._session: ProviderSession | None = None
+        if providers.steps or providers.handler_args:
+            self._session = ProviderSession(
+                providers, app_values, name=name, shielded=self.shielded_teardown
+            )
         # An `async def` function (not a view's method): awaited in place by __call__.
         self._plain_async = is_async and view_class is None
         self._status = response.status_code
-        self._empty = response.kind == "empty"
         self._dump: Callable[[Any], bytes] | None = None
         if response.kind == "typed":
             assert response.adapter is not None
@@ -353,31 +120,70 @@ class EndpointPlan(ParameterReader):
             self._dump = dump_untyped
 
     def __repr__(self) -> str:
-        return f"<EndpointPlan {self.name}>"
+        return f"<{type(self).__name__} {self.name}>"
+
+    @property
+    def form(self) -> FormSpec | None:
+        """What the route reads from a form body, if it reads one."""
+        return None if self.form_reader is None else self.form_reader.spec
 
     # -- the request path ------------------------------------------------
 
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, path_params: dict[str, str] | None
     ) -> None:
+        kwargs, errors, content_type, content_length = self.parameters.read(scope, path_params)
+        body: bytes | None = None
+        form: FormData | None = None
         if self._reads_body:
-            kwargs, request = await self._arguments(scope, receive, path_params)
+            if errors is None:
+                errors = []
+            if self.form_reader is None:
+                body = await self._read_body(receive, content_type, content_length, kwargs, errors)
+            else:
+                form = await self.form_reader.read(
+                    receive, content_type, content_length, kwargs, errors
+                )
+        if errors:
+            raise RequestValidationError(errors)
+        request = None
+        if self._needs_request:
+            request = self._request(scope, receive, path_params, kwargs, body)
+        tasks = None
+        if self.background_arg is not None:
+            tasks = kwargs[self.background_arg] = BackgroundTasks()
+        session = self._session
+        exits = None
+        try:
+            if session is not None:
+                exits = await session.open(kwargs, request)
+            if self._plain_async:
+                result = await self.endpoint(**kwargs)
+            else:
+                result = await self._call(kwargs)
+            # The one send path: the messages are built without a further coroutine.
+            messages = self._messages(result, scope)
+            if messages is None:
+                await send_response_object(result, scope, receive, send)
+            else:
+                await send(messages[0])
+                await send(messages[1])
+        except BaseException as exc:
+            # Generators see the error at their yield (a result that could not
+            # be serialized included), and may replace it with another.
+            if exits:
+                assert session is not None
+                await session.fail(exits, exc)
+            raise
         else:
-            kwargs, request = self._arguments_without_body(scope, receive, path_params)
-        if self._uses_providers:
-            await self._call_with_providers(kwargs, request, scope, receive, send)
-            return
-        if self._plain_async:
-            result = await self.endpoint(**kwargs)
-        else:
-            result = await self._call(kwargs)
-        # _respond, inlined: the messages are built without a coroutine.
-        messages = self._messages(result, scope)
-        if messages is None:
-            await _send_response_object(result, scope, receive, send)
-            return
-        await send(messages[0])
-        await send(messages[1])
+            if exits:
+                assert session is not None
+                await session.close(exits)
+        finally:
+            if form is not None:
+                await form.close()  # the uploads' temporary files
+        if tasks is not None and tasks.tasks:
+            await tasks()
 
     async def _call(self, kwargs: dict[str, Any]) -> Any:
         endpoint = self.endpoint
@@ -386,52 +192,6 @@ class EndpointPlan(ParameterReader):
         if self.is_async:
             return await endpoint(**kwargs)
         return await run_in_threadpool(endpoint, **kwargs)
-
-    async def _call_with_providers(
-        self,
-        kwargs: dict[str, Any],
-        request: Request | None,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-    ) -> None:
-        values: dict[str, Any] = {}
-        exits: list[Any] = []
-        app_values = self._app_values
-        try:
-            await solve(self._steps, kwargs, values, app_values, request, exits)
-            for arg, key, from_app in self._handler_providers:
-                kwargs[arg] = app_values[key] if from_app else values[key]
-            if self._plain_async:
-                result = await self.endpoint(**kwargs)
-            else:
-                result = await self._call(kwargs)
-            messages = self._messages(result, scope)
-            if messages is None:
-                await _send_response_object(result, scope, receive, send)
-            else:
-                await send(messages[0])
-                await send(messages[1])
-        except BaseException as exc:
-            # Generators see the error at their yield (a result that could not
-            # be serialized included), and may replace it with another.
-            if exits:
-                replacement = await teardown(exits, exc)
-                if replacement is not None and replacement is not exc:
-                    raise replacement from exc
-            raise
-        if exits:
-            error = await teardown(exits, None)
-            if error is not None:
-                logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
-
-    async def _respond(self, result: Any, scope: Scope, receive: Receive, send: Send) -> None:
-        messages = self._messages(result, scope)
-        if messages is None:
-            await _send_response_object(result, scope, receive, send)
-            return
-        await send(messages[0])
-        await send(messages[1])
 
     def _messages(self, result: Any, scope: Scope) -> tuple[Message, Message] | None:
         """The start and body messages that answer with ``result``, or None for a
@@ -467,60 +227,6 @@ class EndpointPlan(ParameterReader):
             },
             {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body},
         )
-
-    async def _arguments(
-        self, scope: Scope, receive: Receive, path_params: dict[str, str] | None
-    ) -> tuple[dict[str, Any], Request | None]:
-        """The validated arguments, keyed by field, and the Request if anything asked for it."""
-        if not self._reads_body:
-            return self._arguments_without_body(scope, receive, path_params)
-        raw: dict[str, Any] = {}
-        content_type = content_length = None
-        credentials = None
-        if self._no_parameters:
-            # Only the body: its two headers, nothing to validate beside it.
-            if self._needs_headers:
-                content_type, content_length = self._read_headers(scope["headers"], raw)
-            kwargs: dict[str, Any] = {}
-            errors: list[dict[str, Any]] = []
-        else:
-            repeated = self._raw(scope, path_params, raw)
-            if self._needs_headers:
-                content_type, content_length = self._read_headers(scope["headers"], raw)
-            if self._security:
-                credentials = self._credentials(raw)
-            kwargs, errors = self._validate(raw, repeated)
-        body: bytes | None = None
-        if self._reads_body:
-            body = await self._read_body(receive, content_type, content_length, kwargs, errors)
-        if errors:
-            raise RequestValidationError(errors)
-        if credentials:
-            kwargs.update(credentials)
-        if not self._needs_request:
-            return kwargs, None
-        return kwargs, self._request(scope, receive, path_params, kwargs, body)
-
-    def _arguments_without_body(
-        self, scope: Scope, receive: Receive, path_params: dict[str, str] | None
-    ) -> tuple[dict[str, Any], Request | None]:
-        """``_arguments`` for a route that reads no body: nothing to await."""
-        if self._no_parameters:
-            kwargs: dict[str, Any] = {}
-        else:
-            raw: dict[str, Any] = {}
-            repeated = self._raw(scope, path_params, raw)
-            if self._needs_headers:
-                self._read_headers(scope["headers"], raw)
-            credentials = self._credentials(raw) if self._security else None
-            kwargs, errors = self._validate(raw, repeated)
-            if errors:
-                raise RequestValidationError(errors)
-            if credentials:
-                kwargs.update(credentials)
-        if not self._needs_request:
-            return kwargs, None
-        return kwargs, self._request(scope, receive, path_params, kwargs, None)
 
     def _request(
         self,
@@ -629,51 +335,7 @@ def _is_json(content_type: bytes | None) -> bool:
     return known
 
 
-def parse_query(query_string: bytes) -> list[tuple[str, str]]:
-    """Split a query string into (key, value) pairs, blank values kept.
-
-    Like ``urllib.parse.parse_qsl`` (UTF-8, invalid bytes replaced) at a quarter
-    of its cost: only parts with ``%`` or ``+`` are unquoted. Raw non-ASCII
-    bytes, which clients should not send, are read as UTF-8 too.
-    """
-    pairs = []
-    for part in query_string.decode("utf-8", "replace").split("&"):
-        if not part:
-            continue
-        key, _, value = part.partition("=")
-        if "%" in part or "+" in part:
-            key = unquote_plus(key)
-            value = unquote_plus(value)
-        pairs.append((key, value))
-    return pairs
-
-
-def _params_validator(params: list[ParamSpec]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """One validator for all of a route's scalar parameters: a TypedDict over them."""
-    fields: dict[str, Any] = {
-        spec.field: spec.annotation if spec.required else NotRequired[spec.annotation]
-        for spec in params
-    }
-    make_typed_dict: Any = TypedDict  # called with computed fields, which mypy cannot follow
-    typed = make_typed_dict("Params", fields)
-    # "nan", "inf" and "1e999" are not numbers a client means: a float parameter is
-    # finite (`Annotated[float, Field(allow_inf_nan=True)]` still opts a parameter out).
-    typed.__pydantic_config__ = FINITE_NUMBERS
-    adapter: TypeAdapter[dict[str, Any]] = TypeAdapter(typed)
-    # pydantic-core's validator itself: the TypeAdapter wrapper costs a call per request.
-    validate: Callable[[dict[str, Any]], dict[str, Any]] = adapter.validator.validate_python
-    return validate
-
-
-async def run_background(task: Callable[[], Any]) -> None:
-    """Run a response's ``background`` (a task or tasks), logging what it raises."""
-    try:
-        await task()
-    except Exception:
-        logger.exception("A background task failed after the response was sent")
-
-
-async def _send_response_object(
+async def send_response_object(
     response: Response, scope: Scope, receive: Receive, send: Send
 ) -> None:
     """Send a ``Response`` the handler built, noting whether it began."""

@@ -1,25 +1,23 @@
-"""Forms, uploaded files and background tasks.
+"""Forms and uploaded files: what a route reads from a form body, and its reader.
 
-A route that declares ``Form``/``File`` parameters or a ``BackgroundTasks``
-parameter is served by a ``FormPlan``, a subclass of ``EndpointPlan``; every
-other route keeps the plain plan and pays nothing for these features.
+A route that declares ``Form``/``File`` parameters has a ``FormReader`` in its
+``EndpointPlan``, in place of the JSON body; every other route pays nothing
+for forms.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import logging
 import math
 import typing
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, NotRequired
 
 from pydantic import TypeAdapter, ValidationError
-from starlette.background import BackgroundTasks as _StarletteBackgroundTasks
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive
 from typing_extensions import TypedDict
 
 from bocadillo.errors import HTTPError
@@ -29,43 +27,21 @@ from bocadillo.params import (
     DEFAULT_MAX_PART_SIZE,
 )
 from bocadillo.runtime.body import body_chunks, parse_content_length, read_body
-from bocadillo.runtime.endpoint import FINITE_NUMBERS, EndpointPlan, parse_query
+from bocadillo.runtime.parameters import FINITE_NUMBERS, parse_query
+from bocadillo.schemas.pydantic_backend import validation_errors
 from bocadillo.schemas.types import is_sequence_type
 
 __all__ = [
-    "BackgroundTasks",
     "FormField",
     "FormModel",
-    "FormPlan",
+    "FormReader",
     "FormSpec",
     "UploadFile",
+    "model_keys",
 ]
-
-logger = logging.getLogger("bocadillo")
 
 _URLENCODED = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
-
-
-class BackgroundTasks(_StarletteBackgroundTasks):
-    """Work to do after the response is sent.
-
-    Declare a parameter of this type and add tasks to it; they run in order
-    once the response's last byte went out. A plain function runs in a worker
-    thread, an ``async def`` is awaited. A task that raises is logged and the
-    next one still runs::
-
-        @app.post("/signup")
-        async def signup(tasks: BackgroundTasks, email: str = Form()) -> None:
-            tasks.add_task(send_welcome, email)
-    """
-
-    async def __call__(self) -> None:
-        for task in self.tasks:
-            try:
-                await task()
-            except Exception:
-                logger.exception("A background task failed: %r", task.func)
 
 
 @dataclasses.dataclass(slots=True)
@@ -198,58 +174,33 @@ def _media_type(content_type: bytes | None) -> str | None:
     return content_type.decode("latin-1").partition(";")[0].strip().lower()
 
 
-_FORM_KEY = "bocadillo.form"
+class FormReader:
+    """Reads a route's form body (urlencoded, or multipart through Starlette's
+    parser, with the limits answered as 413) and validates its fields in one pass."""
 
+    def __init__(self, spec: FormSpec, max_body_size: int) -> None:
+        self.spec = spec
+        self.max_body_size = max_body_size
+        self._validator = _values_validator(spec.fields)
+        self._defaults = [(f.name, f.default) for f in spec.fields if not f.required]
 
-class FormPlan(EndpointPlan):
-    """The plan of a route that reads a form or takes ``BackgroundTasks``."""
-
-    form: FormSpec | None
-    background_arg: str | None
-
-    def setup(self, form: FormSpec | None, background_arg: str | None) -> None:
-        self.form = form
-        self.background_arg = background_arg
-        if form is not None:
-            self._reads_body = True
-            self._needs_headers = True
-            self._form_validator = _values_validator(form.fields)
-            self._form_defaults = [(f.name, f.default) for f in form.fields if not f.required]
-
-    async def __call__(
-        self, scope: Scope, receive: Receive, send: Send, path_params: dict[str, str] | None
-    ) -> None:
-        tasks: BackgroundTasks | None = None
-        kwargs, request = await self._arguments(scope, receive, path_params)
-        form: FormData | None = kwargs.pop(_FORM_KEY, None)
-        try:
-            if self.background_arg is not None:
-                tasks = kwargs[self.background_arg] = BackgroundTasks()
-            if self._uses_providers:
-                await self._call_with_providers(kwargs, request, scope, receive, send)
-            else:
-                result = await self._call(kwargs)
-                await self._respond(result, scope, receive, send)
-        finally:
-            if form is not None:
-                await form.close()
-        if tasks is not None and tasks.tasks:
-            await tasks()
-
-    async def _read_body(
+    async def read(
         self,
         receive: Receive,
         content_type: bytes | None,
         content_length: bytes | None,
         kwargs: dict[str, Any],
         errors: list[dict[str, Any]],
-    ) -> bytes | None:
-        spec = self.form
-        if spec is None:
-            return await super()._read_body(receive, content_type, content_length, kwargs, errors)
+    ) -> FormData | None:
+        """Put the form's values in ``kwargs`` and its errors in ``errors``.
+
+        Returns a multipart form's ``FormData``, whose uploads the caller closes
+        after the response; None for a urlencoded form, or once ``errors`` holds
+        any (the uploads are then closed here).
+        """
+        spec = self.spec
         media_type = _media_type(content_type)
         length = parse_content_length(content_length)
-        items: list[tuple[str, str | UploadFile]]
         if media_type == _MULTIPART:
             parser = _Parser(
                 Headers(raw=[(b"content-type", content_type or b"")]),
@@ -264,18 +215,16 @@ class FormPlan(EndpointPlan):
                 raise _malformed(f"The multipart body is malformed: {exc.message}") from None
             except (ValueError, UnicodeDecodeError, KeyError) as exc:
                 raise _malformed(f"The multipart body is malformed: {exc}") from None
-            items = form.multi_items()
             try:
-                await self._validate_form(spec, items, kwargs, errors)
+                await self._validate_form(form.multi_items(), kwargs, errors)
             except BaseException:
                 await form.close()
                 raise
             if errors:
                 await form.close()
-            else:
-                kwargs[_FORM_KEY] = form  # taken out in __call__, closed after the response
-            return None
-        elif media_type == _URLENCODED or (media_type is None and not length):
+                return None
+            return form
+        if media_type == _URLENCODED or (media_type is None and not length):
             body = await read_body(receive, self.max_body_size, length)
             pairs = parse_query(body) if body else []
             if len(pairs) > spec.max_fields:
@@ -285,25 +234,23 @@ class FormPlan(EndpointPlan):
                     raise _too_large(
                         f"A field is larger than the limit of {spec.max_part_size} bytes."
                     )
-            items = list(pairs)
-        else:
-            raise HTTPError(
-                415,
-                detail=(
-                    "The request body must be a form, sent with Content-Type: "
-                    f"{_MULTIPART if spec.has_files else _URLENCODED}."
-                ),
-            )
-        await self._validate_form(spec, items, kwargs, errors)
-        return None
+            await self._validate_form(list(pairs), kwargs, errors)
+            return None
+        raise HTTPError(
+            415,
+            detail=(
+                "The request body must be a form, sent with Content-Type: "
+                f"{_MULTIPART if spec.has_files else _URLENCODED}."
+            ),
+        )
 
     async def _validate_form(
         self,
-        spec: FormSpec,
         items: list[tuple[str, str | UploadFile]],
         kwargs: dict[str, Any],
         errors: list[dict[str, Any]],
     ) -> None:
+        spec = self.spec
         grouped: dict[str, list[str | UploadFile]] = {}
         for key, value in items:
             grouped.setdefault(key, []).append(value)
@@ -335,21 +282,16 @@ class FormPlan(EndpointPlan):
                 kwargs[field.name] = contents if field.sequence else contents[0]
             else:
                 kwargs[field.name] = uploads if field.sequence else uploads[0]
-        if self._form_validator is not None:
+        if self._validator is not None:
             try:
-                validated = self._form_validator(raw)
+                validated = self._validator(raw)
             except ValidationError as exc:
                 validated = {}
-                for err in exc.errors(
-                    include_url=False, include_input=False, include_context=False
-                ):
-                    errors.append(
-                        {"loc": ["form", *err["loc"]], "msg": err["msg"], "type": err["type"]}
-                    )
+                errors.extend(validation_errors(exc, ("form",)))
             for field in spec.fields:
                 if field.file is None and field.key in validated:
                     kwargs[field.name] = validated[field.key]
-        for name, default in self._form_defaults:
+        for name, default in self._defaults:
             if name not in kwargs:
                 kwargs[name] = copy.deepcopy(default) if _is_mutable(default) else default
         model = spec.model
@@ -365,12 +307,7 @@ class FormPlan(EndpointPlan):
             try:
                 instance = model.adapter.validate_python(data)
             except ValidationError as exc:
-                for err in exc.errors(
-                    include_url=False, include_input=False, include_context=False
-                ):
-                    errors.append(
-                        {"loc": ["form", *err["loc"]], "msg": err["msg"], "type": err["type"]}
-                    )
+                errors.extend(validation_errors(exc, ("form",)))
                 return
             infinite = _non_finite_keys(instance, data)
             if infinite:

@@ -7,7 +7,8 @@ body. Return one of these to set the status, headers or media type yourself.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import anyio
@@ -24,7 +25,18 @@ __all__ = [
     "RedirectResponse",
     "Response",
     "StreamingResponse",
+    "loop_turns",
 ]
+
+
+def loop_turns() -> Iterator[bool]:
+    """An endless ``False, ... False, True``: true for every 16th item a sender sends,
+    when it gives the event loop a turn (``if next(turns): await asyncio.sleep(0)``).
+
+    Once the client has gone, a server's send returns at once, so a source that
+    never awaits would otherwise run on (forever, if endless), holding the server.
+    """
+    return itertools.cycle((*(False,) * 15, True))
 
 
 class Response(responses.Response):
@@ -84,18 +96,13 @@ class StreamingResponse(responses.StreamingResponse):
     async def stream_response(self, send: Any) -> None:
         start = {"type": "http.response.start", "status": self.status_code}
         await send(start | {"headers": self.raw_headers})
-        sent = 0
+        turns = loop_turns()
         try:
             async for chunk in self.body_iterator:
                 if not isinstance(chunk, bytes | memoryview):
                     chunk = chunk.encode(self.charset)
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                sent += 1
-                if sent % 16 == 0:
-                    # A turn for the event loop every 16 chunks. Once the client has
-                    # gone, a server's send returns at once, so an iterator that never
-                    # awaits would otherwise run on (forever, if endless), holding the
-                    # server.
+                if next(turns):
                     await asyncio.sleep(0)
         finally:
             # Close the iterator now, however the response ended (the client leaving

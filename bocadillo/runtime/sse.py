@@ -32,8 +32,9 @@ import anyio
 from starlette.types import Receive, Scope, Send
 
 from bocadillo.channels.channel import SlowSubscriber
-from bocadillo.providers import solve, teardown
+from bocadillo.errors import RequestValidationError
 from bocadillo.runtime.endpoint import EndpointPlan, ResponseAlreadyStarted
+from bocadillo.runtime.responses import loop_turns
 from bocadillo.schemas.registry import SchemaAdapter, SchemaValidationError
 
 __all__ = [
@@ -151,13 +152,19 @@ class _Progress:
 
 
 class SSEPlan(EndpointPlan):
-    """Everything needed to serve one SSE route, decided at start-up."""
+    """Everything needed to serve one SSE route, decided at start-up.
+
+    An HTTP GET plan whose response is the handler's stream of events.
+    """
+
+    # A client that leaves may cancel the stream's task: the providers' teardown
+    # must still finish.
+    shielded_teardown = True
 
     def __init__(self, *, kinds: list[EventKind], keepalive: float | None, **options: Any) -> None:
         super().__init__(**options)
         self.kinds = kinds
         self.keepalive = keepalive
-        self._by_name = {kind.name: kind for kind in kinds}
         self._by_class: dict[type, EventKind | None] = {
             kind.annotation: kind for kind in kinds if isinstance(kind.annotation, type)
         }
@@ -221,32 +228,24 @@ class SSEPlan(EndpointPlan):
     async def __call__(
         self, scope: Scope, receive: Receive, send: Send, path_params: dict[str, str] | None
     ) -> None:
-        kwargs, request = await self._arguments(scope, receive, path_params)
-        values: dict[str, Any] = {}
-        exits: list[Any] = []
-        if self._uses_providers:
+        kwargs, errors, _, _ = self.parameters.read(scope, path_params)
+        if errors:
+            raise RequestValidationError(errors)
+        request = None
+        if self._needs_request:
+            request = self._request(scope, receive, path_params, kwargs, None)
+        session = self._session
+        exits = None
+        if session is not None:
             # Providers run before the first byte: their errors are problem responses.
-            try:
-                await solve(self._steps, kwargs, values, self._app_values, request, exits)
-            except BaseException as exc:
-                if exits:
-                    replacement = await teardown(exits, exc)
-                    if replacement is not None and replacement is not exc:
-                        raise replacement from exc
-                raise
-            app_values = self._app_values
-            for arg, key, from_app in self._handler_providers:
-                kwargs[arg] = app_values[key] if from_app else values[key]
+            exits = await session.open(kwargs, request)
         failure: BaseException | None = None
         try:
             failure = await self._stream(self.endpoint(**kwargs), scope, receive, send)
         finally:
             if exits:
-                # Shielded: a client that left may have cancelled this task.
-                with anyio.CancelScope(shield=True):
-                    error = await teardown(exits, failure)
-                if error is not None and error is not failure:
-                    logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
+                assert session is not None
+                await session.close(exits, failure)
         if failure is not None:
             # The response is over; the app's error handling logs it (and a test
             # client raises it): a bug in the handler must not pass unseen.
@@ -305,7 +304,7 @@ class SSEPlan(EndpointPlan):
         once the previous one went out, so a slow reader holds the generator back."""
         loop = asyncio.get_running_loop()
         frame = self.frame
-        sent = 0
+        turns = loop_turns()
         try:
             async for item in events:
                 try:
@@ -320,10 +319,7 @@ class SSEPlan(EndpointPlan):
                     return None
                 progress.sending = False
                 progress.last = loop.time()
-                sent += 1
-                if not sent & 15:
-                    # A turn for the event loop every 16 events, so that a generator
-                    # that never awaits cannot hold the server once its client leaves.
+                if next(turns):
                     await asyncio.sleep(0)
         except SlowSubscriber as exc:
             # The stream's subscription fell behind (overflow="disconnect"): end the

@@ -26,28 +26,28 @@ import contextlib
 import logging
 import typing
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
-import anyio
 import orjson
 from starlette.websockets import WebSocket as StarletteWebSocket
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from bocadillo.channels.channel import SLOW_SUBSCRIBER_CLOSE_CODE, SlowSubscriber
-from bocadillo.errors import HTTPError
+from bocadillo.errors import (
+    HTTPError,
+    RequestValidationError,
+)
 from bocadillo.http.handshake import refuse_handshake
-from bocadillo.providers import solve, teardown
-from bocadillo.runtime.endpoint import ParameterReader, ParamSpec
+from bocadillo.runtime.parameters import ParameterReader
+from bocadillo.runtime.providers import ProviderSession, RouteProviders
+from bocadillo.runtime.specs import ParamSpec
 from bocadillo.schemas.registry import (
     MalformedInput,
     SchemaAdapter,
     SchemaValidationError,
     adapter_for,
 )
-
-if TYPE_CHECKING:
-    from bocadillo.compile.providers import RouteProviders
 
 __all__ = [
     "CLOSE_CODES",
@@ -296,7 +296,7 @@ class WebSocket(Generic[In, Out]):
         await self._transmit({"type": "websocket.send", "text": data.decode()})
 
 
-class WebSocketPlan(ParameterReader):
+class WebSocketPlan:
     """Everything needed to serve one WebSocket route, decided at start-up."""
 
     def __init__(
@@ -314,9 +314,10 @@ class WebSocketPlan(ParameterReader):
         max_message_size: int,
         invalid_message: Literal["close", "reply"],
     ) -> None:
-        super().__init__(params)
         self.endpoint = endpoint
         self.name = name
+        self.params = params
+        self.parameters = ParameterReader(params)
         self.ws_arg = ws_arg
         self.receives = receives
         self.sends = sends
@@ -324,7 +325,9 @@ class WebSocketPlan(ParameterReader):
         self.auto_accept = auto_accept
         self.max_message_size = max_message_size
         self.invalid_message = invalid_message
-        self._app_values = app_values
+        # Shielded: a test client cancels the connection's task right after the
+        # client leaves; a teardown (telling a room the member left) must still finish.
+        self._session = ProviderSession(providers, app_values, name=name, shielded=True)
 
     def __repr__(self) -> str:
         return f"<WebSocketPlan {self.name}>"
@@ -339,17 +342,14 @@ class WebSocketPlan(ParameterReader):
         scope["path_params"] = path_params or {}
         websocket = StarletteWebSocket(scope, receive, send)
         typed: WebSocket[Any, Any] = WebSocket(websocket, self, receive, send)
-        values: dict[str, Any] = {}
-        exits: list[Any] = []
         try:
-            kwargs = self.read_parameters(scope, path_params)
-            await solve(self.providers.steps, kwargs, values, self._app_values, websocket, exits)
+            kwargs, errors, _, _ = self.parameters.read(scope, path_params)
+            if errors:
+                raise RequestValidationError(errors)
+            exits = await self._session.open(kwargs, websocket)
         except Exception as exc:
-            error = await teardown(exits, exc) if exits else exc
-            await self._refuse_handshake(websocket, error or exc)
+            await self._refuse_handshake(websocket, exc)
             return
-        for source in self.providers.handler_args:
-            kwargs[source.arg] = (self._app_values if source.from_app else values)[source.key]
         kwargs[self.ws_arg] = typed
         failure: BaseException | None = None
         try:
@@ -374,12 +374,7 @@ class WebSocketPlan(ParameterReader):
                     await typed.close(1011, "Internal error")
         finally:
             if exits:
-                # Shielded: a test client cancels the connection's task right after the
-                # client leaves; a teardown (telling a room the member left) must still finish.
-                with anyio.CancelScope(shield=True):
-                    error = await teardown(exits, failure)
-                if error is not None and error is not failure:
-                    logger.error("A provider's teardown failed after %s", self.name, exc_info=error)
+                await self._session.close(exits, failure)
         if websocket.application_state is WebSocketState.CONNECTING:
             # auto_accept=False and the handler neither accepted nor refused.
             await self._refuse_handshake(

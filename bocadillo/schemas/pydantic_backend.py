@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -12,12 +13,14 @@ from pydantic_core import PydanticSerializationError
 from bocadillo.runtime.body import LONG_DIGITS, NUMBER_SHAPES, non_finite_error
 from bocadillo.schemas.registry import MalformedInput, SchemaMode, SchemaValidationError
 
-__all__ = ["PydanticAdapter"]
+__all__ = ["PydanticAdapter", "validation_errors"]
 
 
-def _convert_errors(exc: ValidationError) -> list[dict[str, Any]]:
+def validation_errors(exc: ValidationError, prefix: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    """A pydantic ``ValidationError`` as the errors a 422 lists: each one's ``loc``
+    (behind ``prefix``), ``msg`` and ``type``, without pydantic's input, URL and context."""
     return [
-        {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
+        {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
         for err in exc.errors(include_url=False, include_input=False, include_context=False)
     ]
 
@@ -107,7 +110,7 @@ class PydanticAdapter:
                 raise MalformedInput(errors[0]["msg"]) from None
             if self._strict and any(_is_whole_float(err) for err in errors):
                 return self._with_whole_floats_as_ints(data, errors, exc)
-            raise SchemaValidationError(_convert_errors(exc)) from None
+            raise SchemaValidationError(validation_errors(exc)) from None
 
     def _with_whole_floats_as_ints(
         self, data: bytes, errors: list[Any], exc: ValidationError
@@ -118,20 +121,20 @@ class PydanticAdapter:
         try:
             value = orjson.loads(data)
         except orjson.JSONDecodeError:
-            raise SchemaValidationError(_convert_errors(exc)) from None
+            raise SchemaValidationError(validation_errors(exc)) from None
         for err in errors:
             if _is_whole_float(err):
                 value = _replace_at(value, list(err["loc"]))
         try:
             return self._validate_json(orjson.dumps(value), strict=True)
         except (ValidationError, orjson.JSONEncodeError):
-            raise SchemaValidationError(_convert_errors(exc)) from None
+            raise SchemaValidationError(validation_errors(exc)) from None
 
     def validate_python(self, data: Any) -> Any:
         try:
             return self._validate_python(data)
         except ValidationError as exc:
-            raise SchemaValidationError(_convert_errors(exc)) from None
+            raise SchemaValidationError(validation_errors(exc)) from None
 
     def dump_json(self, value: Any) -> bytes:
         if self._exact is not None:
@@ -142,7 +145,7 @@ class PydanticAdapter:
                 try:
                     value = self._validate_python(value, from_attributes=True)
                 except ValidationError as exc:
-                    raise SchemaValidationError(_convert_errors(exc)) from None
+                    raise SchemaValidationError(validation_errors(exc)) from None
             return self._to_json(value, by_alias=True)
         try:
             # warnings="error": a value that is not of the declared type (a dict
@@ -152,7 +155,7 @@ class PydanticAdapter:
             try:
                 value = self._validate_python(value, from_attributes=True)
             except ValidationError as exc:
-                raise SchemaValidationError(_convert_errors(exc)) from None
+                raise SchemaValidationError(validation_errors(exc)) from None
             return self._to_json(value, by_alias=True)
 
     def json_schema(self, mode: SchemaMode = "validation") -> dict[str, Any]:

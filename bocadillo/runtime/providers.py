@@ -1,0 +1,305 @@
+"""Running providers: the compiled form of a route's providers, and the session
+that makes them for a request and tears them down after it.
+
+``bocadillo.providers`` declares providers; the compiler resolves which ones a
+route needs into ``ProviderStep``s and ``AppNode``s (kept here, as the plans
+read them per request); this module runs them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncGenerator, Generator, Iterable
+from typing import Any
+
+import anyio
+from starlette.concurrency import run_in_threadpool
+
+from bocadillo.providers import Provider, ProviderKind
+from bocadillo.runtime.specs import ParamSpec
+
+__all__ = [
+    "AppNode",
+    "AppProviders",
+    "ProviderArg",
+    "ProviderSession",
+    "ProviderStep",
+    "RouteProviders",
+    "make_value",
+    "solve",
+    "teardown",
+]
+
+logger = logging.getLogger("bocadillo")
+
+
+# -- the compiled form -------------------------------------------------------
+
+
+class ProviderArg:
+    """Where one provider-valued argument comes from at request time."""
+
+    __slots__ = ("arg", "from_app", "key")
+
+    def __init__(self, arg: str, key: Any, from_app: bool) -> None:
+        self.arg = arg
+        self.key = key  # a provider name (request scope) or an AppNode key (app scope)
+        self.from_app = from_app
+
+
+class ProviderStep:
+    """One request-scoped provider call, with its arguments' sources resolved."""
+
+    __slots__ = ("func", "kind", "name", "param_fields", "provider", "provider_args", "request_arg")
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        param_fields: list[tuple[str, str]],
+        provider_args: list[ProviderArg],
+        request_arg: str | None,
+    ) -> None:
+        self.provider = provider
+        self.name = provider.name
+        self.func = provider.func
+        self.kind = provider.kind
+        self.param_fields = param_fields  # (argument, validated field)
+        self.provider_args = provider_args
+        self.request_arg = request_arg
+
+
+class AppNode:
+    """An app-scoped provider, resolved: made once, keyed by itself and its inputs."""
+
+    __slots__ = ("args", "key", "provider")
+
+    def __init__(self, provider: Provider, args: list[ProviderArg]) -> None:
+        self.provider = provider
+        self.args = args
+        self.key: tuple[Any, ...] = (provider, tuple(a.key for a in args))
+
+
+@dataclasses.dataclass(slots=True)
+class RouteProviders:
+    """What one route needs from providers, resolved."""
+
+    steps: list[ProviderStep]  # request providers, dependencies first
+    handler_args: list[ProviderArg]  # the handler's own provider arguments
+    params: list[ParamSpec]  # request data the providers read (validated with the handler's)
+    request_needed: bool  # some provider takes the Request
+    raises: dict[int, str]  # statuses the providers declare they may answer with
+    app_nodes: list[AppNode]  # the app providers this route uses, directly or not
+
+
+# -- running providers -------------------------------------------------------
+
+
+def _advance(gen: Generator[Any, None, None]) -> tuple[bool, Any]:
+    """next(gen) for a worker thread: StopIteration cannot cross into a coroutine."""
+    try:
+        return False, next(gen)
+    except StopIteration:
+        return True, None
+
+
+def _throw(gen: Generator[Any, None, None], exc: BaseException) -> bool:
+    try:
+        gen.throw(exc)
+    except StopIteration:
+        return True
+    return False
+
+
+async def make_value(
+    kind: ProviderKind, func: Any, kwargs: dict[str, Any], exits: list[Any]
+) -> Any:
+    """Call one provider; a generator's is pushed on ``exits`` for its teardown."""
+    if kind is ProviderKind.ASYNC:
+        return await func(**kwargs)
+    if kind is ProviderKind.ASYNC_GENERATOR:
+        agen = func(**kwargs)
+        try:
+            value = await agen.__anext__()
+        except StopAsyncIteration:
+            raise RuntimeError(f"provider {func.__name__!r} did not yield a value") from None
+        exits.append(agen)
+        return value
+    if kind is ProviderKind.SYNC:
+        return await run_in_threadpool(func, **kwargs)
+    if kind is ProviderKind.GENERATOR:
+        gen = func(**kwargs)
+        done, value = await run_in_threadpool(_advance, gen)
+        if done:
+            raise RuntimeError(f"provider {func.__name__!r} did not yield a value")
+        exits.append(gen)
+        return value
+    return func  # ProviderKind.VALUE
+
+
+async def solve(
+    steps: list[ProviderStep],
+    fields: dict[str, Any],
+    values: dict[str, Any],
+    app_values: dict[Any, Any],
+    request: Any,
+    exits: list[Any],
+) -> None:
+    """Make each request provider in order, reading its request data from ``fields``.
+
+    Provider fields are popped from ``fields``; what is left is the handler's.
+    """
+    for step in steps:
+        kwargs: dict[str, Any] = {}
+        for arg, field in step.param_fields:
+            kwargs[arg] = fields.pop(field)
+        for source in step.provider_args:
+            kwargs[source.arg] = (app_values if source.from_app else values)[source.key]
+        if step.request_arg is not None:
+            kwargs[step.request_arg] = request
+        if step.kind is ProviderKind.ASYNC:  # the common case, without a further coroutine
+            values[step.name] = await step.func(**kwargs)
+        else:
+            values[step.name] = await make_value(step.kind, step.func, kwargs, exits)
+
+
+async def teardown(exits: list[Any], exc: BaseException | None) -> BaseException | None:
+    """Finish generator providers, the last made first.
+
+    With ``exc`` (the handler failed), each generator sees it raised at its
+    ``yield``, so a transaction can roll back. A teardown that raises a
+    different exception replaces it (to turn a database error into an
+    ``HTTPError(409)``, say). Returns the exception left to answer, if any.
+    """
+    while exits:
+        gen = exits.pop()
+        try:
+            if isinstance(gen, AsyncGenerator):
+                if exc is None:
+                    await gen.__anext__()
+                else:
+                    await gen.athrow(exc)
+                finished = False
+            elif exc is None:
+                finished, _ = await run_in_threadpool(_advance, gen)
+            else:
+                finished = await run_in_threadpool(_throw, gen, exc)
+        except StopAsyncIteration:
+            continue
+        except BaseException as raised:
+            if raised is not exc:
+                exc = raised
+            continue
+        if not finished:
+            exc = RuntimeError(f"provider generator {gen.__qualname__!r} yielded more than once")
+            if isinstance(gen, AsyncGenerator):
+                await gen.aclose()
+            else:
+                gen.close()
+    return exc
+
+
+class ProviderSession:
+    """A route's request-scoped providers, run around each request (or WebSocket
+    connection, or event stream) of that route.
+
+    ``open`` makes the providers and hands the handler its provider arguments;
+    it returns the request's teardown stack (its generator providers). After the
+    handler, ``fail`` (it raised: the error may be replaced) or ``close`` (it
+    finished, or its error was already answered: a teardown error is logged)
+    finishes them::
+
+        exits = await session.open(kwargs, request)
+        try:
+            result = await handler(**kwargs)
+        except BaseException as exc:
+            if exits:
+                await session.fail(exits, exc)
+            raise
+        if exits:
+            await session.close(exits)
+    """
+
+    __slots__ = ("_app_values", "_handler_args", "_name", "_shielded", "_steps")
+
+    def __init__(
+        self,
+        providers: RouteProviders,
+        app_values: dict[Any, Any],
+        *,
+        name: str,
+        shielded: bool,
+    ) -> None:
+        self._steps = providers.steps
+        self._handler_args = [(a.arg, a.key, a.from_app) for a in providers.handler_args]
+        self._app_values = app_values
+        self._name = name  # the handler, for the log
+        # Where the connection's task may be cancelled once the client leaves (an
+        # event stream, a WebSocket), a teardown (telling a room the member left,
+        # say) must still finish.
+        self._shielded = shielded
+
+    async def open(self, kwargs: dict[str, Any], request: Any) -> list[Any]:
+        """Make the providers in order, reading their request data from ``kwargs``,
+        and put the handler's provider arguments in ``kwargs``; return the teardown
+        stack. If making one fails, those made are torn down with its error, and
+        the error (or the one a teardown replaced it with) is raised."""
+        values: dict[str, Any] = {}
+        exits: list[Any] = []
+        app_values = self._app_values
+        try:
+            await solve(self._steps, kwargs, values, app_values, request, exits)
+        except BaseException as exc:
+            if exits:
+                await self.fail(exits, exc)
+            raise
+        for arg, key, from_app in self._handler_args:
+            kwargs[arg] = app_values[key] if from_app else values[key]
+        return exits
+
+    async def fail(self, exits: list[Any], exc: BaseException) -> None:
+        """Tear down with the handler's error, which generators see at their ``yield``;
+        raise the error a teardown replaced it with, if one did."""
+        replacement = await self._teardown(exits, exc)
+        if replacement is not None and replacement is not exc:
+            raise replacement from exc
+
+    async def close(self, exits: list[Any], failure: BaseException | None = None) -> None:
+        """Tear down after the handler finished, or failed with ``failure`` already
+        answered (generators see it at their ``yield``); log a teardown's own error."""
+        error = await self._teardown(exits, failure)
+        if error is not None and error is not failure:
+            logger.error("A provider's teardown failed after %s", self._name, exc_info=error)
+
+    async def _teardown(self, exits: list[Any], exc: BaseException | None) -> BaseException | None:
+        if self._shielded:
+            with anyio.CancelScope(shield=True):
+                return await teardown(exits, exc)
+        return await teardown(exits, exc)
+
+
+class AppProviders:
+    """The values of app-scoped providers, made at start-up, torn down at shutdown."""
+
+    def __init__(self) -> None:
+        self.values: dict[Any, Any] = {}
+        self._exits: list[Any] = []
+
+    async def ensure(self, nodes: Iterable[AppNode]) -> None:
+        """Make every node not made yet; ``nodes`` come dependencies first."""
+        for node in nodes:
+            if node.key in self.values:
+                continue
+            kwargs = {a.arg: self.values[a.key] for a in node.args}
+            provider = node.provider
+            self.values[node.key] = await make_value(
+                provider.kind, provider.func, kwargs, self._exits
+            )
+
+    async def close(self) -> None:
+        """Tear every app provider down, the last made first."""
+        error = await teardown(self._exits, None)
+        self.values.clear()
+        if error is not None:
+            raise error
