@@ -269,7 +269,7 @@ def shown(annotation: Any) -> Any:
 
 def signature_text(obj: Callable[..., Any]) -> str:
     """``str(inspect.signature(...))`` of a function, or of a class's ``__init__``."""
-    signature = inspect.signature(obj.__init__ if inspect.isclass(obj) else obj)  # type: ignore[misc]
+    signature = inspect.signature(obj.__init__ if inspect.isclass(obj) else obj)
     signature = signature.replace(
         parameters=[
             parameter.replace(annotation=shown(parameter.annotation))
