@@ -405,7 +405,7 @@ def test_an_open_event_stream_does_not_hold_a_shutdown(
         body += chunk
     assert body.endswith(b"0\r\n\r\n"), body[-80:]
     assert server.process.wait(timeout=10) is not None
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # not the 30 s graceful timeout
     sock.close()
     log = server.log()
     assert "Traceback" not in log, log

@@ -453,7 +453,7 @@ def test_stream_events_stops_at_its_timeout_and_reports_non_streams() -> None:
     with create_client(app) as client:
         started = time.monotonic()
         assert list(client.stream_events("/never", timeout=0.3)) == []
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10  # the handler sleeps 30 s
         with pytest.raises(AssertionError, match="not an event stream"):
             list(client.stream_events("/plain"))
 
@@ -529,8 +529,8 @@ def test_a_generator_that_never_awaits_stops_when_its_client_leaves() -> None:
         sock.close()
         assert wait_for(lambda: state["closed"]), "the generator was not closed"
         started = time.monotonic()
-        assert b'{"status":"ok"}' in http_get(port, "/health")
-        assert time.monotonic() - started < 1
+        assert b'{"status":"ok"}' in http_get(port, "/health", timeout=10)
+        assert time.monotonic() - started < 5  # a blocked loop would never answer
 
 
 def test_a_slow_reader_holds_the_generator_back() -> None:
@@ -826,4 +826,4 @@ def test_leaving_an_unread_error_response_does_not_hang() -> None:
         with client.stream_events("/things/1/events", close_timeout=3) as stream:
             assert stream.status_code == 404
             assert stream.headers["content-type"] == "application/problem+json"
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < 5  # not the 10 s wait for a response
