@@ -599,7 +599,7 @@ def test_subscribers_recover_when_redis_restarts(tmp_path: Path) -> None:
     # reconnects and resubscribes, so the open subscription receives again.
     from redis_server import SKIP_MESSAGE, RedisServer
 
-    from bocadillo.channels.channel import BroadcastUnavailable
+    from bocadillo import BroadcastUnavailable
 
     executable = shutil.which("redis-server")
     if executable is None:
