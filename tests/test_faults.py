@@ -663,10 +663,12 @@ def test_idle_keep_alive_connections_are_held_cheaply_then_closed(
     )
     assert per_connection < 50 * 1024
     # The second wave reuses what the first one took: the memory is at a steady level
-    # (a leak would add about what a wave holds; the allocator keeps some back).
-    first_wave = held_rss - rss_idle[0]
-    assert rss_closed[1] - rss_closed[0] < first_wave / 3
-    assert rss_held[1][0] - held_rss < first_wave / 3
+    # (a leak would add about what a wave of connections holds; the allocator keeps some
+    # back). A wave's size is reckoned per connection: on a busy machine the first ones
+    # may close before the last is answered, so fewer than all were held at once.
+    wave = per_connection * many_files
+    assert rss_closed[1] - rss_closed[0] < wave / 3
+    assert rss_held[1][0] - held_rss < wave / 3
 
 
 @pytest.mark.slow
