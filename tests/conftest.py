@@ -40,11 +40,14 @@ def _call_asgi(
     headers: Sequence[tuple[str, str]] = (),
     chunks: Sequence[bytes] = (b"",),
     query_string: bytes = b"",
+    root_path: str = "",
 ) -> RawResponse:
     """Send one HTTP request straight to an ASGI app and collect what it sends back.
 
     Unlike the TestClient, this shows the body an app sends for HEAD, and sends
-    the request body in exactly the ``chunks`` given, with exactly ``headers``.
+    the request body in exactly the ``chunks`` given, with exactly ``headers``, on
+    exactly ``path`` (``//evil.example/`` stays a path). With a ``root_path``, ``path``
+    includes it, as servers send it.
     """
     scope = {
         "type": "http",
@@ -54,7 +57,7 @@ def _call_asgi(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "root_path": "",
+        "root_path": root_path,
         "query_string": query_string,
         "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
         "client": ("127.0.0.1", 1234),

@@ -8,6 +8,10 @@ whether a stream's generator finished, and how much of a body was produced.
 - ``GET /health``: ``{"status": "ok"}``.
 - ``GET /stats``: the counters, and the number of asyncio tasks alive.
 - ``GET /ping``: ``{"status": "ok"}``, through a provider (the idle connections' request).
+
+``/health`` and ``/ping`` say when the server ran them, in a ``served-at`` header: the
+server's ``time.monotonic()``, the system-wide clock a test on the same machine reads too.
+A test times what the server did from it, not how fast a busy client noticed.
 - ``POST /items``: a JSON body (``Item``), echoed with 201.
 - ``GET /big``: ``CHUNKS`` chunks of ``CHUNK_SIZE`` bytes (50 MiB) with a
   ``content-length``; chunk ``i`` is ``chunk(i)``, so a client can check
@@ -20,13 +24,14 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 from pydantic import BaseModel
 
-from bocadillo import App, StreamingResponse
+from bocadillo import App, JSONResponse, StreamingResponse
 
 CHUNK_SIZE = 64 * 1024
 CHUNKS = 800  # 50 MiB in all
@@ -69,9 +74,13 @@ class Tick(BaseModel):
     n: int
 
 
+def stamped_ok() -> JSONResponse:
+    return JSONResponse({"status": "ok"}, headers={"served-at": repr(time.monotonic())})
+
+
 @app.get("/health")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
+async def health() -> JSONResponse:
+    return stamped_ok()
 
 
 @app.get("/stats")
@@ -86,8 +95,8 @@ async def stats() -> dict[str, Any]:
 
 
 @app.get("/ping")
-async def ping(ping_probe: str) -> dict[str, str]:
-    return {"status": "ok"}
+async def ping(ping_probe: str) -> JSONResponse:
+    return stamped_ok()
 
 
 @app.post("/items", status_code=201)

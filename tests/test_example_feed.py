@@ -137,7 +137,7 @@ def test_a_follower_that_does_not_read_misses_the_oldest_posts_and_holds_up_nobo
         publishing = time.monotonic() - started
         events = list(stalled)  # read only now, after every post
 
-    assert publishing < 10  # nobody waited for the follower
+    assert publishing < 30  # nobody waited for the follower (its 2 s timeout, per post)
     ids = [event.id for event in events]
     published = [post["id"] for post in posts]
     # It missed posts, the oldest ones: what it got is in order and ends with the newest.
@@ -149,23 +149,24 @@ def test_a_follower_that_does_not_read_misses_the_oldest_posts_and_holds_up_nobo
 def test_a_stream_ends_after_stream_seconds() -> None:
     with create_client(create_app(stream_seconds=0.2)) as short:
         started = time.monotonic()
-        events = list(short.stream_events("/posts/events", timeout=5))
+        events = list(short.stream_events("/posts/events", timeout=30))
 
     assert events == []
-    assert time.monotonic() - started < 4  # ended by the server, not by the timeout
+    # Ended by the server, not by the client's 30 s timeout: a margin a busy machine keeps.
+    assert time.monotonic() - started < 15
 
 
 def test_feed_stream_seconds_is_read_as_the_app_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     app = create_app()
     monkeypatch.setenv("FEED_STREAM_SECONDS", "1")
 
-    with create_client(app) as short, short.stream_events("/posts/events", timeout=5) as stream:
+    with create_client(app) as short, short.stream_events("/posts/events", timeout=30) as stream:
         started = time.monotonic()
         post = publish(short, "ada", "before the end")
         events = list(stream)
 
     assert summary(events) == as_events([post])
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 15  # ended by the server after 1 s, not at 30 s
 
 
 def test_health_names_the_worker(client: Client) -> None:

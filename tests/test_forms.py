@@ -332,3 +332,24 @@ def test_background_of_a_returned_response(caplog: pytest.LogCaptureFixture) -> 
     assert response.text == "hi"
     assert ran
     assert "late" in caplog.text
+
+
+def test_plain_routes_beside_form_routes_read_no_form() -> None:
+    app = make_app()
+    ran: list[str] = []
+
+    @app.post("/plain")
+    async def plain(q: int = 1) -> int:
+        return q
+
+    @app.post("/bg")
+    async def bg(tasks: BackgroundTasks) -> None:
+        tasks.add_task(ran.append, "bg")
+
+    client = TestClient(app)
+    fields = {"email": "a@b.c", "age": "3"}
+
+    # A form sent to a route that declares none is not read, nor refused.
+    assert client.post("/plain?q=2", data=fields).json() == 2
+    assert client.post("/bg", data=fields).status_code == 204
+    assert ran == ["bg"]

@@ -25,7 +25,6 @@ from bocadillo import (
     register_backend,
 )
 from bocadillo.docs.components import SchemaComponents
-from bocadillo.schemas import registry as _schemas
 from bocadillo.schemas.registry import adapter_for
 
 # -- the two twins ---------------------------------------------------------------
@@ -718,15 +717,14 @@ class ShapeAdapter:
         }
 
 
-@pytest.fixture
-def shape_backend() -> Iterator[None]:
-    before = list(_schemas._backends)
+@pytest.fixture(scope="session")
+def shape_backend() -> None:
+    # Registered once for the run and left there (there is no public way to remove a
+    # backend): it claims only Shape instances, which no other test uses.
     register_backend(
         lambda tp: ShapeAdapter(tp) if isinstance(tp, Shape) else None,
         is_model=lambda tp: isinstance(tp, Shape),
     )
-    yield
-    _schemas._backends[:] = before
 
 
 Point = Shape("Point", x=int, y=int)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import jinja2
 import pytest
+from conftest import RawResponse
 from starlette.testclient import TestClient
 
 from bocadillo import App, ConfigurationError, HTMLResponse, Redirect, Router, Templates
-from bocadillo.routing.table import PathEntry, RouteTable
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -330,11 +329,18 @@ def test_redirect_is_documented_with_its_status_and_location(app: App) -> None:
     assert permanent["308"]["headers"]["Location"]["schema"] == {"type": "string"}
 
 
-# -- trailing slashes: the route table's lookup ----------------------------------------
+# -- trailing slashes: which form a request is redirected to ------------------------
 
 
-def table(*paths: str) -> RouteTable:
-    return RouteTable({p: PathEntry(p, {"GET": object()}) for p in paths}, [])
+def slash_app(*paths: str) -> App:
+    app = App()
+    for path in paths:
+        app.get(path)(echo)
+    return app
+
+
+async def echo() -> str:
+    return "found"
 
 
 @pytest.mark.parametrize(
@@ -347,50 +353,68 @@ def table(*paths: str) -> RouteTable:
         ("/files/{rest:path}", "/files", "/files/"),
     ],
 )
-def test_redirect_for_finds_the_other_form(declared: str, requested: str, target: str) -> None:
-    assert table(declared).redirect_for(requested) == target
+def test_the_other_form_of_a_path_is_redirected_to(
+    call_asgi: Callable[..., RawResponse], declared: str, requested: str, target: str
+) -> None:
+    response = call_asgi(slash_app(declared), "GET", requested)
+
+    assert response.status == 308
+    assert response.headers["location"] == target
 
 
 @pytest.mark.parametrize(
-    "requested",
-    ["/", "//", "/todos//", "/other/", "//todos", "/todos/5/6/"],
+    ("requested", "status"),
+    [
+        ("/", 200),
+        ("//", 404),
+        ("/todos//", 404),
+        ("/other/", 404),
+        ("//todos", 404),
+        ("/todos/5/6/", 404),
+    ],
 )
-def test_redirect_for_finds_nothing_else(requested: str) -> None:
-    assert table("/", "/todos", "/todos/{id}").redirect_for(requested) is None
+def test_no_redirect_where_no_route_differs_by_a_slash(
+    call_asgi: Callable[..., RawResponse], requested: str, status: int
+) -> None:
+    response = call_asgi(slash_app("/", "/todos", "/todos/{id}"), "GET", requested)
+
+    assert response.status == status
+    assert "location" not in response.headers
 
 
-def test_redirect_for_never_points_at_another_host() -> None:
-    routes = table("/{name}")
+@pytest.mark.parametrize("requested", ["//evil.example/", "/\\evil.example/"])
+def test_a_redirect_never_points_at_another_host(
+    call_asgi: Callable[..., RawResponse], requested: str
+) -> None:
+    response = call_asgi(slash_app("/{name}"), "GET", requested)
 
-    assert routes.redirect_for("//evil.example/") is None
-    assert routes.redirect_for("/\\evil.example/") is None
+    assert response.status == 404
+    assert "location" not in response.headers
 
 
-def redirect_scope(method: str = "GET", query: bytes = b"", root_path: str = "") -> Any:
-    return {"type": "http", "method": method, "query_string": query, "root_path": root_path}
+def test_the_redirect_is_a_308_keeping_the_query(call_asgi: Callable[..., RawResponse]) -> None:
+    response = call_asgi(slash_app("/todos"), "GET", "/todos/", query_string=b"limit=5&q=a%20b")
 
-
-def test_trailing_slash_redirect_is_a_308_keeping_the_query() -> None:
-    response = table("/todos").trailing_slash_redirect(
-        redirect_scope(query=b"limit=5&q=a%20b"), "/todos/"
-    )
-
-    assert isinstance(response, Redirect)
-    assert response.status_code == 308
+    assert response.status == 308
     assert response.headers["location"] == "/todos?limit=5&q=a%20b"
 
 
-def test_trailing_slash_redirect_keeps_the_root_path_and_quotes_the_path() -> None:
-    response = table("/files/{name}").trailing_slash_redirect(
-        redirect_scope(root_path="/api"), "/files/a b%/"
-    )
+def test_the_redirect_keeps_the_root_path_and_quotes_the_path(
+    call_asgi: Callable[..., RawResponse],
+) -> None:
+    app = slash_app("/files/{name}")
 
-    assert response is not None
+    response = call_asgi(app, "GET", "/api/files/a b%/", root_path="/api")
+
+    assert response.status == 308
     assert response.headers["location"] == "/api/files/a%20b%25"
 
 
-def test_options_is_never_redirected() -> None:
-    assert table("/todos").trailing_slash_redirect(redirect_scope("OPTIONS"), "/todos/") is None
+def test_options_is_never_redirected(call_asgi: Callable[..., RawResponse]) -> None:
+    response = call_asgi(slash_app("/todos"), "OPTIONS", "/todos/")
+
+    assert response.status == 404
+    assert "location" not in response.headers
 
 
 # -- trailing slashes: through the app --------------------------------------------------
