@@ -36,12 +36,8 @@ from bocadillo.runtime.responses import (
 )
 from bocadillo.runtime.sse import Event, UndeclaredEvent
 from bocadillo.runtime.websockets import WebSocket, WebSocketDisconnect
-from bocadillo.schemas.registry import (
-    MalformedInput,
-    SchemaAdapter,
-    SchemaValidationError,
-    register_backend,
-)
+from bocadillo.schemas.protocol import MalformedInput, SchemaAdapter, SchemaValidationError
+from bocadillo.schemas.registry import register_backend
 from bocadillo.schemas.typesystem_backend import register_typesystem
 from bocadillo.security import (
     APIKeyCookie,

@@ -11,14 +11,10 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import bocadillo
 
 PACKAGE_DIR = Path(bocadillo.__file__).parent
 MAX_LINES = 600
-
-UNTIL_18 = pytest.mark.xfail(reason="until the #18 restructuring lands", strict=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,7 +101,6 @@ def test_the_rules_see_every_module_and_its_imports() -> None:
     )
 
 
-@UNTIL_18
 def test_the_runtime_imports_no_compiler_docs_testing_or_cli() -> None:
     found = offending(
         ("bocadillo.runtime",),
@@ -124,7 +119,6 @@ def test_the_request_path_imports_no_documents_testing_or_cli() -> None:
     assert not found, "the request path must not import:\n" + "\n".join(found)
 
 
-@UNTIL_18
 def test_the_docs_read_plans_never_the_app_or_a_request() -> None:
     found = offending(("bocadillo.docs",), ("bocadillo.app", "starlette.requests"))
 
@@ -193,7 +187,6 @@ def test_the_cycle_finder_reports_each_tangle() -> None:
     assert tangles({"a": {"b"}, "b": set()}) == []
 
 
-@UNTIL_18
 def test_no_import_cycle_between_modules() -> None:
     # An edge goes to the module named, not to its parent packages: importing
     # bocadillo.runtime.endpoint runs bocadillo/__init__.py, but that is Python's order,
@@ -217,7 +210,6 @@ def test_no_import_cycle_between_modules() -> None:
     assert not reports, "import cycles:\n" + "\n".join(reports)
 
 
-@UNTIL_18
 def test_no_module_is_over_600_lines() -> None:
     long = {
         module: count
@@ -257,7 +249,6 @@ def private_attribute_uses(module: str) -> Iterator[str]:
             yield f"{module}:{node.lineno}: {aliases[node.value.id]}.{node.attr}"
 
 
-@UNTIL_18
 def test_no_private_name_is_imported_from_another_module() -> None:
     found = [
         str(found)

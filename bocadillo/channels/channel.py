@@ -37,7 +37,8 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from bocadillo.errors import ConfigurationError, HTTPError
-from bocadillo.schemas.registry import SchemaAdapter, SchemaValidationError, adapter_for
+from bocadillo.schemas.protocol import SchemaAdapter, SchemaValidationError
+from bocadillo.schemas.registry import adapter_for
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

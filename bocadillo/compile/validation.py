@@ -16,7 +16,8 @@ from pydantic_core import PydanticCustomError
 
 from bocadillo.errors import ConfigurationError
 from bocadillo.params import Param
-from bocadillo.schemas.registry import SchemaAdapter, SchemaValidationError, adapter_for, is_foreign
+from bocadillo.schemas.protocol import SchemaAdapter, SchemaValidationError
+from bocadillo.schemas.registry import adapter_for, is_foreign
 from bocadillo.schemas.types import is_none_type
 
 __all__ = ["is_optional_of", "optional_member", "validated_type"]

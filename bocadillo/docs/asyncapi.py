@@ -45,7 +45,8 @@ from bocadillo.routing.table import path_template
 from bocadillo.runtime.specs import ParamSpec
 from bocadillo.runtime.sse import LAST_EVENT_ID, SSEPlan
 from bocadillo.runtime.websockets import CLOSE_CODES, MessageCodec, WebSocketPlan
-from bocadillo.schemas.registry import SchemaMode, adapter_for
+from bocadillo.schemas.protocol import SchemaMode
+from bocadillo.schemas.registry import adapter_for
 
 __all__ = [
     "ASYNCAPI_VERSION",

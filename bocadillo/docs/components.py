@@ -21,7 +21,8 @@ import orjson
 from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.specs import ParamSpec
 from bocadillo.runtime.sse import SSEPlan
-from bocadillo.schemas.registry import SchemaAdapter, SchemaMode, adapter_for
+from bocadillo.schemas.protocol import SchemaAdapter, SchemaMode
+from bocadillo.schemas.registry import adapter_for
 
 if TYPE_CHECKING:
     from bocadillo.docs.model import ApiModel

@@ -31,7 +31,8 @@ from bocadillo.runtime.parameters import ParameterReader
 from bocadillo.runtime.providers import ProviderSession, RouteProviders
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.specs import BodySpec, ParamSpec, ResponseSpec
-from bocadillo.schemas.registry import MalformedInput, SchemaValidationError, dump_untyped
+from bocadillo.schemas.protocol import MalformedInput, SchemaValidationError
+from bocadillo.schemas.registry import dump_untyped
 
 __all__ = [
     "EndpointPlan",

@@ -11,7 +11,7 @@ import dataclasses
 from typing import Any
 
 from bocadillo.params import Param, ParamSource
-from bocadillo.schemas.registry import SchemaAdapter
+from bocadillo.schemas.protocol import SchemaAdapter
 from bocadillo.security import SecurityScheme
 
 __all__ = ["BodySpec", "ParamSpec", "ResponseSpec"]

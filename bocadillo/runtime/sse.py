@@ -35,7 +35,7 @@ from bocadillo.channels.channel import SlowSubscriber
 from bocadillo.errors import RequestValidationError
 from bocadillo.runtime.endpoint import EndpointPlan, ResponseAlreadyStarted
 from bocadillo.runtime.responses import loop_turns
-from bocadillo.schemas.registry import SchemaAdapter, SchemaValidationError
+from bocadillo.schemas.protocol import SchemaAdapter, SchemaValidationError
 
 __all__ = [
     "DEFAULT_KEEPALIVE",

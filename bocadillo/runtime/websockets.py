@@ -42,12 +42,8 @@ from bocadillo.http.handshake import refuse_handshake
 from bocadillo.runtime.parameters import ParameterReader
 from bocadillo.runtime.providers import ProviderSession, RouteProviders
 from bocadillo.runtime.specs import ParamSpec
-from bocadillo.schemas.registry import (
-    MalformedInput,
-    SchemaAdapter,
-    SchemaValidationError,
-    adapter_for,
-)
+from bocadillo.schemas.protocol import MalformedInput, SchemaAdapter, SchemaValidationError
+from bocadillo.schemas.registry import adapter_for
 
 __all__ = [
     "CLOSE_CODES",

@@ -10,8 +10,8 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError
 
-from bocadillo.runtime.body import LONG_DIGITS, NUMBER_SHAPES, non_finite_error
-from bocadillo.schemas.registry import MalformedInput, SchemaMode, SchemaValidationError
+from bocadillo.schemas.json_text import LONG_DIGITS, NUMBER_SHAPES, non_finite_error
+from bocadillo.schemas.protocol import MalformedInput, SchemaMode, SchemaValidationError
 
 __all__ = ["PydanticAdapter", "validation_errors"]
 

@@ -1,64 +1,30 @@
-"""Schema backends: one protocol for validating and dumping a declared type.
+"""The schema backends' registry: which backend adapts a declared type.
 
 Every part of the framework (the handler plan, the docs, the message
 channels) goes through ``adapter_for(tp)`` and never asks which library a
-type comes from. pydantic v2 is the default backend (``_pydantic.py``);
-typesystem is the second (``_typesystem.py``); another library plugs in with
+type comes from. pydantic v2 is the default backend (``pydantic_backend.py``);
+typesystem is the second (``typesystem_backend.py``); another library plugs in with
 ``register_backend``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import orjson
 import pydantic_core
 
+from bocadillo.schemas.protocol import SchemaAdapter
+from bocadillo.schemas.pydantic_backend import PydanticAdapter
+
 __all__ = [
-    "MalformedInput",
-    "SchemaAdapter",
-    "SchemaMode",
-    "SchemaValidationError",
     "adapter_for",
+    "dump_untyped",
+    "is_backend_model",
+    "is_foreign",
     "register_backend",
 ]
-
-
-SchemaMode = Literal["validation", "serialization"]
-
-
-class SchemaValidationError(Exception):
-    """Input did not match a type. ``errors`` is ``[{"loc", "msg", "type"}]``,
-    ``loc`` relative to the validated value (``()`` for the value itself)."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
-
-
-class MalformedInput(Exception):
-    """Bytes that could not be parsed as JSON (or are not UTF-8) at all."""
-
-
-class SchemaAdapter(Protocol):
-    """What the framework needs from a type, whatever library declares it."""
-
-    def validate_json(self, data: bytes) -> Any:
-        """Parse and validate JSON bytes (strictly: JSON types must match)."""
-
-    def validate_python(self, data: Any) -> Any:
-        """Validate (and coerce, leniently) a Python value such as a dict of strings."""
-
-    def dump_json(self, value: Any) -> bytes:
-        """Serialize a value of the type to JSON bytes, dropping undeclared fields."""
-
-    def json_schema(self, mode: SchemaMode = "validation") -> dict[str, Any]:
-        """The type's JSON Schema (2020-12, nested schemas under ``$defs``).
-
-        ``mode`` is ``"validation"`` for what the type accepts (a request body)
-        and ``"serialization"`` for what it produces (a response).
-        """
 
 
 Backend = Callable[[Any], SchemaAdapter | None]
@@ -86,9 +52,7 @@ def adapter_for(tp: Any) -> SchemaAdapter:
         adapter = backend(tp)
         if adapter is not None:
             return adapter
-    from bocadillo.schemas.pydantic_backend import PydanticAdapter  # the default backend
-
-    return PydanticAdapter(tp)
+    return PydanticAdapter(tp)  # the default backend
 
 
 def is_backend_model(tp: Any) -> bool:

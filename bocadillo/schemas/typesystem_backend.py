@@ -20,13 +20,9 @@ import orjson
 import typesystem
 from typesystem import fields as ts_fields
 
-from bocadillo.runtime.body import json_error_message
-from bocadillo.schemas.registry import (
-    MalformedInput,
-    SchemaMode,
-    SchemaValidationError,
-    register_backend,
-)
+from bocadillo.schemas.json_text import json_error_message
+from bocadillo.schemas.protocol import MalformedInput, SchemaMode, SchemaValidationError
+from bocadillo.schemas.registry import register_backend
 
 __all__ = ["TypesystemAdapter", "register_typesystem", "typesystem_json_schema"]
 

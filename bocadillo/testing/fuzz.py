@@ -269,7 +269,7 @@ def _is_error_reply(message: Message) -> bool:
 
 def _out_problem(plan: WebSocketPlan, message: Message) -> str | None:
     """Why a message the route sent is not one of its ``Out`` messages (None if it is)."""
-    from bocadillo.schemas.registry import MalformedInput, SchemaValidationError
+    from bocadillo.schemas.protocol import MalformedInput, SchemaValidationError
 
     codec = plan.sends
     text, data = message.get("text"), message.get("bytes")

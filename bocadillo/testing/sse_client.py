@@ -270,7 +270,7 @@ class EventStream:
         kind = self._kinds.get(name)
         data: Any
         if kind is not None and kind.adapter is not None:
-            from bocadillo.schemas.registry import MalformedInput, SchemaValidationError
+            from bocadillo.schemas.protocol import MalformedInput, SchemaValidationError
 
             try:
                 data = kind.adapter.validate_json(text.encode())
