@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bocadillo.errors import ConfigurationError, HTTPError, http_error_response
 from bocadillo.http.handshake import refuse_handshake
+from bocadillo.runtime.responses import StartWatchingSend
 
 __all__ = ["CORS", "GZip", "HostCheck", "MiddlewareStack", "Sessions"]
 
@@ -423,18 +424,11 @@ class AnswerErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = StartWatchingSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watched)
         except Exception as exc:
-            if started:
+            if watched.started:
                 raise
             await self.answer(exc, scope, receive, send)
 

@@ -30,6 +30,7 @@ from bocadillo.runtime.forms import FormReader, FormSpec
 from bocadillo.runtime.parameters import ParameterReader
 from bocadillo.runtime.providers import ProviderSession, RouteProviders
 from bocadillo.runtime.requests import Request
+from bocadillo.runtime.responses import StartWatchingSend
 from bocadillo.runtime.specs import BodySpec, ParamSpec, ResponseSpec
 from bocadillo.schemas.protocol import MalformedInput, SchemaValidationError
 from bocadillo.schemas.registry import dump_untyped
@@ -349,18 +350,11 @@ async def send_response_object(
     if background is not None:
         # Run after the last byte, with a failure logged rather than sent on.
         response.background = None
-    started = False
-
-    async def tracked_send(message: Message) -> None:
-        nonlocal started
-        if message["type"] == "http.response.start":
-            started = True
-        await send(message)
-
+    watched = StartWatchingSend(send)
     try:
-        await response(scope, receive, tracked_send)
+        await response(scope, receive, watched)
     except Exception as exc:
-        if started:
+        if watched.started:
             raise ResponseAlreadyStarted() from exc
         raise
     if background is not None:

@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import orjson
 from starlette import responses
+from starlette.types import Message, Send
 
 from bocadillo.schemas.registry import dump_untyped
 
@@ -130,3 +131,19 @@ class JSONResponse(responses.Response):
             return dump_untyped(content)
         except orjson.JSONEncodeError as exc:
             raise TypeError(str(exc)) from exc
+
+
+class StartWatchingSend:
+    """A ``send`` that notes when the response's first message went out: an error
+    after that can no longer be answered, only logged."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
