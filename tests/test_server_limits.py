@@ -1,4 +1,4 @@
-"""The limits on each request's head (``bocadillo/_server.py``), on a real uvicorn.
+"""The limits on each request's head (``bocadillo/cli/server.py``), on a real uvicorn.
 
 Every test talks to the server through a raw socket on 127.0.0.1, as an
 attacker (or a broken client) would: the size and number of header fields,

@@ -48,7 +48,7 @@ __all__ = [
 logger = logging.getLogger("bocadillo")
 
 # The scope key an event stream sets once its headers are sent, and the one the
-# server protocols of `bocadillo run` (_server.py) set on it at shutdown: an open
+# server protocols of `bocadillo run` (cli/server.py) set on it at shutdown: an open
 # stream then ends instead of holding the shutdown for the graceful timeout.
 EVENT_STREAM = "bocadillo.event_stream"
 SERVER_STOPPING = "bocadillo.server_stopping"
