@@ -59,6 +59,8 @@ logger = logging.getLogger("bocadillo")
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
 Hook = Callable[[], Any]
+# The OpenAPI versions Bocadillo writes (App checks the value at run time too).
+OpenAPIVersion = Literal["3.1.0", "3.1.1", "3.1.2", "3.2.0"]
 Lifespan = Callable[["App"], contextlib.AbstractAsyncContextManager[Any]]
 E = TypeVar("E", bound=ExceptionHandler)
 H = TypeVar("H", bound=Hook)
@@ -96,7 +98,7 @@ class App(Router):
         exception_handlers: Mapping[type[BaseException], ExceptionHandler] | None = None,
         servers: Sequence[Mapping[str, Any]] | None = None,
         openapi_url: str | None = "/openapi.json",
-        openapi_version: str = "3.1.0",
+        openapi_version: OpenAPIVersion = "3.1.0",
         docs_url: str | None = "/docs",
         asyncapi_url: str | None = "/asyncapi.json",
         cors: CORS | Mapping[str, Any] | None = None,
@@ -134,7 +136,7 @@ class App(Router):
                 f"openapi_version {openapi_version!r}: Bocadillo writes OpenAPI 3.1.x or 3.2.x"
             )
         self.openapi_url = openapi_url
-        self.openapi_version = openapi_version
+        self.openapi_version: str = openapi_version
         self.docs_url = docs_url
         self.asyncapi_url = asyncapi_url
         self.max_body_size = max_body_size

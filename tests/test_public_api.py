@@ -41,7 +41,7 @@ SIGNATURES = {
         "lifespan: Lifespan | None = None, exception_handlers: Mapping[type[BaseException], "
         "ExceptionHandler] | None = None, servers: Sequence[Mapping[str, "
         "Any]] | None = None, openapi_url: str | None = '/openapi.json', "
-        "openapi_version: str = '3.1.0', docs_url: str | None = '/docs', "
+        "openapi_version: OpenAPIVersion = '3.1.0', docs_url: str | None = '/docs', "
         "asyncapi_url: str | None = '/asyncapi.json', cors: CORS | Mapping[str, "
         "Any] | None = None, gzip: bool | GZip = False, "
         "allowed_hosts: Sequence[str] | None = None, https_redirect: bool = False, "

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from starlette.types import ASGIApp
 from typing_extensions import TypedDict, Unpack
@@ -231,7 +231,7 @@ class Router:
         *,
         auto_accept: bool = True,
         max_message_size: int = 64 * 1024,
-        invalid_message: str = "close",
+        invalid_message: Literal["close", "reply"] = "close",
         **options: Unpack[WebSocketRouteOptions],
     ) -> Callable[[F], F]:
         """Register a WebSocket handler, which takes ``ws: WebSocket[In, Out]``.

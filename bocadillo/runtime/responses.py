@@ -49,15 +49,15 @@ class Response(responses.Response):
     """
 
 
-class HTMLResponse(responses.HTMLResponse):
+class HTMLResponse(Response, responses.HTMLResponse):
     """An HTML page: ``return HTMLResponse("<h1>Hello</h1>")``."""
 
 
-class PlainTextResponse(responses.PlainTextResponse):
+class PlainTextResponse(Response, responses.PlainTextResponse):
     """Plain text in UTF-8: ``return PlainTextResponse("pong")``."""
 
 
-class RedirectResponse(responses.RedirectResponse):
+class RedirectResponse(Response, responses.RedirectResponse):
     """A redirect to ``url``, 307 unless ``status_code`` says otherwise.
 
     ``return RedirectResponse("/todos", status_code=303)``
@@ -88,7 +88,7 @@ class Redirect(RedirectResponse):
         self.permanent = permanent
 
 
-class StreamingResponse(responses.StreamingResponse):
+class StreamingResponse(Response, responses.StreamingResponse):
     """A body sent chunk by chunk as an (async) iterator yields it.
 
     ``return StreamingResponse(rows_as_csv(), media_type="text/csv")``
@@ -116,7 +116,7 @@ class StreamingResponse(responses.StreamingResponse):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-class JSONResponse(responses.Response):
+class JSONResponse(Response):
     """A JSON response rendered with orjson (pydantic models are dumped too).
 
     ``return JSONResponse({"id": 1}, status_code=201, headers={"Location": "/todos/1"})``

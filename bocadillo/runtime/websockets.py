@@ -29,6 +29,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
+from starlette.datastructures import Address, Headers, QueryParams
+from starlette.types import Scope
 from starlette.websockets import WebSocket as StarletteWebSocket
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
 from starlette.websockets import WebSocketState
@@ -133,7 +135,7 @@ class WebSocket(Generic[In, Out]):
     # -- the connection --------------------------------------------------------
 
     @property
-    def scope(self) -> Any:
+    def scope(self) -> Scope:
         return self._ws.scope
 
     @property
@@ -141,15 +143,15 @@ class WebSocket(Generic[In, Out]):
         return self._ws.path_params
 
     @property
-    def query_params(self) -> Any:
+    def query_params(self) -> QueryParams:
         return self._ws.query_params
 
     @property
-    def headers(self) -> Any:
+    def headers(self) -> Headers:
         return self._ws.headers
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Address | None:
         return self._ws.client
 
     @property
