@@ -1,0 +1,188 @@
+"""What users touch, checked by a static type checker: ``mypy --strict tests/typing``
+(a step of ``scripts/test.py``, and tests/test_typing.py).
+
+Nothing here runs as a test: the file only has to type-check. ``assert_type``
+fails the check when the type a checker infers is not the one written, and
+the last line's ``type: ignore`` must be needed (``warn_unused_ignores``), which
+proves the checker reads the package's own types (``py.typed``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, assert_type
+
+from pydantic import BaseModel
+from starlette.datastructures import Address, Headers, QueryParams
+
+from bocadillo import (
+    App,
+    Channel,
+    Event,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Redirect,
+    RedirectResponse,
+    Response,
+    Router,
+    StreamingResponse,
+    Subscription,
+    WebSocket,
+    provider,
+)
+from bocadillo.testing import Client, EventStream, ServerSentEvent, create_client
+
+
+class Todo(BaseModel):
+    id: int
+    title: str
+
+
+class Say(BaseModel):
+    text: str
+
+
+class Said(BaseModel):
+    name: str
+    text: str
+
+
+class Tick(BaseModel):
+    n: int
+
+
+app = App(title="Typed", openapi_version="3.2.0")
+router = Router(prefix="/api")
+
+
+# -- decorated handlers and providers keep their type ---------------------------
+
+
+@app.get("/todos/{id}", status_code=200, tags=["todos"])
+async def get_todo(id: int) -> Todo:
+    return Todo(id=id, title="Buy bread")
+
+
+@router.post("/todos", status_code=201)
+async def add_todo(todo: Todo) -> Todo:
+    return todo
+
+
+@provider
+async def clock() -> float:
+    return 0.0
+
+
+@provider(scope="app")
+async def settings() -> AsyncIterator[dict[str, str]]:
+    yield {"name": "typed"}
+
+
+@app.provider
+def greeting() -> str:
+    return "hello"
+
+
+@app.provider(scope="app", name="limit")
+def make_limit() -> int:
+    return 10
+
+
+assert_type(clock, Callable[[], Coroutine[Any, Any, float]])
+assert_type(settings, Callable[[], AsyncIterator[dict[str, str]]])
+assert_type(greeting, Callable[[], str])
+assert_type(make_limit, Callable[[], int])
+
+
+# -- server-sent events: Event[T] -------------------------------------------------
+
+
+@app.sse("/ticks", keepalive=None)
+async def ticks() -> AsyncIterator[Event[Tick] | Tick]:
+    event = Event(Tick(n=1), id=1, retry=5000)
+    assert_type(event, Event[Tick])
+    assert_type(event.data, Tick)
+    yield event
+    yield Tick(n=2)
+
+
+assert_type(ticks, Callable[[], AsyncIterator[Event[Tick] | Tick]])
+
+
+# -- WebSockets: WebSocket[In, Out] -----------------------------------------------
+
+
+@app.websocket("/rooms/{room}", invalid_message="reply")
+async def room(ws: WebSocket[Say, Said], room: str) -> None:
+    assert_type(ws.scope["path"], Any)
+    assert_type(ws.headers, Headers)
+    assert_type(ws.query_params, QueryParams)
+    assert_type(ws.client, Address | None)
+    first = await ws.receive()
+    assert_type(first, Say)
+    await ws.send(Said(name=room, text=first.text))
+    async for message in ws:
+        assert_type(message, Say)
+        await ws.send(Said(name=room, text=message.text))
+
+
+async def call_the_handlers(ws: WebSocket[Say, Said]) -> None:
+    # Each decorator returns the function it was given, signature and all.
+    assert_type(await get_todo(id=1), Todo)
+    assert_type(await add_todo(Todo(id=1, title="Buy bread")), Todo)
+    assert_type(await room(ws, room="lobby"), None)
+
+
+# -- channels: Channel[T] ---------------------------------------------------------
+
+feed = app.channel("feed", Said)
+assert_type(feed, Channel[Said])
+assert_type(feed.topic("lobby"), Channel[Said])
+
+
+async def relay(feed: Channel[Said]) -> Said:
+    await feed.publish(Said(name="ada", text="Hello!"))
+    async with feed.subscribe() as subscription:
+        assert_type(subscription, Subscription[Said])
+        assert_type(await subscription.get(), Said)
+        async for said in subscription:
+            assert_type(said, Said)
+            return said
+    raise LookupError
+
+
+# -- responses: all of them are bocadillo.Response -------------------------------
+
+
+@app.get("/page")
+async def page(kind: str) -> Response:
+    if kind == "json":
+        return JSONResponse({"id": 1}, status_code=201)
+    if kind == "html":
+        return HTMLResponse("<h1>Hello</h1>")
+    if kind == "text":
+        return PlainTextResponse("pong")
+    if kind == "redirect":
+        return Redirect("/todos", permanent=True)
+    if kind == "see-other":
+        return RedirectResponse("/todos", status_code=303)
+    return StreamingResponse(iter([b"a", b"b"]), media_type="text/plain")
+
+
+# -- the test client --------------------------------------------------------------
+
+
+def use_the_client() -> None:
+    with create_client(app) as client:
+        assert_type(client, Client)
+        stream = client.stream_events("/ticks", max_events=1)
+        assert_type(stream, EventStream)
+        for event in stream:
+            assert_type(event, ServerSentEvent)
+            assert_type(event.event, str)
+
+
+# -- the checker sees the package: this call is an error it reports ---------------
+
+app.websocket("/wrong", invalid_message="ignore")  # type: ignore[arg-type]
