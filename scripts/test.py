@@ -1,4 +1,5 @@
-"""Run the whole suite: ruff, mypy --strict on the package, then pytest.
+"""Run the whole suite: ruff, mypy --strict on the package, then mypy --strict and
+pyright on users' code (tests/typing and examples/), then pytest.
 
     python3 scripts/test.py [pytest arguments...]
 
@@ -19,6 +20,9 @@ if __name__ == "__main__":
         [BIN / "ruff", "check", *LINTED],
         [BIN / "ruff", "format", "--check", *LINTED],
         [BIN / "mypy", "--strict", "bocadillo"],
+        # The package as users see it: assert_type over what they touch, and the examples.
+        [BIN / "mypy", "--strict", "tests/typing", "examples"],
+        [BIN / "pyright", "--pythonpath", python, "tests/typing", "examples"],
         [python, "-m", "pytest", *sys.argv[1:]],
     ]
     for step in steps:

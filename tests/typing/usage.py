@@ -9,7 +9,7 @@ proves the checker reads the package's own types (``py.typed``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from typing import Any, assert_type
 
 from pydantic import BaseModel
@@ -89,7 +89,6 @@ def make_limit() -> int:
     return 10
 
 
-assert_type(clock, Callable[[], Coroutine[Any, Any, float]])
 assert_type(settings, Callable[[], AsyncIterator[dict[str, str]]])
 assert_type(greeting, Callable[[], str])
 assert_type(make_limit, Callable[[], int])
@@ -130,6 +129,7 @@ async def room(ws: WebSocket[Say, Said], room: str) -> None:
 async def call_the_handlers(ws: WebSocket[Say, Said]) -> None:
     # Each decorator returns the function it was given, signature and all.
     assert_type(await get_todo(id=1), Todo)
+    assert_type(await clock(), float)
     assert_type(await add_todo(Todo(id=1, title="Buy bread")), Todo)
     assert_type(await room(ws, room="lobby"), None)
 
