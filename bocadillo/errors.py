@@ -73,8 +73,13 @@ class HTTPError(Exception):
         self.extensions = dict(extensions) if extensions else {}
         super().__init__(status_code, detail)
 
+    def __str__(self) -> str:
+        # "404 Not Found: no such todo"
+        text = f"{self.status_code} {self.title}"
+        return text if self.detail is None else f"{text}: {self.detail}"
+
     def __repr__(self) -> str:
-        return f"HTTPError({self.status_code}, detail={self.detail!r})"
+        return f"{type(self).__name__}({self.status_code}, detail={self.detail!r})"
 
 
 class RequestValidationError(HTTPError):

@@ -1,12 +1,14 @@
 """HTTPError, problem+json, unhandled exceptions and custom exception handlers."""
 
 import logging
+from typing import Annotated
 
 import pytest
 from starlette.testclient import TestClient
 
 from bocadillo import (
     App,
+    HTTPBearer,
     HTTPError,
     JSONResponse,
     PlainTextResponse,
@@ -304,3 +306,142 @@ def test_exception_handler_registered_after_a_request_is_used(app, client):
     app.exception_handler(OutOfStock)(out_of_stock)
 
     assert client.get("/buy").status_code == 409
+
+
+# -- an Exception handler answers unhandled errors only ---------------------------
+
+
+def catch_all_app() -> App:
+    app = App()
+
+    @app.exception_handler(Exception)
+    async def catch_all(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse(f"caught {type(exc).__name__}", status_code=500)
+
+    @app.get("/me")
+    async def me(token: Annotated[str, HTTPBearer()]) -> str:
+        return token
+
+    @app.get("/todos/{id}")
+    async def todo(id: int) -> int:
+        return id
+
+    @app.post("/todos")
+    async def create() -> None:
+        raise HTTPError(409, detail="already exists")
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise ValueError("boom")
+
+    return app
+
+
+def test_exception_handler_keeps_the_frameworks_http_errors(problem):
+    client = TestClient(catch_all_app())
+
+    problem(client.get("/me"), 401)
+    assert problem(client.get("/todos/abc"), 422)["errors"][0]["loc"] == ["path", "id"]
+    problem(client.get("/nowhere"), 404)
+    assert problem(client.post("/todos"), 409)["detail"] == "already exists"
+
+
+def test_exception_handler_answers_unhandled_errors():
+    response = TestClient(catch_all_app()).get("/boom")
+
+    assert response.status_code == 500
+    assert response.text == "caught ValueError"
+
+
+def test_base_exception_handler_keeps_http_errors_too(problem):
+    app = catch_all_app()
+
+    @app.exception_handler(BaseException)
+    async def catch_everything(request: Request, exc: BaseException) -> Response:
+        return PlainTextResponse("caught", status_code=500)
+
+    problem(TestClient(app).post("/todos"), 409)
+
+
+def test_http_error_handler_answers_http_errors_with_a_catch_all_too():
+    app = catch_all_app()
+
+    @app.exception_handler(HTTPError)
+    async def http_error(request: Request, exc: HTTPError) -> Response:
+        return PlainTextResponse(str(exc), status_code=exc.status_code)
+
+    client = TestClient(app)
+    response = client.post("/todos")
+    assert (response.status_code, response.text) == (409, "409 Conflict: already exists")
+    assert client.get("/nowhere").status_code == 404
+    assert client.get("/nowhere").headers["content-type"].startswith("text/plain")
+    assert client.get("/boom").text == "caught ValueError"
+
+
+# -- str and repr of HTTPError ---------------------------------------------------------
+
+
+def test_http_error_str_is_status_phrase_and_detail():
+    assert str(HTTPError(404, detail="no such todo")) == "404 Not Found: no such todo"
+    assert str(HTTPError(404)) == "404 Not Found"
+    assert str(HTTPError(422)) == "422 Unprocessable Content"
+
+
+def test_http_error_repr_names_the_class_status_and_detail():
+    assert repr(HTTPError(404, detail="no such todo")) == "HTTPError(404, detail='no such todo')"
+    errors = RequestValidationError([], status_code=400, detail="bad")
+    assert repr(errors) == "RequestValidationError(400, detail='bad')"
+
+
+# -- Request's body readers on bad input: 400, never 500 ----------------------------------
+
+
+@pytest.fixture
+def reader_client(app, client):
+    @app.post("/json")
+    async def read_json(request: Request) -> dict[str, object]:
+        return {"value": await request.json()}
+
+    @app.post("/form")
+    async def read_form(request: Request) -> dict[str, int]:
+        return {"fields": len(await request.form())}
+
+    return client
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b'"\xff\xfe"', b"\xff\xfe", b"NaN", b"[Infinity]", b"-Infinity", b""]
+)
+def test_request_json_on_malformed_json_is_a_400_problem(reader_client, problem, body):
+    response = reader_client.post("/json", content=body)
+
+    answer = problem(response, 400)
+    assert answer["detail"] == "The request body is not valid JSON."
+    assert answer["errors"][0]["type"] == "json_invalid"
+
+
+def test_request_json_reads_valid_json(reader_client):
+    response = reader_client.post(
+        "/json", content=b'{"a": [1, 2.5, null, 123456789012345678901234]}'
+    )
+
+    assert response.json() == {"value": {"a": [1, 2.5, None, 123456789012345678901234]}}
+
+
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("multipart/form-data", b"no boundary"),
+        ("multipart/form-data; boundary=x", b"--x\r\nno-colon-header\r\n\r\nv\r\n--x--\r\n"),
+        (
+            "multipart/form-data; boundary=x",
+            b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--\r\n",
+        ),
+    ],
+)
+def test_request_form_on_a_broken_multipart_body_is_a_400_problem(
+    reader_client, problem, content_type, body
+):
+    response = reader_client.post("/form", content=body, headers={"content-type": content_type})
+
+    assert problem(response, 400)["detail"].startswith("The form body is malformed")

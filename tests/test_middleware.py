@@ -159,6 +159,29 @@ def test_hook_must_be_async_with_two_parameters() -> None:
         app.middleware(one)  # type: ignore[arg-type]
 
 
+class ASGI2Middleware:
+    """An ASGI2 middleware: its instance takes the scope and returns the callable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def __call__(self, scope: Scope) -> Any:
+        async def instance(receive: Receive, send: Send) -> None:
+            await self.app(scope, receive, send)
+
+        return instance
+
+
+def test_asgi2_middleware_is_refused_when_added() -> None:
+    app = hello_app()
+    with pytest.raises(ConfigurationError, match="ASGI2Middleware is an ASGI2 middleware"):
+        app.add_middleware(ASGI2Middleware)
+    # The app serves as it did before the refused middleware.
+    response = TestClient(app).get("/hello")
+    assert response.status_code == 200
+    assert response.json() == {"hello": "world"}
+
+
 # -- CORS ----------------------------------------------------------------------
 
 ORIGIN = "http://localhost:3000"

@@ -23,6 +23,9 @@ logger = logging.getLogger("bocadillo")
 
 ExceptionHandler = Callable[[Request, Any], "Response | Awaitable[Response]"]
 
+# The classes a handler for which does not answer an ``HTTPError``.
+_ABOVE_HTTP_ERROR = frozenset(HTTPError.__mro__[1:])
+
 
 class ExceptionHandlers:
     """The app's exception handlers, and the answer to an exception a request raised.
@@ -30,6 +33,9 @@ class ExceptionHandlers:
     A handler registered for the exception's class (or the nearest base class)
     answers it; else an ``HTTPError`` (or a mounted Starlette app's
     ``HTTPException``) is its problem response, and anything else a logged 500.
+    A handler for ``Exception`` (or ``BaseException``) answers unhandled errors
+    only: an ``HTTPError`` keeps its problem unless a handler is registered for
+    ``HTTPError`` or one of its subclasses.
     """
 
     def __init__(self, handlers: Mapping[type[BaseException], ExceptionHandler] | None) -> None:
@@ -48,7 +54,11 @@ class ExceptionHandlers:
             return self._found[exc_type]
         except KeyError:
             handlers = self.handlers
-            handler = next((handlers[c] for c in exc_type.__mro__ if c in handlers), None)
+            mro = exc_type.__mro__
+            if issubclass(exc_type, HTTPError):
+                # Exception and BaseException catch what nothing else answers, not HTTP errors.
+                mro = tuple(c for c in mro if c not in _ABOVE_HTTP_ERROR)
+            handler = next((handlers[c] for c in mro if c in handlers), None)
             self._found[exc_type] = handler
             return handler
 

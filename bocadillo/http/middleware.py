@@ -441,8 +441,40 @@ class MiddlewareEntry:
     args: tuple[Any, ...]
     options: Mapping[str, Any]
 
+    def __post_init__(self) -> None:
+        if isinstance(self.factory, type) and _takes_scope_only(self.factory):
+            name = self.factory.__qualname__
+            raise ConfigurationError(
+                f"add_middleware: {name} is an ASGI2 middleware (its instances take only "
+                "`scope`); give it an ASGI3 `async def __call__(self, scope, receive, send)`, "
+                "or wrap it in an ASGI3 class that calls `await inner(scope)(receive, send)` "
+                "(what asgiref's `guarantee_single_callable` does)"
+            )
+
     def wrap(self, app: ASGIApp) -> ASGIApp:
         return self.factory(app, *self.args, **self.options)
+
+
+def _takes_scope_only(cls: type) -> bool:
+    """Whether instances of ``cls`` are called ASGI2-style: ``instance(scope)``."""
+    call = next((c.__dict__["__call__"] for c in cls.__mro__ if "__call__" in c.__dict__), None)
+    if call is None or not inspect.isfunction(call):
+        return False  # a C-level or inherited-from-object __call__: nothing to tell
+    try:
+        signature = inspect.signature(call)
+    except (TypeError, ValueError):
+        return False
+    try:
+        signature.bind(None, None, None, None)
+    except TypeError:
+        pass
+    else:
+        return False  # (self, scope, receive, send): ASGI3
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        return False
+    return True
 
 
 def hook_entry(func: MiddlewareHook) -> MiddlewareEntry:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any, NoReturn
+
 from starlette import requests
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+
+from bocadillo.errors import HTTPError, RequestValidationError
 
 __all__ = ["Request"]
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 class Request(requests.Request):
@@ -16,4 +28,41 @@ class Request(requests.Request):
         @app.post("/upload")
         async def upload(request: Request) -> int:
             return len(await request.body())
+
+    A body the client got wrong is a 400 problem, as when the framework reads
+    it: ``await request.json()`` on malformed JSON (or invalid UTF-8, or
+    ``NaN``/``Infinity``), ``await request.form()`` on a broken multipart body.
     """
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                raise RequestValidationError(
+                    [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}],
+                    status_code=400,
+                    detail="The request body is not valid JSON.",
+                ) from None
+        return self._json
+
+    async def _get_form(
+        self,
+        *,
+        max_files: int | float = 1000,
+        max_fields: int | float = 1000,
+        max_part_size: int = 1024 * 1024,
+    ) -> FormData:
+        try:
+            return await super()._get_form(
+                max_files=max_files, max_fields=max_fields, max_part_size=max_part_size
+            )
+        except MultiPartException as exc:
+            raise HTTPError(400, detail=f"The form body is malformed: {exc.message}") from None
+        except HTTPException as exc:
+            if exc.status_code != 400:
+                raise
+            raise HTTPError(400, detail=f"The form body is malformed: {exc.detail}") from None
+        except (ValueError, KeyError) as exc:  # UnicodeDecodeError is a ValueError
+            raise HTTPError(400, detail=f"The form body is malformed: {exc}") from None
