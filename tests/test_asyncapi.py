@@ -247,6 +247,7 @@ def test_ws_binding_holds_the_query_and_header_schemas(document: dict[str, Any])
             "since": {
                 "type": "integer",
                 "minimum": 0,
+                "default": 0,
                 "description": "Replay messages after this id.",
             }
         },
@@ -811,3 +812,22 @@ def test_help_lists_the_asyncapi_command(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "asyncapi" in capsys.readouterr().out
+
+
+def test_binding_schemas_hold_the_parameter_defaults() -> None:
+    app = App()
+
+    @app.websocket("/feed")
+    async def feed(
+        ws: WebSocket[str, str],
+        since: Annotated[int, Query(ge=0)] = 5,
+        lang: str = Header("en"),
+        after: int | None = None,
+    ) -> None:
+        await ws.close()
+
+    binding = app.asyncapi()["channels"]["feed"]["bindings"]["ws"]
+    since = binding["query"]["properties"]["since"]
+    assert since == {"type": "integer", "minimum": 0, "default": 5}
+    assert "default" not in binding["query"]["properties"]["after"]
+    assert binding["headers"]["properties"]["lang"]["default"] == "en"
