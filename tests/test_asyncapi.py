@@ -247,6 +247,7 @@ def test_ws_binding_holds_the_query_and_header_schemas(document: dict[str, Any])
             "since": {
                 "type": "integer",
                 "minimum": 0,
+                "default": 0,
                 "description": "Replay messages after this id.",
             }
         },
@@ -666,7 +667,7 @@ def test_channels_page_content(chat_app: App) -> None:
     assert "<script" not in page and "<link" not in page and "url(" not in page
     for attribute in re.findall(r'\b(?:src|href|action)="([^"]*)"', page):
         assert attribute.startswith(("/", "#")), attribute
-    assert not _URL.findall(page.replace("ws://localhost", "")), _URL.findall(page)
+    assert not _URL.findall(page.replace("ws://testserver", "")), _URL.findall(page)
     assert 'href="/docs"' in page and 'href="/asyncapi.json"' in page
 
 
@@ -693,6 +694,67 @@ def test_channels_page_escapes_everything() -> None:
     assert "&lt;img src=x onerror=alert(3)&gt;" in page
     assert "&lt;/pre&gt;&lt;script&gt;alert(2)&lt;/script&gt;" in page
     assert "&quot;&gt;&lt;script&gt;alert(4)&lt;/script&gt;" in page
+
+
+def test_channels_page_shows_the_server_it_was_asked_from() -> None:
+    app = make_app()
+    page = TestClient(app, base_url="http://127.0.0.1:8111").get("/docs/channels").text
+    assert "Servers: <code>ws://127.0.0.1:8111</code>" in page
+    assert "localhost" not in page
+    secure = TestClient(app, base_url="https://docs.example:8443", root_path="/api")
+    page = secure.get("/docs/channels").text
+    assert "Servers: <code>wss://docs.example:8443/api</code>" in page
+    # Declared servers are what the page shows, wherever it is asked from.
+    declared = App(servers=[{"url": "https://api.example.com/v1"}])
+
+    @declared.websocket("/ws")
+    async def ws(ws: WebSocket[str, str]) -> None:
+        await ws.close()
+
+    page = TestClient(declared, base_url="http://127.0.0.1:8111").get("/docs/channels").text
+    assert "Servers: <code>wss://api.example.com/v1</code>" in page
+
+
+def test_channels_page_renders_the_descriptions_markdown() -> None:
+    app = App(description="The **chat** API: see `/docs`.")
+
+    @app.websocket("/rooms/{room}/{seat}", invalid_message="reply")
+    async def rooms(
+        ws: WebSocket[str, str],
+        room: Annotated[str, PathParam(min_length=2, max_length=8, description="The `room`.")],
+        seat: Annotated[int, PathParam(ge=1)],
+    ) -> None:
+        """Join a room.
+
+        Send `join` first, then:
+
+        - `say <text>`
+        - `leave`
+
+        | command | effect |
+        | --- | --- |
+        | `say` | speaks \\| shouts |
+
+        <b>not bold</b> & `<i>`
+        """
+        await ws.close()
+
+    page = TestClient(app).get("/docs/channels").text
+    assert "<p>The <strong>chat</strong> API: see <code>/docs</code>.</p>" in page
+    assert "<p>Send <code>join</code> first, then:</p>" in page
+    assert "<ul><li><code>say &lt;text&gt;</code></li><li><code>leave</code></li></ul>" in page
+    assert "<tr><th>command</th><th>effect</th></tr>" in page
+    assert "<tr><td><code>say</code></td><td>speaks | shouts</td></tr>" in page
+    assert "<p>&lt;b&gt;not bold&lt;/b&gt; &amp; <code>&lt;i&gt;</code></p>" in page
+    # The generated notes read as text too: no Markdown left in the page.
+    assert "`" not in page and "**" not in page
+    # Path parameters: name, type and constraints on one line, then the description.
+    assert (
+        "<tr><td><code>room</code></td><td>string, at least 2 characters, "
+        "at most 8 characters</td><td>The <code>room</code>.</td></tr>"
+    ) in page
+    assert "<tr><td><code>seat</code></td><td>integer, \u2265 1</td><td></td></tr>" in page
+    assert "JSON Schema" not in page
 
 
 def test_channels_page_without_channels_and_under_a_root_path() -> None:
@@ -811,3 +873,22 @@ def test_help_lists_the_asyncapi_command(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "asyncapi" in capsys.readouterr().out
+
+
+def test_binding_schemas_hold_the_parameter_defaults() -> None:
+    app = App()
+
+    @app.websocket("/feed")
+    async def feed(
+        ws: WebSocket[str, str],
+        since: Annotated[int, Query(ge=0)] = 5,
+        lang: str = Header("en"),
+        after: int | None = None,
+    ) -> None:
+        await ws.close()
+
+    binding = app.asyncapi()["channels"]["feed"]["bindings"]["ws"]
+    since = binding["query"]["properties"]["since"]
+    assert since == {"type": "integer", "minimum": 0, "default": 5}
+    assert "default" not in binding["query"]["properties"]["after"]
+    assert binding["headers"]["properties"]["lang"]["default"] == "en"

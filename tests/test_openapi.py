@@ -527,7 +527,12 @@ def test_query_constraints_are_in_the_schema(app):
         "maxLength": 20,
         "pattern": "^[a-z]+$",
     }
-    assert parameters["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert parameters["limit"]["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 100,
+        "default": 10,
+    }
 
 
 def test_literal_query_parameter_is_an_enum(app):
@@ -538,6 +543,7 @@ def test_literal_query_parameter_is_an_enum(app):
     assert parameters_of(app, "/items")["order"]["schema"] == {
         "type": "string",
         "enum": ["asc", "desc"],
+        "default": "asc",
     }
 
 
@@ -560,6 +566,7 @@ def test_list_query_parameter_is_an_array(app):
     assert parameters_of(app, "/items")["tag"]["schema"] == {
         "type": "array",
         "items": {"type": "integer"},
+        "default": [],
     }
 
 
@@ -629,7 +636,7 @@ def test_annotated_marker_form_is_documented_like_the_default_form(app):
 
     parameter = parameters_of(app, "/items")["limit"]
 
-    assert parameter["schema"] == {"type": "integer", "minimum": 1}
+    assert parameter["schema"] == {"type": "integer", "minimum": 1, "default": 5}
     assert parameter["description"] == "How many."
     assert parameter["required"] is False
 
@@ -657,7 +664,7 @@ def test_provider_parameters_are_listed_in_every_operation_using_it(app):
             ("page", "query"),
             ("x-tenant", "header"),
         }
-        assert parameters["page"]["schema"] == {"type": "integer", "minimum": 1}
+        assert parameters["page"]["schema"] == {"type": "integer", "minimum": 1, "default": 1}
     assert "parameters" not in operation_of(app, "/health")
 
 
@@ -1270,3 +1277,33 @@ def test_an_apps_model_gives_the_apps_document() -> None:
         return {"id": id}
 
     assert build_openapi(app.api_model()) == app.openapi()
+
+
+def test_parameter_defaults_are_in_the_document() -> None:
+    app = App()
+
+    @app.get("/items")
+    async def items(
+        limit: int = Query(20, ge=1),
+        page: Annotated[int, Query(ge=1)] = 2,
+        q: str = "all",
+        tags: list[str] = ["a"],  # noqa: B006
+        after: int | None = None,
+        bad: Annotated[int, Query(ge=1)] = 0,
+        lang: str = Header("en"),
+        theme: Literal["dark", "light"] = Cookie("light"),
+    ) -> dict[str, int]:
+        return {"limit": limit, "page": page}
+
+    schemas = {p["name"]: p["schema"] for p in operation_of(app, "/items")["parameters"]}
+    assert schemas["limit"] == {"type": "integer", "minimum": 1, "default": 20}
+    assert schemas["page"]["default"] == 2
+    assert schemas["q"]["default"] == "all"
+    assert schemas["tags"]["default"] == ["a"]
+    assert schemas["lang"]["default"] == "en"
+    assert schemas["theme"]["default"] == "light"
+    # None means "left out", and a default its own type refuses is not shown.
+    assert "default" not in schemas["after"]
+    assert "default" not in schemas["bad"]
+    with TestClient(app) as client:
+        assert client.get("/items").json() == {"limit": 20, "page": 2}

@@ -755,7 +755,9 @@ def test_the_channels_page_shows_the_stream() -> None:
     with create_client(app) as client:
         assert "Channels: WebSocket and server-sent events" in client.get("/docs").text
         page = client.get("/docs/channels").text
-    assert "Server-sent events: `GET /feed` answers `text/event-stream`" in page
+    assert (
+        "Server-sent events: <code>GET /feed</code> answers <code>text/event-stream</code>" in page
+    )
     assert "<h3>Request</h3>" in page and "last-event-id" in page
     assert "Refused before the stream starts" in page
     assert "Tick event" not in page or "<h4>Tick</h4>" in page

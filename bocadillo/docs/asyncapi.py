@@ -34,6 +34,7 @@ from bocadillo.docs.components import (
     SCHEMAS_REF,
     VALIDATION_ISSUE_SCHEMA,
     http_components,
+    with_default,
     without_null,
 )
 from bocadillo.docs.model import ApiModel
@@ -291,7 +292,7 @@ class _Builder:
                 if marker is not None and not marker.include_in_schema:
                     continue
                 name = spec.key
-                schema = dict(self.param_schema(spec))
+                schema = with_default(dict(self.param_schema(spec)), spec)
                 if spec.sequence and place == "query":
                     schema.setdefault("description", "Repeat the key for each value.")
                 if marker is not None:

@@ -13,6 +13,7 @@ input and output shapes differ).
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ __all__ = [
     "documented_params",
     "http_components",
     "referenced_components",
+    "with_default",
     "without_null",
 ]
 
@@ -114,6 +116,22 @@ def without_null(schema: dict[str, Any]) -> dict[str, Any]:
             rest = {k: v for k, v in schema.items() if k != "anyOf"}
             return {**kept[0], **rest}
     return schema
+
+
+def with_default(schema: dict[str, Any], spec: ParamSpec) -> dict[str, Any]:
+    """``schema`` with the parameter's default, dumped as its type dumps it (JSON
+    mode). None of an optional parameter is "left out", not a value to show; a
+    default that its type does not accept, or cannot dump, is left out too."""
+    if spec.required or spec.default is None:
+        return schema
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            adapter = adapter_for(spec.schema_type)
+            value = orjson.loads(adapter.dump_json(adapter.validate_python(spec.default)))
+    except Exception:  # not a value of its type, or not JSON: say nothing
+        return schema
+    return {**schema, "default": value}
 
 
 def _rewrite(node: Any, names: dict[str, str]) -> Any:

@@ -57,13 +57,14 @@ class ApiDocuments:
         """The AsyncAPI 3.0 document: a channel per WebSocket route and per SSE route."""
         return self.cached("asyncapi", lambda: build_asyncapi(self.model()))
 
-    def page(self, name: str, root_path: str, render: Callable[[], str]) -> str:
-        """A docs page's HTML, whose links start with ``root_path``: kept for the last
-        root path only, so a root path that changes per request keeps one page."""
+    def page(self, name: str, variant: str, render: Callable[[], str]) -> str:
+        """A docs page's HTML for ``variant`` (the root path its links start with, and
+        what else it shows of the request): kept for the last variant only, so one
+        that changes per request keeps one page."""
         key = "page:" + name
         cached: tuple[str, str] | None = self._cache.get(key)
-        if cached is None or cached[0] != root_path:
-            cached = self._cache[key] = (root_path, render())
+        if cached is None or cached[0] != variant:
+            cached = self._cache[key] = (variant, render())
         return cached[1]
 
     def rendered(self, key: str, document: Callable[[], dict[str, Any]]) -> bytes:

@@ -18,7 +18,13 @@ import orjson
 import yaml
 from starlette.responses import RedirectResponse, Response
 
-from bocadillo.docs.components import SCHEMAS_REF, documented_params, http_components, without_null
+from bocadillo.docs.components import (
+    SCHEMAS_REF,
+    documented_params,
+    http_components,
+    with_default,
+    without_null,
+)
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.text import docstring_parts, humanize
 from bocadillo.errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
@@ -222,8 +228,9 @@ class _DocumentBuilder:
                 "name": spec.key,
                 "in": where,
                 "required": spec.required or spec.source is ParamSource.PATH,
-                "schema": without_null(
-                    self.components.add(adapter_for(spec.schema_type), "validation")
+                "schema": with_default(
+                    without_null(self.components.add(adapter_for(spec.schema_type), "validation")),
+                    spec,
                 ),
             }
             if marker is not None:

@@ -8,9 +8,11 @@ What they serve comes from one ``ApiDocuments``, its one cache.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -28,18 +30,45 @@ _OWN: dict[str, Any] = {"include_in_schema": False, "framework": True}
 class _Page(Response):
     """A docs page whose links start with the root path it is served under (a
     proxy's prefix, a mount's path): the scope tells that root path, so the page
-    is found in the cache, or rendered, when it is sent."""
+    is found in the cache, or rendered, when it is sent. A page that shows where
+    the app is served (``per_host``) is rendered for the request's ``Host`` too."""
 
-    def __init__(self, documents: ApiDocuments, name: str, render: Callable[[str], str]) -> None:
+    def __init__(
+        self,
+        documents: ApiDocuments,
+        name: str,
+        render: Callable[[PageRequest], str],
+        *,
+        per_host: bool = False,
+    ) -> None:
         super().__init__(media_type="text/html")
         self.documents = documents
         self.name = name
-        self.render_for_root = render
+        self.render_for = render
+        self.per_host = per_host
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        root = scope.get("root_path", "")
-        html = self.documents.page(self.name, root, lambda: self.render_for_root(root))
+        request = PageRequest(root=scope.get("root_path", ""))
+        if self.per_host:
+            host = Headers(scope=scope).get("host")
+            request = PageRequest(
+                root=request.root,
+                host=host or None,
+                secure=scope.get("scheme") in ("https", "wss"),
+            )
+        key = f"{request.root}\n{request.host}\n{request.secure}"
+        html = self.documents.page(self.name, key, lambda: self.render_for(request))
         await HTMLResponse(html)(scope, receive, send)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PageRequest:
+    """What a docs page is rendered for: the root path, and (for a page that says
+    where the app is served) the ``Host`` it was asked with, over TLS or not."""
+
+    root: str
+    host: str | None = None
+    secure: bool = False
 
 
 def _document_route(documents: ApiDocuments, key: str, document: Callable[[], Any]) -> Any:
@@ -90,7 +119,8 @@ def add_docs_routes(
                 **_OWN,
             )
 
-        def swagger_page(root: str) -> str:
+        def swagger_page(request: PageRequest) -> str:
+            root = request.root
             model = documents.model()
             link = root + channels_url if channels_url and model.has_channels() else None
             return swagger_ui_page(
@@ -108,15 +138,22 @@ def add_docs_routes(
 
     if channels_url is not None and asyncapi_url is not None:
 
-        def channels_page(root: str) -> str:
+        def channels_page(request: PageRequest) -> str:
+            root = request.root
+            # An app that declares no servers is documented at localhost: the page
+            # says where it was asked from instead.
+            declared = bool(documents.model().servers)
             return render_channels_page(
                 documents.asyncapi(),
                 asyncapi_url=root + asyncapi_url,
                 docs_url=root + swagger_url if swagger_url is not None else None,
+                here=None if declared else request.host,
+                secure=request.secure,
+                root=root,
             )
 
         async def serve_channels_page() -> Response:
-            return _Page(documents, "channels", channels_page)
+            return _Page(documents, "channels", channels_page, per_host=True)
 
         router.add_route(channels_url, serve_channels_page, **_OWN)
     return channels_url
