@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, NewType
 
 import pytest
 from pydantic import BaseModel
@@ -1915,6 +1915,9 @@ class Admin(Author):
     level: int = 1
 
 
+AuthorId = NewType("AuthorId", int)
+
+
 def _start_up_error(app: App) -> str:
     with pytest.raises(ConfigurationError) as info:
         app.check()
@@ -1965,6 +1968,9 @@ def test_a_marker_says_where_a_parameter_named_like_a_provider_comes_from(app, c
         (Author | None, Author),  # a member of the union
         (Any, str),
         (list[int], list[int]),
+        (list[int], list),  # the same generic
+        (int, AuthorId),  # a NewType of the type
+        (str, Literal["ada", "bob"]),
     ],
 )
 def test_a_provider_whose_type_fits_the_parameter_is_injected(annotation, returns) -> None:

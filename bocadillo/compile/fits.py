@@ -82,8 +82,14 @@ def fits(annotation: Any, provided: Any) -> bool:
         return True
     if isinstance(wanted, typing.TypeVar) or isinstance(provided, typing.TypeVar):
         return True
+    while hasattr(provided, "__supertype__"):  # a NewType gives its supertype
+        if wanted == provided:
+            return True
+        provided = provided.__supertype__
     if wanted == provided:
         return True
+    if typing.get_origin(provided) is typing.Literal:
+        return all(fits(wanted, type(value)) for value in typing.get_args(provided))
     members = _members(wanted)
     if members:
         return any(fits(member, provided) for member in members)
