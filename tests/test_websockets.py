@@ -1053,3 +1053,16 @@ def test_a_provider_taking_a_request_is_refused_on_a_websocket_route(app: App) -
     message = _configuration_error(app)
     assert "echo_ip" in message and "provider 'client_ip'" in message
     assert "has no Request" in message and "Header()" in message
+
+
+def test_a_provider_taking_the_websocket_is_refused(app: App) -> None:
+    @app.provider
+    def peer(ws: WebSocket[str, str]) -> str:
+        return "peer"  # pragma: no cover - never compiled
+
+    @app.websocket("/ws")
+    async def greet(ws: WebSocket[str, str], peer: str) -> None:
+        pass  # pragma: no cover - never compiled
+
+    message = _configuration_error(app)
+    assert "provider 'peer'" in message and "asks for the WebSocket; a provider cannot" in message

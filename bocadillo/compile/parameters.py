@@ -309,6 +309,12 @@ def websocket_rule(
     """4. ``WebSocket[In, Out]`` receives the connection."""
     if not (param.annotated and getattr(_origin(param.base), "__bocadillo_websocket__", False)):
         return None
+    if not context.allow_body and context.kind == "a provider":
+        raise ConfigurationError(
+            f"{context.where}: parameter {param.name!r} asks for the WebSocket; a provider "
+            "cannot. Take it in the handler; a provider reads the handshake with Header(), "
+            "Query() or Cookie()."
+        )
     if parts.websocket_arg is not None:
         raise ConfigurationError(f"{context.where}: two parameters ask for the WebSocket")
     parts.websocket_arg = (param.name, param.base)
