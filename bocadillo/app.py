@@ -413,6 +413,7 @@ class App(Router):
             self._lookup,
             lambda: self._providers.names() | set(self._overrides),
             [self._lookup(p.name) or p for p in self._providers.autouse()],
+            declared=self._providers.get,
         )
         graph.resolve_app_autouse()
         entries: dict[str, PathEntry] = {}

@@ -8,7 +8,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, NewType
 
 import pytest
 from pydantic import BaseModel
@@ -17,6 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from bocadillo import (
     App,
+    Body,
     ConfigurationError,
     Cookie,
     Header,
@@ -1901,3 +1902,185 @@ def test_request_providers_are_torn_down_when_the_client_disconnects_mid_stream(
 
     assert sent[0]["status"] == 200
     assert events == ["open", "closed"]
+
+
+# -- a provider's type must fit the annotated parameter of its name ---------------------
+
+
+class Author(BaseModel):
+    name: str
+
+
+class Admin(Author):
+    level: int = 1
+
+
+AuthorId = NewType("AuthorId", int)
+
+
+def _start_up_error(app: App) -> str:
+    with pytest.raises(ConfigurationError) as info:
+        app.check()
+    return str(info.value)
+
+
+def test_a_global_provider_named_like_a_typed_body_parameter_is_a_start_up_error(
+    isolated_globals: None,
+) -> None:
+    before = App()
+
+    @before.post("/authors")
+    async def create(author: Author) -> Author:
+        return author
+
+    with TestClient(before) as client:
+        assert client.post("/authors", json={"name": "Ada"}).json() == {"name": "Ada"}
+
+    @provider
+    def author() -> str:  # registered by some unrelated module
+        return "someone"
+
+    after = App()
+    after.post("/authors")(create)
+    message = _start_up_error(after)
+    assert "create" in message and "test_providers.py" in message
+    assert "provider 'author'" in message and "gives str" in message
+    assert "Rename the parameter or the provider" in message
+    assert "`author: Author = Body()`" in message
+
+
+def test_a_marker_says_where_a_parameter_named_like_a_provider_comes_from(app, client) -> None:
+    @app.provider
+    def author() -> str:
+        return "someone"
+
+    @app.post("/authors")
+    async def create(author: Author = Body()) -> Author:
+        return author
+
+    assert client.post("/authors", json={"name": "Ada"}).json() == {"name": "Ada"}
+
+
+@pytest.mark.parametrize(
+    ("annotation", "returns"),
+    [
+        (Author, Admin),  # a subclass
+        (Author | None, Author),  # a member of the union
+        (Any, str),
+        (list[int], list[int]),
+        (list[int], list),  # the same generic
+        (int, AuthorId),  # a NewType of the type
+        (str, Literal["ada", "bob"]),
+    ],
+)
+def test_a_provider_whose_type_fits_the_parameter_is_injected(annotation, returns) -> None:
+    app = App()
+
+    values = {Admin: Admin(name="Ada"), Author: Admin(name="Ada"), str: "x"}
+
+    def make() -> Any:
+        return values.get(returns, [1])
+
+    make.__annotations__["return"] = returns
+    app.provider(name="author")(make)
+
+    async def show(author: Any) -> dict[str, str]:
+        return {"type": type(author).__name__}
+
+    show.__annotations__["author"] = annotation
+    app.get("/author")(show)
+    with TestClient(app) as client:
+        assert client.get("/author").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "define",
+    ["plain", "async", "awaitable", "generator", "async generator", "value"],
+)
+def test_every_kind_of_provider_is_checked_by_its_value_type(define: str) -> None:
+    app = App()
+    if define == "plain":
+
+        @app.provider
+        def count() -> str:
+            return "1"
+    elif define == "async":
+
+        @app.provider
+        async def count() -> str:
+            return "1"
+    elif define == "awaitable":
+        from collections.abc import Awaitable
+
+        async def _one() -> str:
+            return "1"
+
+        @app.provider
+        def count() -> Awaitable[str]:
+            return _one()
+    elif define == "generator":
+
+        @app.provider
+        def count() -> Iterator[str]:
+            yield "1"
+    elif define == "async generator":
+
+        @app.provider
+        async def count() -> AsyncIterator[str]:
+            yield "1"
+    else:
+        app.provider(name="count")("1")
+
+    @app.get("/count")
+    async def show(count: int) -> int:
+        return count
+
+    message = _start_up_error(app)
+    assert "parameter 'count' is annotated int" in message and "gives str" in message
+
+
+def test_a_provider_without_a_return_annotation_fits_anything(app, client) -> None:
+    @app.provider
+    def author():  # type: ignore[no-untyped-def]
+        return Author(name="Ada")
+
+    @app.get("/author")
+    async def show(author: Author) -> Author:
+        return author
+
+    assert client.get("/author").json() == {"name": "Ada"}
+
+
+def test_a_provider_parameter_is_checked_against_the_provider_it_names() -> None:
+    app = App()
+
+    @app.provider
+    def session() -> str:
+        return "s"
+
+    @app.provider
+    def author(session: int) -> Author:
+        return Author(name=str(session))
+
+    @app.get("/author")
+    async def show(author: Author) -> Author:
+        return author
+
+    message = _start_up_error(app)
+    assert "parameter 'session' is annotated int" in message and "provider 'session'" in message
+
+
+def test_an_override_need_not_share_the_provider_type(app) -> None:
+    @app.provider
+    def author() -> Author:
+        return Author(name="Ada")
+
+    @app.get("/author")
+    async def show(author: Author) -> dict[str, str]:
+        return {"name": author.name}
+
+    class FakeAuthor:
+        name = "Fake"
+
+    with app.override_provider("author", FakeAuthor()), TestClient(app) as client:
+        assert client.get("/author").json() == {"name": "Fake"}

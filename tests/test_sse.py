@@ -20,7 +20,19 @@ from jsonschema import Draft7Validator
 from openapi_spec_validator import validate as validate_openapi
 from pydantic import BaseModel
 
-from bocadillo import App, ConfigurationError, Event, HTTPError, Query, WebSocket
+from bocadillo import (
+    App,
+    BackgroundTasks,
+    Body,
+    ConfigurationError,
+    Event,
+    File,
+    Form,
+    HTTPError,
+    Query,
+    UploadFile,
+    WebSocket,
+)
 from bocadillo.testing import create_client
 
 DATA = Path(__file__).parent / "data"
@@ -826,3 +838,51 @@ def test_leaving_an_unread_error_response_does_not_hang() -> None:
             assert stream.status_code == 404
             assert stream.headers["content-type"] == "application/problem+json"
         assert time.monotonic() - started < 5  # not the 10 s wait for a response
+
+
+async def _sse_with_tasks(tasks: BackgroundTasks) -> AsyncIterator[Tick]:
+    yield Tick(n=1)  # pragma: no cover - never compiled
+
+
+async def _sse_with_form(name: str = Form()) -> AsyncIterator[Tick]:
+    yield Tick(n=1)  # pragma: no cover - never compiled
+
+
+async def _sse_with_file(upload: UploadFile = File()) -> AsyncIterator[Tick]:
+    yield Tick(n=1)  # pragma: no cover - never compiled
+
+
+async def _sse_with_body(payload: int = Body()) -> AsyncIterator[Tick]:
+    yield Tick(n=1)  # pragma: no cover - never compiled
+
+
+@pytest.mark.parametrize(
+    ("handler", "parameter", "advice"),
+    [
+        (_sse_with_tasks, "tasks", "Do the work in the generator"),
+        (_sse_with_form, "name", "Read query parameters instead"),
+        (_sse_with_file, "upload", "Read query parameters instead"),
+        (_sse_with_body, "payload", "Read query parameters instead"),
+    ],
+    ids=["BackgroundTasks", "Form", "File", "Body"],
+)
+def test_what_an_sse_route_cannot_serve_fails_at_start_up(
+    handler: Any, parameter: str, advice: str
+) -> None:
+    message = _compile_error(handler)
+    assert handler.__name__ in message and f"{parameter!r}" in message and advice in message
+
+
+def test_a_provider_asking_for_background_tasks_fails_at_start_up_on_an_sse_route() -> None:
+    app = App()
+
+    @app.provider
+    def audit(tasks: BackgroundTasks) -> str:
+        return "audit"  # pragma: no cover - never compiled
+
+    async def audited(audit: str) -> AsyncIterator[Tick]:
+        yield Tick(n=1)  # pragma: no cover - never compiled
+
+    app.sse("/x")(audited)
+    with pytest.raises(ConfigurationError, match="asks for BackgroundTasks; a provider cannot"):
+        app.check()

@@ -14,14 +14,18 @@ from starlette.websockets import WebSocketDisconnect as ClientDisconnect
 
 from bocadillo import (
     App,
+    BackgroundTasks,
     Body,
     ConfigurationError,
     Cookie,
+    File,
+    Form,
     Header,
     HTTPBearer,
     HTTPError,
     Query,
     Request,
+    UploadFile,
     WebSocket,
     WebSocketDisconnect,
 )
@@ -1013,3 +1017,52 @@ def test_messages_no_backend_can_use_are_refused(app: App) -> None:
         pass  # pragma: no cover - never compiled
 
     assert "odd" in _configuration_error(app)
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [Annotated[str, Form()], Annotated[UploadFile, File()], BackgroundTasks],
+    ids=["Form", "File", "BackgroundTasks"],
+)
+def test_what_only_an_http_request_has_is_refused_on_a_websocket_route(
+    app: App, annotation: Any
+) -> None:
+    async def with_http(ws: WebSocket[str, str], extra: annotation) -> None:  # type: ignore[valid-type]
+        pass  # pragma: no cover - never compiled
+
+    app.websocket("/ws")(with_http)
+
+    message = _configuration_error(app)
+    assert "with_http" in message and "'extra'" in message
+    assert "a WebSocket handler cannot" in message
+
+
+def test_a_provider_taking_a_request_is_refused_on_a_websocket_route(app: App) -> None:
+    @app.provider
+    def client_ip(request: Request) -> str:
+        return request.client.host if request.client else "?"  # pragma: no cover
+
+    @app.get("/ip")
+    async def ip(client_ip: str) -> str:
+        return client_ip
+
+    @app.websocket("/ws")
+    async def echo_ip(ws: WebSocket[str, str], client_ip: str) -> None:
+        pass  # pragma: no cover - never compiled
+
+    message = _configuration_error(app)
+    assert "echo_ip" in message and "provider 'client_ip'" in message
+    assert "has no Request" in message and "Header()" in message
+
+
+def test_a_provider_taking_the_websocket_is_refused(app: App) -> None:
+    @app.provider
+    def peer(ws: WebSocket[str, str]) -> str:
+        return "peer"  # pragma: no cover - never compiled
+
+    @app.websocket("/ws")
+    async def greet(ws: WebSocket[str, str], peer: str) -> None:
+        pass  # pragma: no cover - never compiled
+
+    message = _configuration_error(app)
+    assert "provider 'peer'" in message and "asks for the WebSocket; a provider cannot" in message

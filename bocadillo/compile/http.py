@@ -37,6 +37,7 @@ def compile_endpoint(
         where=where,
         path_params=path_params,
         is_provider=graph.is_provider,
+        provider_of=graph.declared,
         provider_names=graph.names,
         skip_first=view_class is not None,
     )

@@ -37,10 +37,12 @@ from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from pydantic.fields import FieldInfo
 from starlette.requests import Request
 
+from bocadillo.compile.fits import fits, provided_type, provider_location
 from bocadillo.compile.forms import FormEntry, form_entry
 from bocadillo.compile.validation import is_optional_of, validated_type
 from bocadillo.errors import ConfigurationError
 from bocadillo.params import UNSET, FormParam, Param, ParamSource
+from bocadillo.providers import Provider
 from bocadillo.runtime.background import BackgroundTasks
 from bocadillo.runtime.specs import BodySpec, ParamSpec
 from bocadillo.schemas.registry import adapter_for, is_foreign
@@ -107,6 +109,8 @@ class SignatureContext:
     field_prefix: str = ""  # keeps a provider's fields apart from the handler's
     allow_body: bool = True  # False for providers (and WebSocket handlers)
     implicit_headers: Collection[str] = ()  # read from a header without a marker
+    provider_of: Callable[[str], Provider | None] | None = None  # to check the types fit
+    kind: str = "a provider"  # what cannot read a body, for error messages
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -205,15 +209,28 @@ def read_parameters(
     field_prefix: str = "",
     allow_body: bool = True,
     implicit_headers: Collection[str] = (),
+    provider_of: Callable[[str], Provider | None] | None = None,
+    kind: str = "a provider",
 ) -> SignatureParts:
     """Sort ``func``'s parameters by source, or raise ``ConfigurationError``.
 
     ``field_prefix`` keeps a provider's parameters apart from the handler's in
     the route's single validation pass. ``implicit_headers`` names parameters
     read from a header without a marker (``last_event_id`` on SSE routes).
+    ``provider_of`` looks a provider up, to check that its type fits an
+    annotated parameter of the same name; ``kind`` names the callable when
+    ``allow_body`` is False (``"a provider"``, ``"a WebSocket handler"``).
     """
     context = SignatureContext(
-        where, path_params, is_provider, provider_names, field_prefix, allow_body, implicit_headers
+        where,
+        path_params,
+        is_provider,
+        provider_names,
+        field_prefix,
+        allow_body,
+        implicit_headers,
+        provider_of,
+        kind,
     )
     parameters = _parameters(func, where)
     hints = type_hints(func, where)
@@ -260,8 +277,30 @@ def provider_rule(
     """3. A name that matches a registered provider is injected."""
     if not context.is_provider(param.name):
         return None
+    provider = context.provider_of(param.name) if context.provider_of is not None else None
+    if param.annotated and provider is not None:
+        check_fits(param, provider, context)
     parts.providers.append((param.name, param.name))
     return TAKEN
+
+
+def check_fits(param: DeclaredParameter, provider: Provider, context: SignatureContext) -> None:
+    """An annotated parameter named like a provider must fit the provider's type."""
+    provided = provided_type(provider)
+    if fits(param.annotation, provided):
+        return
+    wanted = _type_name(param.base)
+    marker = "Body()" if is_body_type(param.annotation) else "Query()"
+    raise ConfigurationError(
+        f"{context.where}: parameter {param.name!r} is annotated {wanted}, but its name is "
+        f"that of {provider_location(provider)}, which gives {_type_name(provided)}. "
+        f"Rename the parameter or the provider, or say where it comes from with a marker: "
+        f"`{param.name}: {wanted} = {marker}`."
+    )
+
+
+def _type_name(tp: Any) -> str:
+    return tp.__name__ if isinstance(tp, type) else repr(tp).replace("typing.", "")
 
 
 def websocket_rule(
@@ -270,6 +309,12 @@ def websocket_rule(
     """4. ``WebSocket[In, Out]`` receives the connection."""
     if not (param.annotated and getattr(_origin(param.base), "__bocadillo_websocket__", False)):
         return None
+    if not context.allow_body and context.kind == "a provider":
+        raise ConfigurationError(
+            f"{context.where}: parameter {param.name!r} asks for the WebSocket; a provider "
+            "cannot. Take it in the handler; a provider reads the handshake with Header(), "
+            "Query() or Cookie()."
+        )
     if parts.websocket_arg is not None:
         raise ConfigurationError(f"{context.where}: two parameters ask for the WebSocket")
     parts.websocket_arg = (param.name, param.base)
@@ -287,7 +332,7 @@ def background_rule(
     if not context.allow_body:
         raise ConfigurationError(
             f"{context.where}: parameter {param.name!r} asks for BackgroundTasks; "
-            "a provider cannot. Take it in the handler."
+            f"{context.kind} cannot. {_instead(context, 'tasks')}"
         )
     if parts.background_arg is not None:
         raise ConfigurationError(f"{context.where}: two parameters ask for BackgroundTasks")
@@ -390,14 +435,23 @@ def add_spec(
         parts.params.append(parameter_spec(param, source, context))
 
 
+def _instead(context: SignatureContext, what: str) -> str:
+    """What to do instead of reading ``what`` where it cannot be read."""
+    if context.kind == "a provider":
+        return f"Take the {what} in the handler."
+    if what == "tasks":
+        return "A WebSocket has no response to run them after; do the work in the handler."
+    return "A WebSocket has no request body; receive messages with `await ws.receive()`."
+
+
 def form_spec_entry(
     param: DeclaredParameter, marker: FormParam, context: SignatureContext
 ) -> FormEntry:
     """A ``Form()``/``File()`` parameter: only a handler reads the form, and it needs a type."""
     if not context.allow_body:
         raise ConfigurationError(
-            f"{context.where}: parameter {param.name!r} reads the request form; a provider cannot. "
-            "Take the form in the handler."
+            f"{context.where}: parameter {param.name!r} reads the request form; "
+            f"{context.kind} cannot. {_instead(context, 'form')}"
         )
     if not param.annotated:
         raise ConfigurationError(f"{context.where}: form parameter {param.name!r} needs a type")
@@ -419,8 +473,8 @@ def body_spec(
     )
     if not context.allow_body:
         raise ConfigurationError(
-            f"{context.where}: parameter {param.name!r} reads the request body; a provider cannot. "
-            "Take the body in the handler."
+            f"{context.where}: parameter {param.name!r} reads the request body; "
+            f"{context.kind} cannot. {_instead(context, 'body')}"
         )
     if current is not None:
         raise ConfigurationError(

@@ -35,8 +35,10 @@ class ProviderGraph:
         lookup: Callable[[str], Provider | None],
         names: Callable[[], Collection[str]],
         autouse: list[Provider],
+        declared: Callable[[str], Provider | None] | None = None,
     ) -> None:
         self._lookup = lookup
+        self._declared = declared or lookup
         self._names = names
         self._autouse = autouse
         self._app_nodes: dict[str, AppNode] = {}  # by provider name, dependencies first
@@ -45,6 +47,11 @@ class ProviderGraph:
     def lookup(self, name: str) -> Provider | None:
         """The provider ``name`` resolves to, if any."""
         return self._lookup(name)
+
+    def declared(self, name: str) -> Provider | None:
+        """The provider ``name`` was registered as, not a test's override of it: the one
+        whose type a parameter of that name must fit."""
+        return self._declared(name) or self._lookup(name)
 
     def is_provider(self, name: str) -> bool:
         """Whether ``name`` resolves to a provider."""
@@ -93,6 +100,7 @@ class ProviderGraph:
             where=self.where(provider),
             path_params=(),
             is_provider=self.is_provider,
+            provider_of=self.declared,
             provider_names=self._names,
             allow_body=False,
         )
@@ -215,6 +223,7 @@ class _RouteResolution:
             where=f"{self.where}: {self.graph.where(provider)}",
             path_params=self.path_params,
             is_provider=self.graph.is_provider,
+            provider_of=self.graph.declared,
             provider_names=self.graph.names,
             field_prefix=f"{provider.name}.",
             allow_body=False,

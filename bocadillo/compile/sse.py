@@ -144,6 +144,18 @@ def _check_parts(parts: SignatureParts, where: str) -> None:
             f"{where}: parameter {parts.body.name!r} reads a body; an SSE route is a GET "
             "and has none. Read query parameters instead."
         )
+    if parts.form:
+        name = parts.form[0][0].name
+        raise ConfigurationError(
+            f"{where}: parameter {name!r} reads a form; an SSE route is a GET and has no "
+            "body. Read query parameters instead."
+        )
+    if parts.background_arg is not None:
+        raise ConfigurationError(
+            f"{where}: parameter {parts.background_arg!r} asks for BackgroundTasks; an SSE "
+            "response has no end to run them after. Do the work in the generator (in a "
+            "`finally:` to run it when the stream ends)."
+        )
     for spec in parts.params:
         # `last_event_id: str | None` is optional: a first connection sends no header.
         if (
@@ -176,6 +188,7 @@ def compile_sse(
         where=where,
         path_params=path_params,
         is_provider=graph.is_provider,
+        provider_of=graph.declared,
         provider_names=graph.names,
         implicit_headers=(LAST_EVENT_ID,),
     )

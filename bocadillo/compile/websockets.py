@@ -56,12 +56,22 @@ def compile_websocket(
         where=where,
         path_params=path_params,
         is_provider=graph.is_provider,
+        provider_of=graph.declared,
+        kind="a WebSocket handler",
         provider_names=graph.names,
         allow_body=False,
     )
     arg, annotation = _websocket_arg(parts, where)
     receives, sends = _websocket_types(annotation, where, arg)
     wiring = graph.resolve_route(parts.providers, path_params=path_params, where=where)
+    for step in wiring.steps:
+        if step.request_arg is not None:
+            raise ConfigurationError(
+                f"{where}: {graph.where(step.provider)} takes a Request "
+                f"(parameter {step.request_arg!r}); a WebSocket route has no Request. "
+                "Read what it needs with markers (Header(), Query(), Cookie()) instead, "
+                "or use the provider on HTTP routes only."
+            )
     try:
         return WebSocketPlan(
             endpoint=func,
