@@ -345,3 +345,40 @@ def test_unserializable_untyped_return_is_a_500_problem(app, client, problem):
 
     problem(response, 500)
     assert "object" not in response.text
+
+
+def test_a_raised_redirect_redirects_like_a_returned_one(app, client):
+    from bocadillo import Redirect
+
+    @app.get("/private")
+    async def private(token: str = "") -> dict[str, str]:
+        if not token:
+            raise Redirect("/login", permanent=True)
+        return {"ok": "yes"}
+
+    response = client.get("/private", follow_redirects=False)
+    assert response.status_code == 308
+    assert response.headers["location"] == "/login"
+    assert client.get("/private?token=t").json() == {"ok": "yes"}
+
+
+def test_a_redirect_raised_by_a_provider_redirects_and_the_provider_sees_it(app, client):
+    from bocadillo import Redirect
+
+    seen: list[str] = []
+
+    @app.provider
+    async def session():
+        try:
+            yield None
+        except Redirect:
+            seen.append("redirected")
+            raise
+
+    @app.get("/needs-login")
+    async def needs_login(session: None) -> dict[str, str]:
+        raise Redirect("/login")
+
+    response = client.get("/needs-login", follow_redirects=False)
+    assert response.status_code == 307 and response.headers["location"] == "/login"
+    assert seen == ["redirected"]

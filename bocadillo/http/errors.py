@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from bocadillo.errors import HTTPError, http_error_response, problem_response
 from bocadillo.runtime.endpoint import ResponseAlreadyStarted, ResponseValidationError
 from bocadillo.runtime.requests import Request
+from bocadillo.runtime.responses import Redirect
 
 __all__ = ["ExceptionHandler", "ExceptionHandlers"]
 
@@ -75,6 +76,9 @@ class ExceptionHandlers:
                 exc_info=cause,
             )
             raise cause
+        if isinstance(exc, Redirect):
+            await exc(scope, receive, send)  # raised instead of returned: the same answer
+            return
         if isinstance(exc, StarletteHTTPException) and exc.status_code >= 400:
             # Raised by a mounted Starlette app (a missing static file, say).
             exc = HTTPError(exc.status_code, detail=exc.detail, headers=exc.headers)

@@ -64,7 +64,7 @@ class RedirectResponse(Response, responses.RedirectResponse):
     """
 
 
-class Redirect(RedirectResponse):
+class Redirect(RedirectResponse, Exception):
     """Send the client to ``url``: ``307 Temporary Redirect``, or ``308 Permanent
     Redirect`` with ``permanent=True``, with a ``Location`` header.
 
@@ -75,6 +75,10 @@ class Redirect(RedirectResponse):
         @app.get("/old-todos", status_code=308)
         async def old_todos() -> Redirect:
             return Redirect("/todos", permanent=True)
+
+    It may also be raised, from a handler or a provider, to redirect from deep
+    inside the code (``raise Redirect("/login")``): the app answers with it as
+    if the handler had returned it.
     """
 
     def __init__(
