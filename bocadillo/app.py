@@ -508,7 +508,8 @@ class App(Router):
     @contextlib.asynccontextmanager
     async def lifespan_context(self) -> AsyncIterator[dict[str, Any]]:
         """Compile the handlers, make the app providers, run the start-up hooks and
-        ``lifespan``; undo it all on exit, in reverse."""
+        ``lifespan``, then start each mounted Bocadillo app the same way; undo it
+        all on exit, in reverse."""
         self.check()
         # A document that cannot be built fails the start, not a request.
         if self.openapi_url is not None:
@@ -529,6 +530,16 @@ class App(Router):
                 value = await stack.enter_async_context(self._lifespan(self))
                 if isinstance(value, Mapping):
                     state.update(value)
+            # Mounted Bocadillo apps start as if served alone, in mount order
+            # (and stop in reverse); their state joins ours (ours wins).
+            seen = {id(self)}
+            for mount in self.iter_mounts():
+                child = mount.app
+                if isinstance(child, App) and id(child) not in seen:
+                    seen.add(id(child))
+                    child_state = await stack.enter_async_context(child.lifespan_context())
+                    for key, value in child_state.items():
+                        state.setdefault(key, value)
             yield state
 
 

@@ -328,3 +328,88 @@ def test_mount_in_a_router_is_under_its_prefix(app, client):
 def test_bad_mount_path_is_a_configuration_error(app, path):
     with pytest.raises(ConfigurationError):
         app.mount(path, echo_scope)
+
+
+# -- mounted Bocadillo apps start and stop with the parent ---------------------
+
+
+def test_mounted_app_hooks_run_once_at_the_parents_start_up_and_shutdown():
+    events: list[str] = []
+    parent = App(on_startup=[lambda: events.append("parent start")])
+    parent.on_shutdown(lambda: events.append("parent stop"))
+    first = App(on_startup=[lambda: events.append("first start")])
+    first.on_shutdown(lambda: events.append("first stop"))
+    second = App(on_startup=[lambda: events.append("second start")])
+    second.on_shutdown(lambda: events.append("second stop"))
+    parent.mount("/first", first)
+    parent.mount("/second", second)
+
+    with TestClient(parent) as client:
+        assert events == ["parent start", "first start", "second start"]
+        client.get("/first/nothing")
+        assert len(events) == 3
+        events.clear()
+
+    assert events == ["second stop", "first stop", "parent stop"]
+
+
+def test_mounted_app_provider_is_made_at_start_up_and_torn_down_at_shutdown():
+    from bocadillo.testing import create_client
+
+    events: list[str] = []
+    child = App()
+
+    @child.provider(scope="app")
+    async def pool() -> AsyncIterator[str]:
+        events.append("open pool")
+        yield "pool"
+        events.append("close pool")
+
+    @child.get("/pool")
+    async def show(pool: str) -> dict[str, str]:
+        return {"pool": pool}
+
+    parent = App()
+    parent.mount("/child", child)
+
+    with create_client(parent) as client:
+        assert events == ["open pool"]
+        assert client.get("/child/pool").json() == {"pool": "pool"}
+        assert events == ["open pool"]
+    assert events == ["open pool", "close pool"]
+
+
+def test_mounted_app_lifespan_runs_and_its_state_reaches_its_handlers():
+    events: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: App) -> AsyncIterator[dict[str, str]]:
+        events.append("child open")
+        yield {"greeting": "hi"}
+        events.append("child close")
+
+    child = App(lifespan=lifespan)
+
+    @child.get("/greet")
+    async def greet(request: Request) -> dict[str, str]:
+        return {"greeting": request.state.greeting}
+
+    parent = App()
+    parent.mount("/child", child)
+
+    with TestClient(parent) as client:
+        assert client.get("/child/greet").json() == {"greeting": "hi"}
+    assert events == ["child open", "child close"]
+
+
+def test_mounted_app_with_a_broken_handler_fails_the_parents_start():
+    events: list[str] = []
+    child = App(on_startup=[lambda: events.append("child start")])
+    child.get("/bad")(bad_handler)
+    parent = App(on_shutdown=[lambda: events.append("parent stop")])
+    parent.mount("/child", child)
+
+    with pytest.raises(ConfigurationError, match="bad_handler"), TestClient(parent):
+        pass
+    assert events == ["parent stop"]
+
