@@ -412,4 +412,3 @@ def test_mounted_app_with_a_broken_handler_fails_the_parents_start():
     with pytest.raises(ConfigurationError, match="bad_handler"), TestClient(parent):
         pass
     assert events == ["parent stop"]
-
