@@ -172,6 +172,8 @@ class App(Router):
             openapi_version=openapi_version,
             asyncapi_url=asyncapi_url,
             docs_url=docs_url,
+            openapi=self.openapi,
+            asyncapi=self.asyncapi,
         )
 
     # -- configuration -------------------------------------------------------

@@ -10,12 +10,13 @@ runs them per request.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import importlib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TypeVar, overload
@@ -29,6 +30,7 @@ __all__ = [
     "ProviderRegistry",
     "ProviderScope",
     "discover_providers",
+    "isolated_providers",
     "load_providerconf",
     "provider",
     "register_provider",
@@ -190,6 +192,28 @@ def provider(
     return register_provider(
         GLOBAL_PROVIDERS, func, scope=scope, name=name, autouse=autouse, raises=raises
     )
+
+
+@contextlib.contextmanager
+def isolated_providers() -> Iterator[None]:
+    """Undo, on exit, every ``@provider`` registration made inside the block.
+
+    Providers registered before the block stay visible inside it; one registered
+    inside (a new name, or a new definition of an existing name) is gone on exit,
+    and the definition it replaced is back. Exported as
+    ``bocadillo.testing.isolated_providers``, for tests::
+
+        @pytest.fixture(autouse=True)
+        def providers():
+            with isolated_providers():
+                yield
+    """
+    saved = dict(GLOBAL_PROVIDERS._providers)
+    try:
+        yield
+    finally:
+        GLOBAL_PROVIDERS._providers.clear()
+        GLOBAL_PROVIDERS._providers.update(saved)
 
 
 def discover_providers(module: str) -> ModuleType:

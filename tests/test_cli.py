@@ -184,6 +184,46 @@ def test_finds_modules_in_the_current_directory(
     assert list(document["paths"]) == ["/ping"]
 
 
+@pytest.mark.parametrize("command", ["openapi", "asyncapi"])
+def test_a_subclass_overriding_the_document_prints_what_it_serves(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    isolated_imports: None,
+    command: str,
+) -> None:
+    write_module(
+        tmp_path,
+        "cli_subclass",
+        """
+        from typing import Any
+
+        from bocadillo import App
+
+        class MyApp(App):
+            def openapi(self) -> dict[str, Any]:
+                return {**super().openapi(), "x-logo": "bocadillo.png"}
+
+            def asyncapi(self) -> dict[str, Any]:
+                return {**super().asyncapi(), "x-team": "api"}
+
+        app = MyApp(title="Sub")
+
+        @app.get("/ping")
+        async def ping() -> str:
+            return "pong"
+        """,
+    )
+    assert main([command, "cli_subclass:app", "--app-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.encode()
+    from cli_subclass import app
+
+    with TestClient(app) as client:
+        response = client.get(f"/{command}.json")
+    assert response.status_code == 200
+    assert out == response.content + b"\n"
+    assert {"x-logo", "x-team"} & set(json.loads(out))
+
+
 def test_argparse_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in ([], ["nope"], ["openapi"], ["openapi", TODOS, "--bogus"]):
         with pytest.raises(SystemExit) as exc_info:

@@ -27,7 +27,7 @@ from bocadillo import (
     discover_providers,
     provider,
 )
-from bocadillo.providers import GLOBAL_PROVIDERS
+from bocadillo.testing import isolated_providers
 
 MODULES_DIR = FilePath(__file__).parent / "provider_modules"
 
@@ -41,11 +41,9 @@ def _drop_fixture_modules() -> None:
 @pytest.fixture
 def isolated_globals() -> Iterator[None]:
     """Undo what a test adds to the process-wide provider registry and module cache."""
-    saved = dict(GLOBAL_PROVIDERS._providers)
     _drop_fixture_modules()
-    yield
-    GLOBAL_PROVIDERS._providers.clear()
-    GLOBAL_PROVIDERS._providers.update(saved)
+    with isolated_providers():
+        yield
     _drop_fixture_modules()
 
 
@@ -84,6 +82,35 @@ def test_provider_decorator_returns_the_function_unchanged(isolated_globals):
 
     assert provider(returned_unchanged_2b) is returned_unchanged_2b
     assert provider(scope="app")(returned_unchanged_2b) is returned_unchanged_2b
+
+
+def test_isolated_providers_undoes_the_registrations_made_inside() -> None:
+    def answer(isolated_word_9z) -> dict[str, str]:
+        return {"word": isolated_word_9z}
+
+    def served_word() -> str:
+        app = App()
+        app.get("/")(answer)
+        with TestClient(app) as client:
+            return str(client.get("/").json()["word"])
+
+    with isolated_providers():
+
+        @provider(name="isolated_word_9z")
+        def before() -> str:
+            return "before"
+
+        with isolated_providers():
+            assert served_word() == "before"
+
+            @provider(name="isolated_word_9z")
+            def inside() -> str:
+                return "inside"
+
+            assert served_word() == "inside"
+        assert served_word() == "before"
+    with pytest.raises(ConfigurationError, match="isolated_word_9z"):
+        served_word()
 
 
 def test_provider_name_option_registers_under_that_name(isolated_globals, app, client):

@@ -241,6 +241,7 @@ TESTING_SIGNATURES = {
         "query: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None, "
         "timeout: float = 1.0, seed: int | None = None) -> dict[str, int]"
     ),
+    "isolated_providers": "() -> Iterator[None]",
     "run_contract": (
         "(app: App, *, max_examples: int = 25, checks: str | Sequence[str] = 'all', "
         "stateful: bool = True, websockets: bool = True, "

@@ -56,6 +56,7 @@ def test_testing_module_exports_the_client_and_the_fuzzer() -> None:
         "contract_test",
         "create_client",
         "fuzz_websockets",
+        "isolated_providers",
         "run_contract",
     ]
 

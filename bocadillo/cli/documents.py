@@ -59,7 +59,7 @@ def document_bytes(document: dict[str, Any], *, as_yaml: bool = False) -> bytes:
 
 
 def _openapi(args: argparse.Namespace) -> int:
-    return _print_document(args, App.openapi)
+    return _print_document(args, lambda app: app.openapi())
 
 
 def add_asyncapi(commands: Commands) -> None:
@@ -77,7 +77,7 @@ def add_asyncapi(commands: Commands) -> None:
 
 
 def _asyncapi(args: argparse.Namespace) -> int:
-    return _print_document(args, App.asyncapi)
+    return _print_document(args, lambda app: app.asyncapi())
 
 
 def _print_document(args: argparse.Namespace, build: Callable[[App], dict[str, Any]]) -> int:

@@ -88,12 +88,17 @@ def add_docs_routes(
     openapi_version: str,
     asyncapi_url: str | None,
     docs_url: str | None,
+    openapi: Callable[[], dict[str, Any]] | None = None,
+    asyncapi: Callable[[], dict[str, Any]] | None = None,
 ) -> str | None:
     """Add the document and docs page routes to ``router``; return the channels
-    page's URL (``docs_url`` + ``/channels``), or None when there is none."""
+    page's URL (``docs_url`` + ``/channels``), or None when there is none.
+
+    ``openapi`` and ``asyncapi`` make the served documents (the app's own methods, so
+    a subclass's override is what is served); by default, ``documents``'."""
     for url, name, document in (
-        (openapi_url, "openapi", documents.openapi),
-        (asyncapi_url, "asyncapi", documents.asyncapi),
+        (openapi_url, "openapi", openapi or documents.openapi),
+        (asyncapi_url, "asyncapi", asyncapi or documents.asyncapi),
     ):
         if url is None:
             continue

@@ -16,6 +16,7 @@ needs ``schemathesis``; ``fuzz_websockets`` needs ``hypothesis`` and
 ``jsonschema``.
 """
 
+from bocadillo.providers import isolated_providers
 from bocadillo.testing.client import Client, create_client
 from bocadillo.testing.contract import ContractFailure, ContractReport, contract_test, run_contract
 from bocadillo.testing.fuzz import fuzz_websockets
@@ -32,5 +33,6 @@ __all__ = [
     "contract_test",
     "create_client",
     "fuzz_websockets",
+    "isolated_providers",
     "run_contract",
 ]
