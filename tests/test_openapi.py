@@ -1350,7 +1350,7 @@ def test_responses_shared_by_the_app_and_routers_merge_into_each_operation() -> 
     assert stream["503"]["description"] == "Pets are asleep."
     owner = operation_of(app, "/owners/{id}")["responses"]
     assert owner["503"]["description"] == "Owners are out."  # the include call beats the app
-    assert not owner["404"]["description"].startswith("No such pet.")  # not its router.s
+    assert not owner["404"]["description"].startswith("No such pet.")  # not the pets router's
     assert owner["429"]["description"] == "Slow down."
     health_responses = operation_of(app, "/health")["responses"]
     assert health_responses["500"]["description"].startswith("Broken.")
