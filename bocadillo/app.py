@@ -108,8 +108,9 @@ class App(Router):
         hsts: bool | int = False,
         sessions: Sessions | Mapping[str, Any] | None = None,
         broadcast: str | Backend | None = None,
+        responses: Mapping[int, Any] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(responses=responses)
         if max_body_size <= 0:
             raise ConfigurationError("max_body_size must be a positive number of bytes")
         # Security settings, checked now: a dangerous one never serves a request.

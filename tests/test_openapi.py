@@ -2,7 +2,7 @@
 parameters, bodies, responses, components, and Swagger UI offline."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, Literal
 
 import jsonschema
@@ -1307,3 +1307,71 @@ def test_parameter_defaults_are_in_the_document() -> None:
     assert "default" not in schemas["bad"]
     with TestClient(app) as client:
         assert client.get("/items").json() == {"limit": 20, "page": 2}
+
+
+class Quota(BaseModel):
+    remaining: int
+
+
+def test_responses_shared_by_the_app_and_routers_merge_into_each_operation() -> None:
+    app = App(responses={429: {"description": "Slow down.", "model": Quota}, 503: "Down."})
+    pets = Router(prefix="/pets", responses={503: "Pets are asleep.", 404: "No such pet."})
+    owners = Router(prefix="/owners")
+
+    @pets.get("/{id}", responses={404: "That pet ran away."})
+    async def get_pet(id: int) -> dict[str, int]:
+        return {"id": id}
+
+    @pets.sse("/feed")
+    async def feed() -> AsyncIterator[str]:
+        yield "hi"
+
+    @owners.get("/{id}")
+    async def get_owner(id: int) -> dict[str, int]:
+        return {"id": id}
+
+    @app.get("/health", responses={500: "Broken.", 429: "Never limited."})
+    async def health() -> str:
+        return "ok"
+
+    app.include_router(pets)
+    app.include_router(owners, responses={503: "Owners are out."})
+
+    pet = operation_of(app, "/pets/{id}")["responses"]
+    assert pet["404"]["description"].startswith("That pet ran away.")  # the route wins
+    assert pet["503"]["description"] == "Pets are asleep."  # its router beats the app
+    assert pet["429"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Quota"
+    }
+    assert pet["422"]["content"][PROBLEM_JSON]["schema"] == PROBLEM_REF  # framework's kept
+    assert "500" in pet
+    stream = operation_of(app, "/pets/feed")["responses"]
+    assert stream["404"]["description"] == "No such pet."
+    assert stream["503"]["description"] == "Pets are asleep."
+    owner = operation_of(app, "/owners/{id}")["responses"]
+    assert owner["503"]["description"] == "Owners are out."  # the include call beats the app
+    assert not owner["404"]["description"].startswith("No such pet.")  # not the pets router's
+    assert owner["429"]["description"] == "Slow down."
+    health_responses = operation_of(app, "/health")["responses"]
+    assert health_responses["500"]["description"].startswith("Broken.")
+    assert health_responses["429"]["description"] == "Never limited."
+    assert health_responses["503"]["description"] == "Down."
+
+
+def test_a_route_raises_beats_a_shared_response() -> None:
+    app = App(responses={409: "Conflict somewhere."})
+
+    @app.post("/articles", raises={409: "Duplicate slug."})
+    async def create() -> None:
+        return None
+
+    @app.post("/tags")
+    async def tag() -> None:
+        return None
+
+    assert operation_of(app, "/articles", "post")["responses"]["409"]["description"] == (
+        "Duplicate slug."
+    )
+    assert operation_of(app, "/tags", "post")["responses"]["409"]["description"] == (
+        "Conflict somewhere."
+    )

@@ -46,7 +46,8 @@ SIGNATURES = {
         "Any] | None = None, gzip: bool | GZip = False, "
         "allowed_hosts: Sequence[str] | None = None, https_redirect: bool = False, "
         "hsts: bool | int = False, sessions: Sessions | Mapping[str, Any] | None = None, "
-        "broadcast: str | Backend | None = None) -> None"
+        "broadcast: str | Backend | None = None, "
+        "responses: Mapping[int, Any] | None = None) -> None"
     ),
     "BackgroundTasks": "(self, tasks: Sequence[BackgroundTask] | None = None)",
     "BasicCredentials": "(self, username: str, password: str) -> None",
@@ -164,7 +165,10 @@ SIGNATURES = {
         "str] | None = None, media_type: str | None = None, "
         "background: BackgroundTask | None = None) -> None"
     ),
-    "Router": "(self, prefix: str = '', *, tags: Sequence[str] | None = None) -> None",
+    "Router": (
+        "(self, prefix: str = '', *, tags: Sequence[str] | None = None, "
+        "responses: Mapping[int, Any] | None = None) -> None"
+    ),
     "SchemaAdapter": "(self, *args, **kwargs)",
     "SchemaValidationError": "(self, errors: list[dict[str, Any]]) -> None",
     "Sessions": (

@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel
 from starlette.testclient import TestClient
 
-from bocadillo import ConfigurationError, HTTPError, PlainTextResponse, Response, Router
+from bocadillo import App, ConfigurationError, HTTPError, PlainTextResponse, Response, Router
 
 
 class NoteIn(BaseModel):
@@ -155,6 +155,32 @@ def test_router_tags_apply_to_its_routes(app):
 
     [(route, _)] = app.plans()
     assert route.tags == ["v1", "todos", "read"]
+
+
+def test_nested_routers_pass_their_responses_down_and_the_nearest_wins():
+    app = App(responses={503: "App down."})
+    api = Router(prefix="/api", responses={503: "API down.", 418: "API teapot."})
+    v1 = Router(prefix="/v1", responses={418: "v1 teapot."})
+
+    @v1.get("/items")
+    async def items() -> list[int]:
+        return [1, 2]
+
+    @api.get("/ping")
+    async def ping() -> str:
+        return "pong"
+
+    api.include_router(v1, responses={410: "Gone in v1."})
+    app.include_router(api)
+    paths = app.openapi()["paths"]
+
+    listed = paths["/api/v1/items"]["get"]["responses"]
+    assert listed["503"]["description"] == "API down."
+    assert listed["418"]["description"] == "v1 teapot."
+    assert listed["410"]["description"] == "Gone in v1."
+    pinged = paths["/api/ping"]["get"]["responses"]
+    assert pinged["418"]["description"] == "API teapot."
+    assert "410" not in pinged
 
 
 def test_nested_routers_join_their_prefixes(app, client):

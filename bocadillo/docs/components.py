@@ -267,7 +267,7 @@ def _operation_schemas(route: RouteDef, plan: EndpointPlan) -> Iterator[tuple[An
                 yield kind.adapter, "serialization"
     elif plan.response.kind == "typed":
         yield plan.response.adapter, "serialization"
-    for value in route.responses.values():
+    for value in [*route.shared_responses.values(), *route.responses.values()]:
         if isinstance(value, dict) and value.get("model") is not None:
             yield adapter_for(value["model"]), "serialization"
 

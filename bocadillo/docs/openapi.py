@@ -10,7 +10,7 @@ status the app can give is documented, and nothing else.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -357,15 +357,13 @@ class _DocumentBuilder:
     ) -> dict[str, Any]:
         success = plan.response.status_code
         responses: dict[int | str, dict[str, Any]] = {success: self.success(plan)}
+        # The app's and routers' shared responses, then the statuses the handler and
+        # its providers raise, then the route's own responses: the nearer wins.
+        self.add_declared(responses, route.shared_responses, success)
         declared: dict[int, str] = {**plan.providers.raises, **route.raises}
         for code, text in declared.items():
             responses[code] = _problem(text)
-        for key, value in route.responses.items():
-            status = int(key) if str(key).isdigit() else str(key)  # "default", "4XX"
-            if status == success and isinstance(value, str):
-                responses[status]["description"] = value  # keep the declared content
-            else:
-                responses[status] = self.custom_response(status, value)
+        self.add_declared(responses, route.responses, success)
         framework: dict[int, str] = {500: _SERVER_ERROR}
         if takes_input or plan.body is not None or plan.form is not None:
             framework[422] = _INVALID_INPUT
@@ -386,6 +384,20 @@ class _DocumentBuilder:
                 own = responses[status]["description"].rstrip().rstrip(".")
                 responses[status]["description"] = f"{own}. Or: {text[0].lower()}{text[1:]}"
         return {str(status): responses[status] for status in sorted(responses, key=str)}
+
+    def add_declared(
+        self,
+        responses: dict[int | str, dict[str, Any]],
+        declared: Mapping[Any, Any],
+        success: int,
+    ) -> None:
+        """Add ``responses=`` entries (a route's, or shared by its app and routers)."""
+        for key, value in declared.items():
+            status = int(key) if str(key).isdigit() else str(key)  # "default", "4XX"
+            if status == success and isinstance(value, str):
+                responses[status] = {**responses[status], "description": value}  # keep content
+            else:
+                responses[status] = self.custom_response(status, value)
 
     def custom_response(self, status: int | str, value: Any) -> dict[str, Any]:
         """``responses={404: "No such todo"}`` or ``{200: {"description": ..., "model": T}}``."""

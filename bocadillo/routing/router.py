@@ -97,6 +97,9 @@ class RouteDef:
     deprecated: bool = False
     include_in_schema: bool = True
     responses: dict[int, Any] = dataclasses.field(default_factory=dict)
+    # ``responses=`` of the app, routers and include calls above the route, merged
+    # (the nearer wins); the route's own ``responses`` and ``raises`` win over them.
+    shared_responses: dict[int, Any] = dataclasses.field(default_factory=dict)
     raises: dict[int, str] = dataclasses.field(default_factory=dict)
     operation_id: str | None = None
     framework: bool = False  # the app's own routes (the API document, the docs page)
@@ -105,11 +108,13 @@ class RouteDef:
 
 
 class Router:
-    """A group of routes with a shared path prefix and tags.
+    """A group of routes with a shared path prefix, tags and documented responses.
 
-    ::
+    ``responses`` (same shape as the route option) is documented on each of its
+    routes that takes ``responses`` (HTTP and SSE): a route's own entry for a
+    status wins over its router's, which wins over the app's. ::
 
-        router = Router(prefix="/todos", tags=["todos"])
+        router = Router(prefix="/todos", tags=["todos"], responses={404: "No such todo"})
 
         @router.get("/{id}")
         async def get_todo(id: int) -> Todo: ...
@@ -117,16 +122,23 @@ class Router:
         app.include_router(router)
     """
 
-    def __init__(self, prefix: str = "", *, tags: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        prefix: str = "",
+        *,
+        tags: Sequence[str] | None = None,
+        responses: Mapping[int, Any] | None = None,
+    ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ConfigurationError(
                 f"router prefix {prefix!r} must start with '/' and not end with '/'"
             )
         self.prefix = prefix
         self.tags = list(tags or [])
+        self.responses: dict[int, Any] = dict(responses or {})
         self._routes: list[RouteDef] = []
         self._mounts: list[Mount] = []
-        self._includes: list[tuple[Router, str, list[str]]] = []
+        self._includes: list[tuple[Router, str, list[str], dict[int, Any]]] = []
         self._parents: list[Router] = []
 
     # -- declaring -----------------------------------------------------------
@@ -284,12 +296,20 @@ class Router:
         return decorator
 
     def include_router(
-        self, router: Router, *, prefix: str = "", tags: Sequence[str] | None = None
+        self,
+        router: Router,
+        *,
+        prefix: str = "",
+        tags: Sequence[str] | None = None,
+        responses: Mapping[int, Any] | None = None,
     ) -> None:
-        """Serve ``router``'s routes here, under ``prefix`` + the router's own prefix."""
+        """Serve ``router``'s routes here, under ``prefix`` + the router's own prefix.
+
+        ``tags`` and ``responses`` are added to its routes (the router's own
+        ``responses`` win over these, which win over this router's)."""
         if router is self:
             raise ConfigurationError("a router cannot include itself")
-        self._includes.append((router, prefix, list(tags or [])))
+        self._includes.append((router, prefix, list(tags or []), dict(responses or {})))
         router._parents.append(self)
         self._changed()
 
@@ -331,21 +351,33 @@ class Router:
 
     # -- reading back --------------------------------------------------------
 
-    def iter_routes(self, prefix: str = "", tags: Sequence[str] = ()) -> Iterator[RouteDef]:
-        """Every route of this router and the ones it includes, with prefixes and tags applied."""
+    def iter_routes(
+        self,
+        prefix: str = "",
+        tags: Sequence[str] = (),
+        responses: Mapping[int, Any] | None = None,
+    ) -> Iterator[RouteDef]:
+        """Every route of this router and the ones it includes, with prefixes, tags
+        and shared responses applied."""
         prefix = prefix + self.prefix
         tags = [*tags, *self.tags]
+        shared = {**(responses or {}), **self.responses}
         for route in self._routes:
             path = prefix + route.path if route.path != "/" or not prefix else prefix
             yield dataclasses.replace(
-                route, path=path, tags=list(dict.fromkeys([*tags, *route.tags]))
+                route,
+                path=path,
+                tags=list(dict.fromkeys([*tags, *route.tags])),
+                shared_responses={} if route.method == "WEBSOCKET" else dict(shared),
             )
-        for router, include_prefix, include_tags in self._includes:
-            yield from router.iter_routes(prefix + include_prefix, [*tags, *include_tags])
+        for router, include_prefix, include_tags, include_responses in self._includes:
+            yield from router.iter_routes(
+                prefix + include_prefix, [*tags, *include_tags], {**shared, **include_responses}
+            )
 
     def iter_mounts(self, prefix: str = "") -> Iterator[Mount]:
         prefix = prefix + self.prefix
         for mount in self._mounts:
             yield dataclasses.replace(mount, path=prefix + mount.path)
-        for router, include_prefix, _ in self._includes:
+        for router, include_prefix, *_ in self._includes:
             yield from router.iter_mounts(prefix + include_prefix)
