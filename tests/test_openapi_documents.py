@@ -19,6 +19,7 @@ from openapi_spec_validator import validate
 
 from bocadillo import App
 from bocadillo.cli.main import main
+from bocadillo.testing import create_client
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = ROOT / "openapi"
@@ -122,3 +123,16 @@ def test_every_committed_document_has_an_example() -> None:
         if p.name.removesuffix(".json").removesuffix(".asyncapi") not in EXAMPLES
     )
     assert not stale, f"openapi/ holds documents of no example: {stale}; delete them"
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_served_documents_are_the_committed_ones(name: str) -> None:
+    """What the app serves is byte for byte what ``bocadillo openapi``/``asyncapi`` wrote."""
+    filenames = {"/openapi.json": f"{name}.json"}
+    if has_channels(EXAMPLES[name]):
+        filenames["/asyncapi.json"] = f"{name}.asyncapi.json"
+    with create_client(EXAMPLES[name]) as client:
+        for path, filename in filenames.items():
+            response = client.get(path)
+            assert response.status_code == 200
+            assert response.content + b"\n" == (DOCUMENTS / filename).read_bytes(), path
