@@ -221,14 +221,14 @@ TESTING_SIGNATURES = {
     "EventStream": (
         "(self, client: TestClient, path: str, *, params: Any = None, headers: Mapping[str, "
         "str] | None = None, max_events: int | None = None, timeout: float = 10.0, "
-        "close_timeout: float = 5.0) -> None"
+        "close_timeout: float = 5.0, data_type: type[T] | None = None) -> None"
     ),
     "LiveServer": (
         "(self, app: ASGIApp, *, host: str = '127.0.0.1', port: int = 0, "
         "start_timeout: float = 10.0, **kwargs: Any) -> None"
     ),
     "ServerSentEvent": (
-        "(self, event: str, data: Any, text: str, id: str | None = None, "
+        "(self, event: str, data: T, text: str, id: str | None = None, "
         "retry: int | None = None) -> None"
     ),
     "contract_test": (

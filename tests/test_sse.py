@@ -315,6 +315,21 @@ def test_parameters_and_provider_errors_are_problems_before_the_stream() -> None
         ]
 
 
+def test_the_test_client_checks_the_data_type_it_is_told() -> None:
+    app = App()
+
+    @app.sse("/mixed")
+    async def mixed() -> AsyncIterator[Tick | Done]:
+        yield Tick(n=1)
+        yield Done(total=1)
+
+    with create_client(app) as client:
+        ticks = client.stream_events("/mixed", max_events=1, data_type=Tick)
+        assert [e.data.n for e in ticks] == [1]
+        with pytest.raises(AssertionError, match="event 'Done' holds a Done, not a Tick"):
+            list(client.stream_events("/mixed", data_type=Tick))
+
+
 def test_last_event_id_is_read_from_its_header_and_typed() -> None:
     app = App()
 

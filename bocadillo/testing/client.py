@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from starlette.testclient import TestClient
 
 from bocadillo.testing.sse_client import EventStream
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from bocadillo.app import App
@@ -40,6 +42,7 @@ class Client(TestClient):
         while self._overrides:
             self._overrides.pop().undo()
 
+    @overload
     def stream_events(
         self,
         path: str,
@@ -49,7 +52,33 @@ class Client(TestClient):
         max_events: int | None = None,
         timeout: float = 10.0,
         close_timeout: float = 5.0,
-    ) -> EventStream:
+        data_type: None = None,
+    ) -> EventStream[Any]: ...
+
+    @overload
+    def stream_events(
+        self,
+        path: str,
+        *,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        max_events: int | None = None,
+        timeout: float = 10.0,
+        close_timeout: float = 5.0,
+        data_type: type[T],
+    ) -> EventStream[T]: ...
+
+    def stream_events(
+        self,
+        path: str,
+        *,
+        params: Any = None,
+        headers: Mapping[str, str] | None = None,
+        max_events: int | None = None,
+        timeout: float = 10.0,
+        close_timeout: float = 5.0,
+        data_type: type[Any] | None = None,
+    ) -> EventStream[Any]:
         """Open an SSE stream: iterate it for ``ServerSentEvent`` objects, typed by
         the route's declared events.
 
@@ -58,6 +87,8 @@ class Client(TestClient):
             events = list(client.stream_events("/ticks", max_events=3))
             assert [e.event for e in events] == ["Tick", "Tick", "Tick"]
 
+        With ``data_type=Tick``, each event's ``data`` is typed ``Tick`` for the
+        type checker, and an event holding anything else fails the test.
         Iteration stops when the app ends the stream, after ``max_events``, or
         after ``timeout`` seconds. Use it in a ``with`` block to read the status
         and headers too; leaving the block (or the loop) disconnects.
@@ -70,6 +101,7 @@ class Client(TestClient):
             max_events=max_events,
             timeout=timeout,
             close_timeout=close_timeout,
+            data_type=data_type,
         )
 
 

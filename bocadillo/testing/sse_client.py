@@ -14,9 +14,10 @@ import math
 import re
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
 import orjson
+from typing_extensions import TypeVar
 
 if TYPE_CHECKING:
     from starlette.testclient import TestClient
@@ -27,24 +28,27 @@ __all__ = ["EventStream", "ServerSentEvent"]
 
 _LINE = re.compile(r"\r\n|\r|\n")
 
+T = TypeVar("T", default=Any)
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ServerSentEvent:
+class ServerSentEvent(Generic[T]):
     """One event as the client received it.
 
-    ``data`` is typed: a value of the type the route declares for ``event``
+    ``data`` is a value of the type the route declares for ``event``
     (validated), else the decoded JSON, else the text. ``text`` is the raw
-    ``data:`` content.
+    ``data:`` content. Its static type is ``T``: the ``data_type`` given to
+    ``client.stream_events``, ``Any`` without one.
     """
 
     event: str
-    data: Any
+    data: T
     text: str
     id: str | None = None
     retry: int | None = None
 
 
-class EventStream:
+class EventStream(Generic[T]):
     """An open SSE response in a test: iterate it for events, leave it to disconnect.
 
     ::
@@ -69,8 +73,10 @@ class EventStream:
         max_events: int | None = None,
         timeout: float = 10.0,
         close_timeout: float = 5.0,
+        data_type: type[T] | None = None,
     ) -> None:
         self._client = client
+        self.data_type = data_type
         self._request = client.build_request(
             "GET", path, params=params, headers={"accept": "text/event-stream", **(headers or {})}
         )
@@ -79,7 +85,7 @@ class EventStream:
         self.close_timeout = close_timeout
         self.status_code = 0
         self.headers: dict[str, str] = {}
-        self.events: list[ServerSentEvent] = []  # every event received so far
+        self.events: list[ServerSentEvent[T]] = []  # every event received so far
         self._stack = contextlib.ExitStack()
         self._kinds: dict[str, EventKind] = {}
         self._buffer = ""
@@ -90,7 +96,7 @@ class EventStream:
 
     # -- opening and closing -------------------------------------------------------
 
-    def __enter__(self) -> EventStream:
+    def __enter__(self) -> EventStream[T]:
         import anyio
 
         client = self._client
@@ -199,14 +205,14 @@ class EventStream:
 
     # -- reading -------------------------------------------------------------------
 
-    def __iter__(self) -> Iterator[ServerSentEvent]:
+    def __iter__(self) -> Iterator[ServerSentEvent[T]]:
         if not self._open and not self._ended:
             with self:
                 yield from self._events()
             return
         yield from self._events()
 
-    def _events(self) -> Iterator[ServerSentEvent]:
+    def _events(self) -> Iterator[ServerSentEvent[T]]:
         if self._crash is not None and not self.status_code:
             raise self._crash
         content_type = self.headers.get("content-type", "")
@@ -242,7 +248,7 @@ class EventStream:
                 return
             yield chunk
 
-    def _parse(self, text: str) -> Iterator[ServerSentEvent]:
+    def _parse(self, text: str) -> Iterator[ServerSentEvent[T]]:
         """Events completed by ``text`` (the WHATWG rules, as a browser reads them)."""
         self._buffer += text
         *lines, self._buffer = _LINE.split(self._buffer)
@@ -264,7 +270,7 @@ class EventStream:
             elif field == "retry" and value.isdigit():
                 self._pending["retry"] = int(value)
 
-    def _event(self) -> ServerSentEvent:
+    def _event(self) -> ServerSentEvent[T]:
         name = self._pending.get("event") or "message"
         text = "\n".join(self._data)
         kind = self._kinds.get(name)
@@ -286,6 +292,12 @@ class EventStream:
                 data = orjson.loads(text)
             except orjson.JSONDecodeError:
                 data = text
+        expected = self.data_type
+        if expected is not None and isinstance(expected, type) and not isinstance(data, expected):
+            raise AssertionError(
+                f"event {name!r} holds a {type(data).__name__}, not a {expected.__name__}: "
+                f"data: {text[:500]!r}"
+            )
         return ServerSentEvent(
             event=name,
             data=data,

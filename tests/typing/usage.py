@@ -181,6 +181,11 @@ def use_the_client() -> None:
         for event in stream:
             assert_type(event, ServerSentEvent)
             assert_type(event.event, str)
+        typed = client.stream_events("/ticks", max_events=1, data_type=Tick)
+        assert_type(typed, EventStream[Tick])
+        for tick in typed:
+            assert_type(tick, ServerSentEvent[Tick])
+            assert_type(tick.data, Tick)
 
 
 # -- the checker sees the package: this call is an error it reports ---------------
