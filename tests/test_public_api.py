@@ -98,8 +98,8 @@ SIGNATURES = {
         "description: str | None = None) -> None"
     ),
     "HTTPBearer": (
-        "(self, *, bearer_format: str | None = None, scheme_name: str = 'bearer', "
-        "description: str | None = None) -> None"
+        "(self, *, scheme: str = 'Bearer', bearer_format: str | None = None, "
+        "scheme_name: str | None = None, description: str | None = None) -> None"
     ),
     "HTTPError": (
         "(self, status_code: int, detail: str | None = None, *, headers: Mapping[str, "

@@ -52,7 +52,7 @@ from bocadillo.schemas.types import (
     is_sequence_type,
     split_annotated,
 )
-from bocadillo.security import BasicCredentials, HTTPBasic, SecurityScheme
+from bocadillo.security import SecurityScheme
 
 __all__ = [
     "DeclaredParameter",
@@ -514,7 +514,7 @@ def security_spec(
     """A credential (checked apart from the other parameters: a 401, not a 422)."""
     base = param.base if param.annotated else str
     key = wire_key(param, marker.source, context)
-    expected = BasicCredentials if isinstance(marker, HTTPBasic) else str
+    expected = marker.credential_type
     if param.annotated and not is_optional_of(base, expected):
         raise ConfigurationError(
             f"{context.where}: parameter {param.name!r}: {type(marker).__name__} gives a "
