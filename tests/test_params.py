@@ -10,7 +10,7 @@ import starlette.requests
 from pydantic import BaseModel, Field
 from starlette.testclient import TestClient
 
-from bocadillo import App, Body, ConfigurationError, Cookie, Header, Path, Query, Request
+from bocadillo import App, ConfigurationError, Cookie, Header, Path, Query, Request
 
 
 class Color(enum.Enum):
