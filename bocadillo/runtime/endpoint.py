@@ -313,10 +313,13 @@ class EndpointPlan:
         except SchemaValidationError as exc:
             errors.extend({**err, "loc": ["body", *err["loc"]]} for err in exc.errors)
         else:
-            if self._members is None:
+            members = self._members
+            if members is None:
                 kwargs[spec.name] = value
             else:
-                self._unpack(value, kwargs)
+                fields = value.__dict__
+                for name, field in members:
+                    kwargs[name] = fields[field]
         return body
 
     def _unpack(self, envelope: Any, kwargs: dict[str, Any]) -> None:
