@@ -52,8 +52,9 @@ SIGNATURES = {
     "BackgroundTasks": "(self, tasks: Sequence[BackgroundTask] | None = None)",
     "BasicCredentials": "(self, username: str, password: str) -> None",
     "Body": (
-        "(default: Any = <unset>, *, title: str | None = None, "
-        "description: str | None = None, examples: list[Any] | None = None) -> Any"
+        "(default: Any = <unset>, *, embed: bool = False, alias: str | None = None, "
+        "title: str | None = None, description: str | None = None, "
+        "examples: list[Any] | None = None) -> Any"
     ),
     "BroadcastUnavailable": "(self, cause: BaseException) -> None",
     "Channel": (
