@@ -117,8 +117,7 @@ class App(Router):
                 f"error_format={error_format!r} is not an ErrorFormat: pass an instance of a "
                 "bocadillo.ErrorFormat subclass (ProblemDetails() is the default)"
             )
-        # How every error is answered (HTTP and the WebSocket error message) and documented.
-        self.error_format = error_format
+        self._error_format = error_format
         if max_body_size <= 0:
             raise ConfigurationError("max_body_size must be a positive number of bytes")
         # Security settings, checked now: a dangerous one never serves a request.
@@ -185,6 +184,12 @@ class App(Router):
             openapi=self.openapi,
             asyncapi=self.asyncapi,
         )
+
+    @property
+    def error_format(self) -> ErrorFormat:
+        """How every error is answered (HTTP, and the WebSocket error message) and
+        documented: ``App(error_format=...)``, problem details by default."""
+        return self._error_format
 
     # -- configuration -------------------------------------------------------
 

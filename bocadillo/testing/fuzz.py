@@ -19,7 +19,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
-import jsonschema
 import orjson
 from starlette.testclient import TestClient
 from starlette.types import ASGIApp, Message
@@ -262,7 +261,9 @@ def _is_error_reply(plan: WebSocketPlan, message: Message) -> bool:
     text, schema = message.get("text") or "", plan.error_format.message_schema()
     try:
         if isinstance(schema, Mapping):
-            return bool(jsonschema.Draft202012Validator(schema).is_valid(orjson.loads(text)))
+            from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
+
+            return bool(Draft202012Validator(schema).is_valid(orjson.loads(text)))
         adapter_for(schema).validate_json(text.encode())
     except (orjson.JSONDecodeError, MalformedInput, SchemaValidationError):
         return False
