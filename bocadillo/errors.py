@@ -52,7 +52,8 @@ class ConfigurationError(Exception):
 
 
 class HTTPError(Exception):
-    """Raise from a handler to answer with an HTTP error as ``problem+json``.
+    """Raise from a handler to answer with an HTTP error, in the app's error format
+    (``problem+json`` by default).
 
     ``raise HTTPError(404, detail="no such todo")`` answers::
 
