@@ -39,7 +39,8 @@ SIGNATURES = {
         "description: str | None = None, max_body_size: int = 1048576, "
         "on_startup: Sequence[Hook] = (), on_shutdown: Sequence[Hook] = (), "
         "lifespan: Lifespan | None = None, exception_handlers: Mapping[type[BaseException], "
-        "ExceptionHandler] | None = None, servers: Sequence[Mapping[str, "
+        "ExceptionHandler] | None = None, error_format: ErrorFormat = ProblemDetails(), "
+        "servers: Sequence[Mapping[str, "
         "Any]] | None = None, openapi_url: str | None = '/openapi.json', "
         "openapi_version: OpenAPIVersion = '3.1.0', docs_url: str | None = '/docs', "
         "asyncapi_url: str | None = '/asyncapi.json', cors: CORS | Mapping[str, "
@@ -70,6 +71,7 @@ SIGNATURES = {
         "min_length: int | None = None, max_length: int | None = None, "
         "pattern: str | None = None) -> Any"
     ),
+    "ErrorFormat": "(self, /, *args, **kwargs)",
     "Event": (
         "(self, data: T, *, id: str | int | None = None, event: str | None = None, "
         "retry: int | None = None) -> None"
@@ -137,6 +139,7 @@ SIGNATURES = {
         "str] | None = None, media_type: str | None = None, "
         "background: BackgroundTask | None = None) -> None"
     ),
+    "ProblemDetails": "(self, /, *args, **kwargs)",
     "Query": (
         "(default: Any = <unset>, *, alias: str | None = None, title: str | None = None, "
         "description: str | None = None, examples: list[Any] | None = None, "
