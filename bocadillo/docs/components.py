@@ -12,16 +12,18 @@ input and output shapes differ).
 
 from __future__ import annotations
 
-import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from bocadillo.docs.component_names import SCHEMAS_REF, ComponentNames, canonical, rewrite_refs
+from bocadillo.params import ParamSource
 from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.specs import ParamSpec
 from bocadillo.runtime.sse import SSEPlan
+from bocadillo.runtime.websockets import WebSocketPlan
 from bocadillo.schemas.protocol import SchemaAdapter, SchemaMode
 from bocadillo.schemas.registry import adapter_for
 
@@ -42,11 +44,8 @@ __all__ = [
     "without_null",
 ]
 
-SCHEMAS_REF = "#/components/schemas/"  # the start of a reference to a component schema
-_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
-_SUFFIX = {"validation": "Input", "serialization": "Output"}
-_OTHER = {"validation": "Output", "serialization": "Input"}
 
+_CHANNEL_SOURCES = (ParamSource.PATH, ParamSource.QUERY, ParamSource.HEADER)
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -85,11 +84,6 @@ VALIDATION_ISSUE_SCHEMA: dict[str, Any] = {
     },
     "required": ["loc", "msg", "type"],
 }
-
-
-def canonical(schema: Any) -> bytes:
-    """A schema's bytes with sorted keys: two schemas are the same when these are."""
-    return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
 
 
 def referenced_components(node: Any) -> Iterator[str]:
@@ -134,40 +128,13 @@ def with_default(schema: dict[str, Any], spec: ParamSpec) -> dict[str, Any]:
     return {**schema, "default": value}
 
 
-def _rewrite(node: Any, names: dict[str, str]) -> Any:
-    if isinstance(node, list):
-        return [_rewrite(item, names) for item in node]
-    if not isinstance(node, dict):
-        return node
-    rewritten = {}
-    for key, value in node.items():
-        if key == "$ref" and isinstance(value, str):
-            rewritten[key] = _rewrite_ref(value, names)
-        elif key == "mapping" and isinstance(value, dict):  # a discriminator's targets
-            rewritten[key] = {k: _rewrite_ref(v, names) for k, v in value.items()}
-        else:
-            rewritten[key] = _rewrite(value, names)
-    return rewritten
-
-
-def _rewrite_ref(ref: Any, names: dict[str, str]) -> Any:
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        target = ref.removeprefix("#/$defs/")
-        return SCHEMAS_REF + names.get(target, target)
-    return ref
-
-
-def _is_named_object(schema: dict[str, Any]) -> bool:
-    """A model-like schema worth a component of its own: an object with a title."""
-    return schema.get("type") == "object" and isinstance(schema.get("title"), str)
-
-
 class SchemaComponents:
     """The ``components/schemas`` of one document, filled as operations are built."""
 
     def __init__(self) -> None:
         self.schemas: dict[str, dict[str, Any]] = {}
         self._canonical: dict[str, bytes] = {}
+        self.names = ComponentNames(lambda name: name in self._canonical or name in self.schemas)
 
     def reserve(self, name: str, schema: dict[str, Any]) -> None:
         """Store one of the framework's own schemas under ``name``; a user type of the
@@ -182,56 +149,35 @@ class SchemaComponents:
         for name in [base, *(f"{base}{n}" for n in range(2, 1000))]:
             if self._canonical.get(name) == content:
                 return name
-            if name not in self._canonical and name not in self.schemas:
+            taken = name in self._canonical or name in self.schemas or self.names.holds(name)
+            if not taken:
                 self.reserve(name, schema)
                 return name
         raise ValueError(f"no free component name for {base}")  # pragma: no cover
 
+    def plan(self, uses: Iterable[tuple[SchemaAdapter, SchemaMode]]) -> None:
+        """Settle the names of every type the documents will show, each in its mode,
+        before the first ``add``: a model both read and sent, in shapes that differ,
+        is then ``Todo-Input`` and ``Todo-Output`` wherever it appears, whichever use
+        comes first (see ``component_names``)."""
+        for adapter, mode in uses:
+            self.names.register(adapter, mode)
+        self.names.settle()
+
     def add(self, adapter: SchemaAdapter, mode: SchemaMode) -> dict[str, Any]:
-        """The schema to put in an operation for ``adapter``'s type: a ``$ref`` for
-        a named object, else the schema itself, with its nested schemas hoisted."""
-        schema = dict(adapter.json_schema(mode))
-        defs: dict[str, Any] = schema.pop("$defs", {})
-        top_name = schema["title"] if _is_named_object(schema) else None
-        if top_name is not None:
-            defs = {**defs, top_name: schema}
-        names = self._name_all(defs, mode)
-        for original, name in names.items():
-            self.schemas[name] = _rewrite(defs[original], names)
-        if top_name is not None:
-            return {"$ref": SCHEMAS_REF + names[top_name]}
-        rewritten: dict[str, Any] = _rewrite(schema, names)
-        return rewritten
-
-    def _name_all(self, defs: dict[str, Any], mode: SchemaMode) -> dict[str, str]:
-        """A component name for each nested schema.
-
-        A schema keeps its own name if that is free or already holds the same
-        schema (references compared after renaming, so two parents of
-        different children differ); else it takes the first variant
-        (``Todo-Output``, ``Todo-Input``, ``Todo2``...) holding the same
-        schema, or the first one free. Names depend on each other through
-        references, so they are settled by repeating until nothing changes.
-        """
-        names = {original: _UNSAFE.sub("_", original) or "Schema" for original in defs}
-        for _ in range(len(defs) + 2):
-            taken: dict[str, bytes] = dict(self._canonical)
-            settled: dict[str, str] = {}
-            for original, schema in defs.items():
-                base = _UNSAFE.sub("_", original) or "Schema"
-                content = canonical(_rewrite(schema, names))
-                candidates = [base, f"{base}-{_SUFFIX[mode]}", f"{base}-{_OTHER[mode]}"]
-                candidates += [f"{base}{n}" for n in range(2, 1000)]
-                same = next((c for c in candidates if taken.get(c) == content), None)
-                chosen = same or next(c for c in candidates if c not in taken)
-                taken[chosen] = content
-                settled[original] = chosen
-            if settled == names:
-                break
-            names = settled
-        for original, schema in defs.items():
-            self._canonical[names[original]] = canonical(_rewrite(schema, names))
-        return names
+        """The schema to put in a document for ``adapter``'s type in ``mode``
+        (``"validation"`` for what is read, ``"serialization"`` for what is sent):
+        a ``$ref`` for a named object, else the schema itself, with its nested
+        schemas hoisted into ``components/schemas``."""
+        use, names = self.names.use(adapter, mode)
+        for original, schema in use.defs.items():
+            rewritten = rewrite_refs(schema, names)
+            self.schemas[names[original]] = rewritten
+            self._canonical[names[original]] = canonical(rewritten)
+        if use.top is not None:
+            return {"$ref": SCHEMAS_REF + names[use.top]}
+        root: dict[str, Any] = rewrite_refs(use.root, names)
+        return root
 
 
 def documented_params(plan: EndpointPlan) -> Iterator[ParamSpec]:
@@ -272,16 +218,37 @@ def _operation_schemas(route: RouteDef, plan: EndpointPlan) -> Iterator[tuple[An
             yield adapter_for(value["model"]), "serialization"
 
 
+def _websocket_schemas(plan: WebSocketPlan) -> Iterator[tuple[Any, SchemaMode]]:
+    """The types a WebSocket channel shows: its parameters and the messages it
+    receives (input) and sends (output)."""
+    for spec in plan.params:
+        if spec.security is None and spec.source in _CHANNEL_SOURCES:
+            yield adapter_for(spec.schema_type), "validation"
+    if plan.receives.adapter is not None:
+        yield plan.receives.adapter, "validation"
+    if plan.sends.adapter is not None:
+        yield plan.sends.adapter, "serialization"
+
+
 def http_components(model: ApiModel) -> SchemaComponents:
     """The schemas of the HTTP and SSE operations, named once, in declaration order.
 
     Both documents start from these (the AsyncAPI one adds its messages), so a
-    type used by both gets the same component name and schema in both.
+    type used by both gets the same component name and schema in both: names
+    are planned over the WebSocket messages too.
     """
     components = SchemaComponents()
     components.reserve("Problem", PROBLEM_SCHEMA)
     components.reserve("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
-    for route, plan in model.documented_http():
-        for adapter, mode in _operation_schemas(route, plan):
-            components.add(adapter, mode)
+    http = [
+        (adapter, mode)
+        for route, plan in model.documented_http()
+        for adapter, mode in _operation_schemas(route, plan)
+    ]
+    channels = [
+        use for _, plan in model.documented_websockets() for use in _websocket_schemas(plan)
+    ]
+    components.plan([*http, *channels])
+    for adapter, mode in http:
+        components.add(adapter, mode)
     return components
