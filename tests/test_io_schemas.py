@@ -22,7 +22,7 @@ from openapi_spec_validator import validate as validate_openapi
 from pydantic import BaseModel, Field, computed_field
 from starlette.testclient import TestClient
 
-from bocadillo import App, Query, WebSocket
+from bocadillo import App, Body, Query, WebSocket
 from bocadillo.testing import run_contract
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -81,6 +81,28 @@ class Color(enum.Enum):
     BLUE = "blue"
 
 
+class Profile(BaseModel):
+    name: str
+    bio: str | None = None
+    tags: list[str] = []
+
+
+class Page(BaseModel):
+    items: list[int]
+    cursor: str | None = Field(None, exclude_if=lambda value: value is None)
+
+
+class NotFound(BaseModel):
+    detail: str
+    code: int = 404
+
+
+Item = typesystem.Schema(
+    title="Item",
+    fields={"name": typesystem.String(), "count": typesystem.Integer(default=0)},
+)
+
+
 def schemas(document: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = document["components"]["schemas"]
     return found
@@ -136,11 +158,6 @@ def test_a_default_is_optional_in_a_request_and_required_in_a_response() -> None
 
 
 def test_the_output_schema_lists_every_key_the_app_sends() -> None:
-    class Profile(BaseModel):
-        name: str
-        bio: str | None = None
-        tags: list[str] = []
-
     app = App()
 
     @app.get("/profile")
@@ -156,10 +173,6 @@ def test_the_output_schema_lists_every_key_the_app_sends() -> None:
 
 
 def test_a_field_left_out_when_it_is_its_default_stays_optional() -> None:
-    class Page(BaseModel):
-        items: list[int]
-        cursor: str | None = Field(None, exclude_if=lambda value: value is None)
-
     app = App()
 
     @app.get("/page")
@@ -313,15 +326,15 @@ def test_an_alias_both_ways_is_one_component_a_serialization_alias_two() -> None
 
 
 def test_parameters_and_declared_responses_use_the_right_shape() -> None:
-    class NotFound(BaseModel):
-        detail: str
-        code: int = 404
-
     app = App()
 
     @app.get("/todos", responses={404: {"description": "None.", "model": NotFound}})
     async def search(color: Color = Query(Color.RED)) -> list[Todo]:
         return []
+
+    @app.post("/colors")
+    async def paint(colors: list[Color] = Body()) -> list[Color]:
+        return colors
 
     @app.post("/errors")
     async def report(error: NotFound) -> int:
@@ -331,21 +344,24 @@ def test_parameters_and_declared_responses_use_the_right_shape() -> None:
     operation = document["paths"]["/todos"]["get"]
     missing = operation["responses"]["404"]["content"]["application/json"]["schema"]
 
-    assert operation["parameters"][0]["schema"]["$ref"] == REF + "Color"
+    assert operation["parameters"][0]["schema"]["enum"] == ["red", "blue"]
     assert missing == {"$ref": REF + "NotFound-Output"}
     assert body_ref(document, "/errors") == "NotFound-Input"
     assert schemas(document)["NotFound-Output"]["required"] == ["detail", "code"]
+    painted = document["paths"]["/colors"]["post"]
+    assert painted["requestBody"]["content"]["application/json"]["schema"]["items"] == {
+        "$ref": REF + "Color"  # an enum has one shape: one component
+    }
+    assert painted["responses"]["200"]["content"]["application/json"]["schema"]["items"] == {
+        "$ref": REF + "Color"
+    }
 
 
 def test_typesystem_schemas_split_too() -> None:
-    item = typesystem.Schema(
-        title="Item",
-        fields={"name": typesystem.String(), "count": typesystem.Integer(default=0)},
-    )
     app = App()
 
     @app.post("/items")
-    async def create(body: item) -> item:  # type: ignore[valid-type]
+    async def create(body: Item) -> Item:  # type: ignore[valid-type]
         return body
 
     document = app.openapi()
