@@ -3,11 +3,13 @@ and AsyncAPI documents share of it (the framework's own schemas, the HTTP
 operations' schemas named once by ``http_components``, the schema helpers).
 
 Each schema backend gives a type's JSON Schema with its nested schemas under
-``$defs``. ``SchemaComponents.add`` hoists them into ``components/schemas``,
-rewrites the references, and names what it hoists so that the same schema
-always gets the same name, and two different schemas never share one (a
-pydantic model and a typesystem schema both called ``Todo``, or a model whose
-input and output shapes differ).
+``$defs``. ``SchemaComponents.add`` hoists them into ``components/schemas``
+and rewrites the references. ``component_names`` names what it hoists: the
+same schema always gets the same name, and two different schemas never share
+one (a pydantic model and a typesystem schema both called ``Todo`` are
+``Todo`` and ``Todo2``; a model read and sent in shapes that differ is
+``Todo-Input`` and ``Todo-Output``). ``http_components`` plans the names of
+every type both documents show before adding the first.
 """
 
 from __future__ import annotations
