@@ -76,6 +76,25 @@ class Renamed(BaseModel):
     internal: int = Field(serialization_alias="external")
 
 
+class Node(BaseModel):
+    value: int
+    children: list[Node] = []
+
+
+class User(BaseModel):
+    name: str
+    admin: bool = False
+
+
+class Post(BaseModel):
+    text: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def author(self) -> User:
+        return User(name="ada")
+
+
 class Color(enum.Enum):
     RED = "red"
     BLUE = "blue"
@@ -300,6 +319,48 @@ def test_a_computed_field_is_in_the_output_component_only() -> None:
     assert "area" not in found["Rectangle-Input"]["properties"]
     assert found["Rectangle-Output"]["properties"]["area"]["readOnly"] is True
     assert found["Rectangle-Output"]["required"] == ["width", "height", "area"]
+
+
+def test_a_recursive_model_refers_to_its_own_shape() -> None:
+    app = App()
+
+    @app.post("/trees")
+    async def create(tree: Node) -> Node:
+        return tree
+
+    document = app.openapi()
+    found = schemas(document)
+
+    assert body_ref(document, "/trees") == "Node-Input"
+    assert found["Node-Input"]["properties"]["children"]["items"] == {"$ref": REF + "Node-Input"}
+    assert found["Node-Output"]["properties"]["children"]["items"] == {"$ref": REF + "Node-Output"}
+    validate_openapi(document)
+
+
+def test_a_model_a_computed_field_returns_is_the_same_model_elsewhere() -> None:
+    app = App()
+
+    @app.post("/posts")
+    async def create(post: Post) -> Post:
+        return post
+
+    @app.post("/users")
+    async def register(user: User) -> User:
+        return user
+
+    document = app.openapi()
+    found = schemas(document)
+
+    assert found["Post-Output"]["properties"]["author"]["$ref"] == REF + "User-Output"
+    assert response_ref(document, "/users") == "User-Output"
+    assert set(found) == {
+        "Post-Input",
+        "Post-Output",
+        "User-Input",
+        "User-Output",
+        "Problem",
+        "ValidationIssue",
+    }
 
 
 def test_an_alias_both_ways_is_one_component_a_serialization_alias_two() -> None:

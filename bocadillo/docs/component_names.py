@@ -48,9 +48,8 @@ _OTHER: dict[SchemaMode, SchemaMode] = {
 }
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
 
-# A model, whatever adapter reaches it: its name in ``$defs`` and the canonical
-# bytes of everything it reaches (itself and its nested schemas), in each mode.
-ModelKey = tuple[str, bytes | None, bytes | None]
+# A model, whatever adapter reaches it (its number among the models seen).
+ModelKey = int
 
 
 def canonical(schema: Any) -> bytes:
@@ -151,7 +150,11 @@ class SchemaUse:
 
 @dataclasses.dataclass(slots=True)
 class _Model:
-    base: str  # its name, numbered if another model has the same one
+    name: str  # its name in ``$defs``
+    # The canonical bytes of everything it reaches (itself and its nested schemas),
+    # in each mode; None where no use has shown it in that mode yet.
+    closures: dict[SchemaMode, bytes | None]
+    base: str  # its component name, numbered if another model has the same one
     shapes: dict[SchemaMode, Any] = dataclasses.field(default_factory=dict)
     children: dict[SchemaMode, dict[str, ModelKey]] = dataclasses.field(default_factory=dict)
 
@@ -163,6 +166,7 @@ class ComponentNames:
         self._taken_elsewhere = taken  # names the framework's own schemas hold
         self._uses: dict[tuple[SchemaMode, bytes], SchemaUse] = {}
         self._models: dict[ModelKey, _Model] = {}
+        self._by_name: dict[str, list[ModelKey]] = {}
         self._bases: set[str] = set()
         self._given: dict[tuple[ModelKey, SchemaMode], str] = {}
 
@@ -180,18 +184,11 @@ class ComponentNames:
         root, defs, top = hoisted(schema)
         both = {mode: defs, _OTHER[mode]: hoisted(adapter.json_schema(_OTHER[mode]))[1]}
         closures = {m: {name: _closure(name, both[m]) for name in both[m]} for m in _MODES}
-        keys: dict[str, ModelKey] = {
-            name: (
-                name,
-                closures["validation"].get(name),
-                closures["serialization"].get(name),
-            )
-            for name in defs
+        keys = {
+            name: self._model_key(name, {m: closures[m].get(name) for m in _MODES}) for name in defs
         }
         for name, key in keys.items():
-            model = self._models.get(key)
-            if model is None:
-                model = self._models[key] = _Model(self._number(name))
+            model = self._models[key]
             if mode not in model.shapes:
                 model.shapes[mode] = defs[name]
                 model.children[mode] = {
@@ -207,6 +204,23 @@ class ComponentNames:
         use = self.register(adapter, mode)
         self.settle()
         return use, {name: self._given[(key, mode)] for name, key in use.keys.items()}
+
+    def _model_key(self, name: str, closures: dict[SchemaMode, bytes | None]) -> ModelKey:
+        """The model named ``name`` that reaches the same schemas in each mode both
+        show it in (a model a computed field returns is shown in one mode only), or
+        a new one."""
+        for key in self._by_name.get(name, []):
+            known = self._models[key].closures
+            if all(
+                known[m] is None or closures[m] is None or known[m] == closures[m] for m in _MODES
+            ):
+                for m in _MODES:
+                    known[m] = known[m] or closures[m]
+                return key
+        key = len(self._models)
+        self._models[key] = _Model(name, dict(closures), self._number(name))
+        self._by_name.setdefault(name, []).append(key)
+        return key
 
     def _number(self, name: str) -> str:
         base = _UNSAFE.sub("_", name) or "Schema"
