@@ -169,6 +169,9 @@ class ComponentNames:
         self._by_name: dict[str, list[ModelKey]] = {}
         self._bases: set[str] = set()
         self._given: dict[tuple[ModelKey, SchemaMode], str] = {}
+        self._pending: list[tuple[ModelKey, SchemaMode]] = []  # shapes not named yet
+        # Each adapter's schemas, made once (the adapter is kept, so its id stays its own).
+        self._schemas: dict[tuple[int, SchemaMode], tuple[SchemaAdapter, dict[str, Any]]] = {}
 
     def holds(self, name: str) -> bool:
         """Whether a model's shape has, or may get, the component name ``name``."""
@@ -177,12 +180,12 @@ class ComponentNames:
     def register(self, adapter: SchemaAdapter, mode: SchemaMode) -> SchemaUse:
         """Note that a document shows ``adapter``'s type in ``mode`` (no name is
         settled until ``settle``)."""
-        schema = adapter.json_schema(mode)
+        schema = self._schema(adapter, mode)
         found = self._uses.get((mode, canonical(schema)))
         if found is not None:
             return found
         root, defs, top = hoisted(schema)
-        both = {mode: defs, _OTHER[mode]: hoisted(adapter.json_schema(_OTHER[mode]))[1]}
+        both = {mode: defs, _OTHER[mode]: hoisted(self._schema(adapter, _OTHER[mode]))[1]}
         closures = {m: {name: _closure(name, both[m]) for name in both[m]} for m in _MODES}
         keys = {
             name: self._model_key(name, {m: closures[m].get(name) for m in _MODES}) for name in defs
@@ -190,6 +193,7 @@ class ComponentNames:
         for name, key in keys.items():
             model = self._models[key]
             if mode not in model.shapes:
+                self._pending.append((key, mode))
                 model.shapes[mode] = defs[name]
                 model.children[mode] = {
                     child: keys[child] for child in _def_refs(defs[name]) if child in keys
@@ -197,6 +201,13 @@ class ComponentNames:
         use = SchemaUse(mode, root, defs, keys, top)
         self._uses[(mode, canonical(schema))] = use
         return use
+
+    def _schema(self, adapter: SchemaAdapter, mode: SchemaMode) -> dict[str, Any]:
+        """``adapter.json_schema(mode)``, made once per adapter (never modified)."""
+        cached = self._schemas.get((id(adapter), mode))
+        if cached is None:
+            cached = self._schemas[(id(adapter), mode)] = (adapter, adapter.json_schema(mode))
+        return cached[1]
 
     def use(self, adapter: SchemaAdapter, mode: SchemaMode) -> tuple[SchemaUse, dict[str, str]]:
         """``adapter``'s type in ``mode``, and the component name of each of its
@@ -224,7 +235,8 @@ class ComponentNames:
 
     def _number(self, name: str) -> str:
         base = _UNSAFE.sub("_", name) or "Schema"
-        for candidate in [base, *(f"{base}{n}" for n in range(2, 10_000))]:
+        for n in range(1, 10_000):
+            candidate = base if n == 1 else f"{base}{n}"
             variants = [candidate, *(candidate + suffix for suffix in SUFFIXES.values())]
             if not any(v in self._bases or self._taken_elsewhere(v) for v in variants):
                 self._bases.update(variants)
@@ -238,12 +250,7 @@ class ComponentNames:
         references are renamed; splitting a nested model can split its parents,
         so this repeats until nothing more splits. Names already given stay.
         """
-        pending = [
-            (key, mode)
-            for key, model in self._models.items()
-            for mode in model.shapes
-            if (key, mode) not in self._given
-        ]
+        pending, self._pending = self._pending, []
         if not pending:
             return
         candidates = {key for key, _ in pending if len(self._models[key].shapes) == 2}
