@@ -10,16 +10,20 @@ proves the checker reads the package's own types (``py.typed``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any, assert_type
+from typing import Annotated, Any, assert_type
 
 from pydantic import BaseModel
 from starlette.datastructures import Address, Headers, QueryParams
 
 from bocadillo import (
     App,
+    Body,
     Channel,
+    ErrorFormat,
     Event,
     HTMLResponse,
+    HTTPBearer,
+    HTTPError,
     JSONResponse,
     PlainTextResponse,
     Redirect,
@@ -186,6 +190,35 @@ def use_the_client() -> None:
         for tick in typed:
             assert_type(tick, ServerSentEvent[Tick])
             assert_type(tick.data, Tick)
+
+
+# -- envelopes, other auth schemes, error formats ----------------------------------
+
+
+@app.post("/users")
+async def register(
+    user: Annotated[Say, Body(embed=True)], token: Annotated[str, HTTPBearer(scheme="Token")]
+) -> Said:
+    return Said(name=token, text=user.text)
+
+
+async def call_register() -> None:
+    assert_type(await register(Say(text="hi"), "jwt"), Said)
+
+
+class ErrorsBody(BaseModel):
+    errors: dict[str, list[str]]
+
+
+class ConduitErrors(ErrorFormat):
+    def render(self, error: HTTPError) -> ErrorsBody:
+        return ErrorsBody(errors={"body": [error.detail or error.title]})
+
+    def schema(self) -> type[ErrorsBody]:
+        return ErrorsBody
+
+
+conduit = App(error_format=ConduitErrors())
 
 
 # -- the checker sees the package: this call is an error it reports ---------------
