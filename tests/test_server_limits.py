@@ -460,6 +460,73 @@ def test_an_invalid_request_is_a_problem_too(server: LiveServer) -> None:
     assert_serving(server)
 
 
+# -- framing: what a proxy in front could read differently (RFC 9112) ------------------
+
+SMUGGLED = b"GET /hello/SMUGGLED HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+CHUNKED_END = b"0\r\n\r\n"
+
+FRAMINGS = {
+    "content-length and chunked": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + CHUNKED_END + SMUGGLED
+    ),
+    "transfer-encoding folded": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding:\r\n chunked\r\n\r\n" + CHUNKED_END + SMUGGLED
+    ),
+    "transfer-encoding folded, no length": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Transfer-Encoding:\r\n\tchunked\r\n\r\n" + CHUNKED_END + SMUGGLED
+    ),
+    "transfer-encoding with a tab": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding:\tchunked\r\n\r\n" + CHUNKED_END + SMUGGLED
+    ),
+    "any folded header": b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\r\n b\r\n\r\n",
+    "chunked http/1.0": (
+        b"POST /items HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + CHUNKED_END
+        + SMUGGLED
+    ),
+    "two lengths": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
+        b"Content-Length: 7\r\n\r\n{}" + SMUGGLED
+    ),
+    "http/1.1 without host": b"GET /hello HTTP/1.1\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_an_ambiguous_framing_is_refused_and_the_connection_closed(
+    server: LiveServer, framing: str
+) -> None:
+    with Conn(server.port) as conn:
+        conn.send(FRAMINGS[framing])
+        problem = refused(conn, 400)  # and nothing more: the smuggled request is not served
+    assert problem["title"] == "Bad Request"
+    assert_serving(server)
+
+
+def test_an_http_1_0_request_without_host_is_served(server: LiveServer) -> None:
+    with Conn(server.port) as conn:
+        conn.send(b"GET /hello HTTP/1.0\r\n\r\n")
+        response = conn.response()
+    assert (response.status, json.loads(response.body)) == (200, {"hello": "world"})
+
+
+def test_a_chunked_body_alone_is_served(server: LiveServer) -> None:
+    body = b'{"name": "c", "size": 1}'
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n" + CHUNKED_END
+    with Conn(server.port) as conn:
+        conn.send(
+            b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunked + request()
+        )
+        first, second = conn.response(), conn.response()
+    assert (first.status, json.loads(first.body)) == (200, {"name": "c", "size": 1})
+    assert second.status == 200
+
+
 # -- bocadillo run -----------------------------------------------------------------------
 
 BOCADILLO = Path(sys.executable).parent / "bocadillo"
