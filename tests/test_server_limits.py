@@ -533,7 +533,7 @@ BOCADILLO = Path(sys.executable).parent / "bocadillo"
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN_APP = """
-from bocadillo import App
+from bocadillo import App, WebSocket
 
 app = App(title="Limited")
 
@@ -541,6 +541,18 @@ app = App(title="Limited")
 @app.get("/hello")
 async def hello() -> dict[str, str]:
     return {"hello": "world"}
+
+
+@app.websocket("/echo")  # max_message_size: 64 KiB, the default
+async def echo(ws: WebSocket[str, str]) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+@app.websocket("/files", max_message_size=256 * 1024)
+async def files(ws: WebSocket[bytes, str]) -> None:
+    async for data in ws:
+        await ws.send(str(len(data)))
 """
 
 
@@ -642,3 +654,123 @@ def test_bocadillo_run_keeps_the_defaults(tmp_path: Path) -> None:
         with Conn(port) as conn:
             conn.send(request("/hello", [("X-Big", "b" * 20 * 1024)]))
             refused(conn, 431)
+
+
+# -- WebSocket frames under bocadillo run -------------------------------------------------
+
+
+def frame_head(length: int, opcode: int = 0x1) -> bytes:
+    """The head of a final frame of ``length`` bytes, masked with a key of zeros (so the
+    payload goes as it is)."""
+    return bytes([0x80 | opcode, 0x80 | 127]) + length.to_bytes(8, "big") + bytes(4)
+
+
+def close_code(conn: Conn) -> int:
+    """The code of the close frame the server sends (unmasked, after the 101's body)."""
+    while len(conn.buffer) < 4:
+        assert conn._fill(), f"closed without a close frame: {conn.buffer!r}"
+    assert conn.buffer[0] == 0x88, conn.buffer[:40]
+    return int.from_bytes(conn.buffer[2:4], "big")
+
+
+def open_websocket(port: int, path: str) -> Conn:
+    conn = Conn(port)
+    conn.send(websocket_handshake(path))
+    assert conn.response().status == 101
+    return conn
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def server_pid(port: int) -> int:
+    """The pid of the process listening on ``port`` (bocadillo run without workers)."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # listening
+            inode = fields[9]
+    assert inode is not None
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) == f"socket:[{inode}]":
+                return int(fd.parts[2])
+    raise AssertionError("no process holds the socket")
+
+
+def test_bocadillo_run_bounds_websocket_messages_by_the_largest_route_limit(
+    tmp_path: Path,
+) -> None:
+    with bocadillo_run(tmp_path) as port:
+        # Over the largest route's limit (256 KiB): closed as soon as the frame's head
+        # says so, with nothing of it buffered.
+        with open_websocket(port, "/echo") as conn:
+            conn.send(frame_head(10_000_000) + b"x" * 1024)
+            assert close_code(conn) == 1009
+        # Between the routes' limits: the server takes it, the route closes it.
+        with open_websocket(port, "/echo") as conn:
+            conn.send(frame_head(100_000) + b"x" * 100_000)
+            assert close_code(conn) == 1009
+        # Within the largest: served.
+        with open_websocket(port, "/files") as conn:
+            conn.send(frame_head(200_000, opcode=0x2) + b"x" * 200_000)
+            while len(conn.buffer) < 8:
+                assert conn._fill()
+            assert conn.buffer == bytes([0x81, 6]) + b"200000"
+        assert_serving(port)
+
+
+def test_websocket_frames_that_claim_megabytes_do_not_grow_the_server(tmp_path: Path) -> None:
+    with bocadillo_run(tmp_path) as port:
+        pid = server_pid(port)
+        assert_serving(port)
+        before = rss_kib(pid)
+        conns = [open_websocket(port, "/files") for _ in range(40)]
+        try:
+            for conn in conns:
+                with contextlib.suppress(OSError):  # closed by the server mid-send
+                    conn.send(frame_head(15_000_000, opcode=0x2) + b"x" * 1_000_000)
+            during = rss_kib(pid)
+        finally:
+            for conn in conns:
+                conn.sock.close()
+        assert_serving(port)
+        after = rss_kib(pid)
+    # 40 MB sent: none of it may stay in the server (what grows is sockets' bookkeeping).
+    assert during - before < 16 * 1024, (before, during)
+    assert after - before < 16 * 1024, (before, after)
+
+
+def test_a_frame_left_half_sent_is_closed_by_the_ping_timeout(tmp_path: Path) -> None:
+    pings = ("--ws-ping-interval", "0.5", "--ws-ping-timeout", "0.5")
+    with bocadillo_run(tmp_path, *pings) as port:
+        with open_websocket(port, "/echo") as conn:
+            conn.send(frame_head(60_000) + b"x" * 1000)  # under the limit, never finished
+            while conn.buffer[:1] != b"\x88":  # the server's pings come first
+                assert conn._fill(), "closed without a close frame"
+                if conn.buffer[:1] == b"\x89":  # a ping: skip it (it has no answer)
+                    conn.buffer = conn.buffer[2 + conn.buffer[1] :]
+            assert close_code(conn) == 1011
+        assert_serving(port)
+
+
+def test_ws_max_size_below_a_route_limit_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bocadillo.cli.main import main
+
+    (tmp_path / "limited_app.py").write_text(textwrap.dedent(RUN_APP))
+    argv = ["run", "limited_app:app", "--app-dir", str(tmp_path), "--ws-max-size", "65536"]
+    assert main(argv) != 0
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "--ws-max-size 65536 is below the max_message_size of WebSocket route /files "
+            "(262144 bytes): raise it, or lower the route's limit"
+        )
+    )
