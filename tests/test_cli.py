@@ -691,6 +691,9 @@ def test_run_production_defaults(
         "timeout_graceful_shutdown": 30,
         "proxy_headers": True,
         "forwarded_allow_ips": None,
+        "ws_max_size": 65536,  # the todos example's routes take the default
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
     }
     assert capsys.readouterr().err.startswith("Bocadillo · Todos 1.0.0 · http://127.0.0.1:8000")
 
