@@ -774,3 +774,15 @@ def test_ws_max_size_below_a_route_limit_is_refused(
             "(262144 bytes): raise it, or lower the route's limit"
         )
     )
+
+
+def test_invalid_utf8_in_a_text_frame_is_one_quiet_line(tmp_path: Path) -> None:
+    with bocadillo_run(tmp_path, "--log-level", "info") as port:
+        for _ in range(3):
+            with open_websocket(port, "/echo") as conn:
+                conn.send(bytes([0x81, 0x82]) + bytes(4) + b"\xff\xfe")
+                assert close_code(conn) == 1007
+        assert_serving(port)
+    log = (tmp_path / "server.err").read_text()
+    assert log.count("Invalid UTF-8 in a WebSocket text frame: closed with 1007.") == 3
+    assert "Traceback" not in log and "ERROR" not in log

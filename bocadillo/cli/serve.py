@@ -34,6 +34,7 @@ from bocadillo.cli.server import (
     DEFAULT_MAX_HEADERS,
     HeaderLimits,
     HTTPImplementation,
+    QuietWebSocketsProtocol,
     server_protocol,
 )
 from bocadillo.runtime.websockets import DEFAULT_MAX_MESSAGE_SIZE
@@ -287,6 +288,7 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
             reload_dirs=[app_dir] if reload else None,
             loop="auto",
             http=protocol,
+            ws=QuietWebSocketsProtocol,
             ws_max_size=ws_max_size,
             ws_ping_interval=args.ws_ping_interval,
             ws_ping_timeout=args.ws_ping_timeout,
