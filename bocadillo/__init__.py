@@ -23,7 +23,7 @@ from bocadillo.params import Body, Cookie, File, Form, Header, Path, Query
 from bocadillo.providers import discover_providers, provider
 from bocadillo.routing.router import Router
 from bocadillo.runtime.background import BackgroundTasks
-from bocadillo.runtime.forms import UploadFile
+from bocadillo.runtime.uploads import UploadFile
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.responses import (
     HTMLResponse,

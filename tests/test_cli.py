@@ -28,8 +28,8 @@ from bocadillo.cli.server import (
     H11LimitsProtocol,
     HeaderLimits,
     HttpToolsLimitsProtocol,
-    QuietWebSocketsProtocol,
 )
+from bocadillo.cli.websocket_protocol import QuietWebSocketsProtocol
 
 ROOT = Path(__file__).resolve().parent.parent
 TODOS = "examples.todos.app:app"

@@ -34,9 +34,9 @@ from bocadillo.cli.server import (
     DEFAULT_MAX_HEADERS,
     HeaderLimits,
     HTTPImplementation,
-    QuietWebSocketsProtocol,
     server_protocol,
 )
+from bocadillo.cli.websocket_protocol import QuietWebSocketsProtocol
 from bocadillo.runtime.websockets import DEFAULT_MAX_MESSAGE_SIZE
 
 if TYPE_CHECKING:

@@ -48,7 +48,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 import h11
 import orjson
 from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from bocadillo.errors import PROBLEM_MEDIA_TYPE, status_phrase
 from bocadillo.runtime.sse import EVENT_STREAM, SERVER_STOPPING
@@ -71,7 +70,6 @@ __all__ = [
     "DEFAULT_MAX_HEADER_SIZE",
     "HTTPImplementation",
     "HeaderLimits",
-    "QuietWebSocketsProtocol",
     "server_protocol",
 ]
 
@@ -455,38 +453,6 @@ if HAVE_HTTPTOOLS:
             cycle = self.cycle
             HttpToolsProtocol.shutdown(self)
             _end_event_stream(cycle)
-
-
-# -- WebSockets ----------------------------------------------------------------------
-
-_INVALID_UTF8 = "Invalid UTF-8 sequence received from client."
-
-
-class _QuietLog:
-    """``uvicorn.error`` for one WebSocket connection, with a client's invalid UTF-8
-    logged as one line at INFO: uvicorn logs it as an ERROR with a traceback, for
-    every such frame from any client (it closes the connection with 1007)."""
-
-    def __init__(self, logger: logging.Logger) -> None:
-        self._logger = logger
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._logger, name)
-
-    def exception(self, msg: object, *args: Any, **kwargs: Any) -> None:
-        if msg == _INVALID_UTF8:
-            self._logger.info("Invalid UTF-8 in a WebSocket text frame: closed with 1007.")
-        else:
-            self._logger.exception(msg, *args, **kwargs)
-
-
-class QuietWebSocketsProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's WebSocket protocol (websockets' sans-I/O one, which uvicorn's ``auto``
-    picks), for ``uvicorn.run(ws=...)``, with the quieter log of ``_QuietLog``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.logger = cast("logging.Logger", _QuietLog(self.logger))
 
 
 # -- h11 ---------------------------------------------------------------------------
