@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
 from starlette.datastructures import URL, Headers, MutableHeaders
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -24,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bocadillo.errors import ConfigurationError, HTTPError, http_error_response
 from bocadillo.http.handshake import refuse_handshake
-from bocadillo.runtime.responses import StartWatchingSend
+from bocadillo.runtime.responses import StartWatchingSend, request_target
 
 __all__ = ["CORS", "GZip", "HostCheck", "MiddlewareStack", "Sessions"]
 
@@ -331,7 +332,7 @@ class HTTPSRedirect:
         if kind == "lifespan" or scope.get("scheme") not in ("http", "ws"):
             await self.app(scope, receive, send)
             return
-        url = URL(scope=scope)
+        url = URL(scope=scope)  # for its host and port
         if not url.hostname:
             error = HTTPError(400, detail="The request has no Host to redirect to.")
             if kind == "websocket":
@@ -342,7 +343,16 @@ class HTTPSRedirect:
         netloc = url.netloc
         if url.port in (80, 443):
             netloc = netloc.rsplit(":", 1)[0]  # the default port of https is implied
-        location = str(url.replace(scheme="https" if kind == "http" else "wss", netloc=netloc))
+        # The target as the client sent it (its escapes kept), never the decoded path: a
+        # decoded %0d%0a or %E2%98%83 has no place in a header.
+        raw_path: bytes | None = scope.get("raw_path")
+        root_path = quote(scope.get("root_path", ""), safe="/")
+        target = request_target(
+            root_path + (raw_path.decode("latin-1") if raw_path else quote(scope["path"])),
+            scope.get("query_string", b""),
+            encoded=True,
+        )
+        location = f"{'https' if kind == 'http' else 'wss'}://{netloc}{target}"
         redirect = Response(status_code=308, headers={"location": location})
         if kind == "websocket":
             await refuse_handshake(redirect, scope, receive, send, reason="Use wss://")
