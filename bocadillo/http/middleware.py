@@ -19,12 +19,12 @@ from starlette.datastructures import URL, Headers, MutableHeaders
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bocadillo.errors import ConfigurationError, HTTPError, http_error_response
 from bocadillo.http.handshake import refuse_handshake
+from bocadillo.http.sessions import SessionLayer
 from bocadillo.runtime.responses import StartWatchingSend, request_target
 
 __all__ = ["CORS", "GZip", "HostCheck", "MiddlewareStack", "Sessions"]
@@ -167,8 +167,9 @@ class Sessions:
     The data is signed (not encrypted) with ``secret_key``, which must be at
     least 32 characters; a cookie that fails the signature or is older than
     ``max_age`` seconds is ignored. ``same_site="none"`` needs
-    ``https_only=True`` (browsers drop such cookies otherwise). Served by
-    Starlette's ``SessionMiddleware`` (itsdangerous).
+    ``https_only=True`` (browsers drop such cookies otherwise). A cookie whose
+    data cannot be read is no session (logged once); a session whose cookie
+    would pass 4096 bytes is not saved (logged as an error).
     """
 
     secret_key: str = field(repr=False)
@@ -200,10 +201,10 @@ class Sessions:
             raise ConfigurationError("Sessions max_age must be a positive number of seconds")
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
-        return SessionMiddleware(
+        return SessionLayer(
             app,
             secret_key=self.secret_key,
-            session_cookie=self.cookie_name,
+            cookie_name=self.cookie_name,
             max_age=self.max_age,
             path=self.path,
             same_site=self.same_site,
