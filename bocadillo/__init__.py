@@ -17,7 +17,13 @@
 
 from bocadillo.app import App
 from bocadillo.channels.channel import BroadcastUnavailable, Channel, SlowSubscriber, Subscription
-from bocadillo.errors import ConfigurationError, HTTPError, RequestValidationError
+from bocadillo.errors import (
+    ConfigurationError,
+    ErrorFormat,
+    HTTPError,
+    ProblemDetails,
+    RequestValidationError,
+)
 from bocadillo.http.middleware import CORS, GZip, Sessions
 from bocadillo.params import Body, Cookie, File, Form, Header, Path, Query
 from bocadillo.providers import discover_providers, provider
@@ -67,6 +73,7 @@ __all__ = [
     "Channel",
     "ConfigurationError",
     "Cookie",
+    "ErrorFormat",
     "Event",
     "File",
     "Form",
@@ -81,6 +88,7 @@ __all__ = [
     "OAuth2PasswordBearer",
     "Path",
     "PlainTextResponse",
+    "ProblemDetails",
     "Query",
     "Redirect",
     "RedirectResponse",

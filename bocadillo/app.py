@@ -23,7 +23,7 @@ from bocadillo.compile.websockets import compile_websocket
 from bocadillo.docs.documents import ApiDocuments
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.routes import add_docs_routes
-from bocadillo.errors import ConfigurationError
+from bocadillo.errors import PROBLEM_DETAILS, ConfigurationError, ErrorFormat
 from bocadillo.http.dispatch import Dispatcher, serve
 from bocadillo.http.errors import ExceptionHandler, ExceptionHandlers
 from bocadillo.http.middleware import (
@@ -97,6 +97,7 @@ class App(Router):
         on_shutdown: Sequence[Hook] = (),
         lifespan: Lifespan | None = None,
         exception_handlers: Mapping[type[BaseException], ExceptionHandler] | None = None,
+        error_format: ErrorFormat = PROBLEM_DETAILS,
         servers: Sequence[Mapping[str, Any]] | None = None,
         openapi_url: str | None = "/openapi.json",
         openapi_version: OpenAPIVersion = "3.1.0",
@@ -113,6 +114,12 @@ class App(Router):
         websocket_origins: Sequence[str] | None = None,
     ) -> None:
         super().__init__(responses=responses)
+        if not isinstance(error_format, ErrorFormat):
+            raise ConfigurationError(
+                f"error_format={error_format!r} is not an ErrorFormat: pass an instance of a "
+                "bocadillo.ErrorFormat subclass (ProblemDetails() is the default)"
+            )
+        self._error_format = error_format
         if max_body_size <= 0:
             raise ConfigurationError("max_body_size must be a positive number of bytes")
         # Security settings, checked now: a dangerous one never serves a request.
@@ -132,6 +139,7 @@ class App(Router):
             sessions=self.sessions,
             hsts=self.hsts,
             https_redirect=self.https_redirect,
+            error_format=error_format,
         )
         self.title = title
         self.version = version
@@ -149,7 +157,7 @@ class App(Router):
         self._on_startup = list(on_startup)
         self._on_shutdown = list(on_shutdown)
         self._lifespan = lifespan
-        self._errors = ExceptionHandlers(exception_handlers)
+        self._errors = ExceptionHandlers(exception_handlers, error_format)
         # Where requests go (see __call__); it holds the route tables check() compiles.
         self.dispatcher = Dispatcher(
             compile=self.check,
@@ -182,6 +190,12 @@ class App(Router):
             openapi=self.openapi,
             asyncapi=self.asyncapi,
         )
+
+    @property
+    def error_format(self) -> ErrorFormat:
+        """How every error is answered (HTTP, and the WebSocket error message) and
+        documented: ``App(error_format=...)``, problem details by default."""
+        return self._error_format
 
     # -- configuration -------------------------------------------------------
 
@@ -238,6 +252,7 @@ class App(Router):
             openapi_version=self.openapi_version,
             http=self.plans(),
             websockets=self.websocket_plans(),
+            error_format=self.error_format,
         )
 
     def openapi(self) -> dict[str, Any]:
@@ -439,6 +454,7 @@ class App(Router):
                     app_values=self._app_providers.values,
                     **route.websocket_options,
                 )
+                plan.error_format = self.error_format
                 ws_entries[route.path] = PathEntry(route.path, {"WEBSOCKET": plan})
                 continue
             entry = entries.setdefault(route.path, PathEntry(route.path, {}))

@@ -1,7 +1,10 @@
-"""Errors, and their RFC 9457 ``application/problem+json`` rendering."""
+"""Errors, and the error format that renders them: ``ErrorFormat``, whose default,
+``ProblemDetails``, is RFC 9457 ``application/problem+json``."""
 
 from __future__ import annotations
 
+import abc
+import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -10,12 +13,19 @@ import orjson
 from starlette.responses import Response
 
 __all__ = [
+    "PROBLEM_DETAILS",
     "PROBLEM_MEDIA_TYPE",
     "ConfigurationError",
+    "ErrorFormat",
     "HTTPError",
+    "ProblemDetails",
     "RequestValidationError",
+    "error_response",
+    "http_error_response",
     "problem_response",
 ]
+
+logger = logging.getLogger("bocadillo")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -42,7 +52,8 @@ class ConfigurationError(Exception):
 
 
 class HTTPError(Exception):
-    """Raise from a handler to answer with an HTTP error as ``problem+json``.
+    """Raise from a handler to answer with an HTTP error, in the app's error format
+    (``problem+json`` by default).
 
     ``raise HTTPError(404, detail="no such todo")`` answers::
 
@@ -101,6 +112,171 @@ class RequestValidationError(HTTPError):
         self.errors = [dict(e) for e in errors]
 
 
+VALIDATION_ISSUE_SCHEMA: dict[str, Any] = {
+    "title": "ValidationIssue",
+    "type": "object",
+    "properties": {
+        "loc": {
+            "type": "array",
+            "description": 'Where the value was: ["query", "limit"], ["body", "items", 0].',
+            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        },
+        "msg": {"type": "string"},
+        "type": {"type": "string"},
+    },
+    "required": ["loc", "msg", "type"],
+}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem details object.",
+    "type": "object",
+    "properties": {
+        "type": {
+            "type": "string",
+            "description": "A URI reference that names the kind of problem.",
+            "default": "about:blank",
+        },
+        "title": {"type": "string", "description": "A short summary of the kind of problem."},
+        "status": {"type": "integer", "minimum": 100, "maximum": 599},
+        "detail": {"type": "string", "description": "What happened this time."},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "One entry per invalid input, for validation problems.",
+            "items": {"$ref": "#/$defs/ValidationIssue"},
+        },
+    },
+    "required": ["type", "title", "status"],
+    "$defs": {"ValidationIssue": VALIDATION_ISSUE_SCHEMA},
+}
+
+ERROR_MESSAGE_DESCRIPTION = (
+    "The app's answer to a message that is not valid JSON or does not match what the "
+    "route receives; the message is skipped and the connection stays open."
+)
+
+WEBSOCKET_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "WebSocketError",
+    "description": ERROR_MESSAGE_DESCRIPTION,
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "const": "error"},
+        "code": {
+            "type": "integer",
+            "const": 1007,
+            "description": "The close code the message would have earned.",
+        },
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "One entry per problem; loc is relative to the message.",
+            "items": {"$ref": "#/$defs/ValidationIssue"},
+        },
+    },
+    "required": ["type", "code", "detail", "errors"],
+    "$defs": {"ValidationIssue": VALIDATION_ISSUE_SCHEMA},
+}
+
+
+class ErrorFormat(abc.ABC):
+    """How the app answers errors: every HTTP error the framework and the handlers
+    produce, and the WebSocket error message; the documents and the contract tests
+    follow it. Give one to the app: ``App(error_format=MyFormat())``.
+
+    Subclass it and write ``render`` (an ``HTTPError`` to a JSON-able body: dicts,
+    lists, strings, numbers) and ``schema`` (that body's shape: a type the schema
+    backends know, such as a pydantic model, which becomes a named component, or
+    a JSON Schema dict, named by its ``title``, its ``$defs`` components of their
+    own). ``media_type`` is the responses' content type. A
+    ``RequestValidationError`` (400 or 422) carries its problems in ``errors``,
+    each ``{"loc": [...], "msg": ..., "type": ...}``; the 500 of an unhandled
+    exception is ``HTTPError(500)`` with a detail that tells nothing of it.
+
+    The WebSocket error message (a route with ``invalid_message="reply"``) is by
+    default ``render`` of a ``RequestValidationError`` with the message's
+    problems, of the same ``schema``; override ``render_message`` and
+    ``message_schema`` to answer otherwise. ``ProblemDetails`` is the default.
+    """
+
+    media_type: str = "application/json"
+
+    @abc.abstractmethod
+    def render(self, error: HTTPError) -> Any:
+        """The JSON-able body that answers ``error``."""
+
+    @abc.abstractmethod
+    def schema(self) -> Any:
+        """The body's schema: a type the schema backends know, or a JSON Schema dict."""
+
+    def render_message(self, error: RequestValidationError) -> Any:
+        """The JSON-able WebSocket message that answers a message the route could not
+        read (``error.errors`` are its problems, ``loc`` relative to the message)."""
+        return self.render(error)
+
+    def message_schema(self) -> Any:
+        """The WebSocket error message's schema (a type or a JSON Schema dict)."""
+        return self.schema()
+
+    def response(self, error: HTTPError) -> Response:
+        """The HTTP response: ``render``'s body as JSON, the error's status and headers."""
+        return Response(
+            orjson.dumps(self.render(error)),
+            status_code=error.status_code,
+            headers=error.headers,
+            media_type=self.media_type,
+        )
+
+
+class ProblemDetails(ErrorFormat):
+    """The default error format: RFC 9457 problem details, ``application/problem+json``.
+
+    ``{"type", "title", "status", "detail"}``, the error's ``extensions`` and, for a
+    ``RequestValidationError``, ``errors``. The WebSocket error message is
+    ``{"type": "error", "code": 1007, "detail", "errors"}``.
+    """
+
+    media_type = PROBLEM_MEDIA_TYPE
+
+    def render(self, error: HTTPError) -> Any:
+        body: dict[str, Any] = {
+            "type": error.type,
+            "title": error.title or status_phrase(error.status_code),
+            "status": error.status_code,
+        }
+        if error.detail is not None:
+            body["detail"] = error.detail
+        body.update(error.extensions)
+        if isinstance(error, RequestValidationError):
+            body["errors"] = error.errors
+        return body
+
+    def schema(self) -> Any:
+        return PROBLEM_SCHEMA
+
+    def render_message(self, error: RequestValidationError) -> Any:
+        return {"type": "error", "code": 1007, "detail": error.detail, "errors": error.errors}
+
+    def message_schema(self) -> Any:
+        return WEBSOCKET_ERROR_SCHEMA
+
+    def __repr__(self) -> str:
+        return "ProblemDetails()"
+
+
+PROBLEM_DETAILS = ProblemDetails()
+
+
+def error_response(error_format: ErrorFormat, error: HTTPError) -> Response:
+    """``error`` answered in ``error_format``; a format that fails is logged, and the
+    error answered as problem details."""
+    try:
+        return error_format.response(error)
+    except Exception as exc:
+        logger.error("The error format %r failed to render %r", error_format, error, exc_info=exc)
+        return PROBLEM_DETAILS.response(error)
+
+
 def problem_response(
     status: int,
     *,
@@ -122,14 +298,5 @@ def problem_response(
 
 
 def http_error_response(exc: HTTPError) -> Response:
-    members = dict(exc.extensions)
-    if isinstance(exc, RequestValidationError):
-        members["errors"] = exc.errors
-    return problem_response(
-        exc.status_code,
-        title=exc.title,
-        detail=exc.detail,
-        type=exc.type,
-        headers=exc.headers,
-        members=members,
-    )
+    """``exc`` as a problem details response (the default error format)."""
+    return PROBLEM_DETAILS.response(exc)

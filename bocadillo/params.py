@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "Body",
+    "BodyParam",
     "Cookie",
     "File",
     "Form",
@@ -268,19 +269,42 @@ def Cookie(
     )
 
 
+class BodyParam(Param):
+    """A ``Body()`` marker: ``embed`` puts the value under a key of the body object."""
+
+    __slots__ = ("embed",)
+
+    def __init__(self, default: Any = UNSET, *, embed: bool = False, **kwargs: Any) -> None:
+        super().__init__(ParamSource.BODY, default, **kwargs)
+        self.embed = embed
+
+
 def Body(
     default: Any = UNSET,
     *,
+    embed: bool = False,
+    alias: str | None = None,
     title: str | None = None,
     description: str | None = None,
     examples: list[Any] | None = None,
 ) -> Any:
-    """The JSON request body, for types that are not read as a body on their own.
+    """The JSON request body, or one key of it.
 
     A pydantic model, dataclass or ``TypedDict`` parameter is the body without a
     marker; ``payload: dict[str, int] = Body()`` makes any type the body.
+    ``user: UserIn = Body(embed=True)`` reads ``{"user": {...}}``: the value under
+    the parameter's name (or ``alias``). Several body parameters on one handler
+    make one JSON object, a key each. Constraints go in ``Annotated``:
+    ``importance: Annotated[int, Field(ge=1)] = Body(embed=True)``.
     """
-    return Param(ParamSource.BODY, default, title=title, description=description, examples=examples)
+    return BodyParam(
+        default,
+        embed=embed,
+        alias=alias,
+        title=title,
+        description=description,
+        examples=examples,
+    )
 
 
 # Form limits when no marker of the route sets them (see docs/forms.md).

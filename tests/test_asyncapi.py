@@ -657,7 +657,7 @@ def test_channels_page_content(chat_app: App) -> None:
     assert "<code>since</code>" in page and "<code>X-API-Key</code>" in page
     assert "<h3>The client sends</h3>\n<h4>ChatIn</h4>" in page
     assert "<h3>The client receives</h3>\n<h4>ChatOut</h4>" in page
-    assert "&quot;$ref&quot;: &quot;#/components/schemas/ChatIn&quot;" in page
+    assert '<p>Payload: <a href="#schema-ChatIn">ChatIn</a>.</p>' in page
     assert '<h3 id="schema-ChatIn">ChatIn</h3>' in page
     assert "<td>1009</td><td>A message larger than 4096 bytes" in page
     assert "<td>403</td><td>You may not join this room.</td>" in page
@@ -748,12 +748,12 @@ def test_channels_page_renders_the_descriptions_markdown() -> None:
     assert "<p>&lt;b&gt;not bold&lt;/b&gt; &amp; <code>&lt;i&gt;</code></p>" in page
     # The generated notes read as text too: no Markdown left in the page.
     assert "`" not in page and "**" not in page
-    # Path parameters: name, type and constraints on one line, then the description.
+    # Path parameters: name, type, constraints, then the description.
     assert (
-        "<tr><td><code>room</code></td><td>string, at least 2 characters, "
+        "<tr><td><code>room</code></td><td>string</td><td>at least 2 characters, "
         "at most 8 characters</td><td>The <code>room</code>.</td></tr>"
     ) in page
-    assert "<tr><td><code>seat</code></td><td>integer, \u2265 1</td><td></td></tr>" in page
+    assert "<tr><td><code>seat</code></td><td>integer</td><td>\u2265 1</td><td></td></tr>" in page
     assert "JSON Schema" not in page
 
 

@@ -202,12 +202,6 @@ def test_a_model_type_or_a_list_of_them_is_the_json_body() -> None:
     assert body is not None and (body.name, body.required) == ("items", False)
 
 
-def test_two_parameters_reading_the_body_are_an_error() -> None:
-    def handler(item: Item, other: Other) -> None: ...
-
-    assert "parameters 'item' and 'other' both read the body" in read_error(handler)
-
-
 def test_an_annotated_scalar_or_list_of_scalars_is_a_query_parameter() -> None:
     def handler(limit: int = 10, tags: list[str] | None = None) -> None: ...
 

@@ -10,7 +10,7 @@ import starlette.requests
 from pydantic import BaseModel, Field
 from starlette.testclient import TestClient
 
-from bocadillo import App, Body, ConfigurationError, Cookie, Header, Path, Query, Request
+from bocadillo import App, ConfigurationError, Cookie, Header, Path, Query, Request
 
 
 class Color(enum.Enum):
@@ -483,14 +483,6 @@ async def dict_without_body(filters: dict[str, int]) -> int:
     return 0
 
 
-async def two_bodies(first: TodoIn, second: TodoIn) -> int:
-    return 0
-
-
-async def two_bodies_one_marked(first: TodoIn, extra: dict[str, int] = Body()) -> int:
-    return 0
-
-
 async def field_as_default(id: int, limit: int = Field(10, ge=1)) -> None:
     pass
 
@@ -501,9 +493,7 @@ START_UP_ERRORS = [
     pytest.param(star_args, "'args'", id="star-args"),
     pytest.param(star_kwargs, "'kwargs'", id="star-kwargs"),
     pytest.param(dict_without_body, "Body()", id="dict-without-body"),
-    pytest.param(two_bodies, "both read the body", id="two-bodies"),
     pytest.param(field_as_default, "has a pydantic Field() as its default", id="field-default"),
-    pytest.param(two_bodies_one_marked, "both read the body", id="two-bodies-one-marked"),
 ]
 
 

@@ -39,7 +39,8 @@ SIGNATURES = {
         "description: str | None = None, max_body_size: int = 1048576, "
         "on_startup: Sequence[Hook] = (), on_shutdown: Sequence[Hook] = (), "
         "lifespan: Lifespan | None = None, exception_handlers: Mapping[type[BaseException], "
-        "ExceptionHandler] | None = None, servers: Sequence[Mapping[str, "
+        "ExceptionHandler] | None = None, error_format: ErrorFormat = ProblemDetails(), "
+        "servers: Sequence[Mapping[str, "
         "Any]] | None = None, openapi_url: str | None = '/openapi.json', "
         "openapi_version: OpenAPIVersion = '3.1.0', docs_url: str | None = '/docs', "
         "asyncapi_url: str | None = '/asyncapi.json', cors: CORS | Mapping[str, "
@@ -53,8 +54,9 @@ SIGNATURES = {
     "BackgroundTasks": "(self, tasks: Sequence[BackgroundTask] | None = None)",
     "BasicCredentials": "(self, username: str, password: str) -> None",
     "Body": (
-        "(default: Any = <unset>, *, title: str | None = None, "
-        "description: str | None = None, examples: list[Any] | None = None) -> Any"
+        "(default: Any = <unset>, *, embed: bool = False, alias: str | None = None, "
+        "title: str | None = None, description: str | None = None, "
+        "examples: list[Any] | None = None) -> Any"
     ),
     "BroadcastUnavailable": "(self, cause: BaseException) -> None",
     "Channel": (
@@ -70,6 +72,7 @@ SIGNATURES = {
         "min_length: int | None = None, max_length: int | None = None, "
         "pattern: str | None = None) -> Any"
     ),
+    "ErrorFormat": "(self, /, *args, **kwargs)",
     "Event": (
         "(self, data: T, *, id: str | int | None = None, event: str | None = None, "
         "retry: int | None = None) -> None"
@@ -99,8 +102,8 @@ SIGNATURES = {
         "description: str | None = None) -> None"
     ),
     "HTTPBearer": (
-        "(self, *, bearer_format: str | None = None, scheme_name: str = 'bearer', "
-        "description: str | None = None) -> None"
+        "(self, *, scheme: str = 'Bearer', bearer_format: str | None = None, "
+        "scheme_name: str | None = None, description: str | None = None) -> None"
     ),
     "HTTPError": (
         "(self, status_code: int, detail: str | None = None, *, headers: Mapping[str, "
@@ -137,6 +140,7 @@ SIGNATURES = {
         "str] | None = None, media_type: str | None = None, "
         "background: BackgroundTask | None = None) -> None"
     ),
+    "ProblemDetails": "(self, /, *args, **kwargs)",
     "Query": (
         "(default: Any = <unset>, *, alias: str | None = None, title: str | None = None, "
         "description: str | None = None, examples: list[Any] | None = None, "

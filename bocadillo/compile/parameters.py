@@ -33,10 +33,10 @@ import typing
 from collections.abc import Callable, Collection
 from typing import Any
 
-from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 from pydantic.fields import FieldInfo
 from starlette.requests import Request
 
+from bocadillo.compile.bodies import BodyEntry, body_spec, envelope_name
 from bocadillo.compile.fits import fits, provided_type, provider_location
 from bocadillo.compile.forms import FormEntry, form_entry
 from bocadillo.compile.validation import is_optional_of, validated_type
@@ -44,15 +44,16 @@ from bocadillo.errors import ConfigurationError
 from bocadillo.params import UNSET, FormParam, Param, ParamSource
 from bocadillo.providers import Provider
 from bocadillo.runtime.background import BackgroundTasks
+from bocadillo.runtime.body import BodyMember
 from bocadillo.runtime.specs import BodySpec, ParamSpec
-from bocadillo.schemas.registry import adapter_for, is_foreign
+from bocadillo.schemas.registry import is_foreign
 from bocadillo.schemas.types import (
     is_body_type,
     is_scalar_type,
     is_sequence_type,
     split_annotated,
 )
-from bocadillo.security import BasicCredentials, HTTPBasic, SecurityScheme
+from bocadillo.security import SecurityScheme
 
 __all__ = [
     "DeclaredParameter",
@@ -96,6 +97,7 @@ class SignatureParts:
     websocket_arg: tuple[str, Any] | None = None  # (argument, WebSocket[In, Out])
     form: list[tuple[FormEntry, FormParam]] = dataclasses.field(default_factory=list)
     background_arg: str | None = None
+    body_entries: list[BodyEntry] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -242,6 +244,8 @@ def read_parameters(
         source = source_of(declared, context, parts)
         if source is not TAKEN:
             add_spec(declared, source, context, parts)
+    name = envelope_name(getattr(func, "__qualname__", "handler"), skip_first)
+    parts.body = body_spec(parts.body_entries, where=where, name=name)
     return parts
 
 
@@ -428,7 +432,7 @@ def add_spec(
     if isinstance(param.marker, FormParam):
         parts.form.append((form_spec_entry(param, param.marker, context), param.marker))
     elif source is ParamSource.BODY:
-        parts.body = body_spec(param, context, parts.body)
+        parts.body_entries.append(body_entry(param, context))
     elif isinstance(param.marker, SecurityScheme):
         parts.params.append(security_spec(param, param.marker, context))
     else:
@@ -458,10 +462,8 @@ def form_spec_entry(
     return form_entry(param.name, param.annotation, marker, param.default, context.where)
 
 
-def body_spec(
-    param: DeclaredParameter, context: SignatureContext, current: BodySpec | None
-) -> BodySpec:
-    """The JSON body; one per handler, none for a provider."""
+def body_entry(param: DeclaredParameter, context: SignatureContext) -> BodyEntry:
+    """A parameter read from the JSON body (the body, or a key of it); none for a provider."""
     base = param.base if param.annotated else str
     # A body of another backend's type is validated by that backend directly.
     validated = (
@@ -476,21 +478,12 @@ def body_spec(
             f"{context.where}: parameter {param.name!r} reads the request body; "
             f"{context.kind} cannot. {_instead(context, 'body')}"
         )
-    if current is not None:
-        raise ConfigurationError(
-            f"{context.where}: parameters {current.name!r} and {param.name!r} both read the body; "
-            "declare one model that holds both"
-        )
-    try:
-        adapter = adapter_for(validated)
-    except (PydanticSchemaGenerationError, PydanticUserError) as exc:
-        raise ConfigurationError(
-            f"{context.where}: parameter {param.name!r}: "
-            f"cannot validate {param.annotation!r}: {exc}"
-        ) from exc
-    return BodySpec(
-        param.name, validated, adapter, param.default is UNSET, param.default, param.marker
+    alias = param.marker.alias if param.marker is not None else None
+    required = param.default is UNSET
+    member = BodyMember(
+        param.name, alias or param.name, "", base, required, param.default, param.marker
     )
+    return BodyEntry(member, validated, param.annotation)
 
 
 def wire_key(param: DeclaredParameter, source: ParamSource, context: SignatureContext) -> str:
@@ -514,7 +507,7 @@ def security_spec(
     """A credential (checked apart from the other parameters: a 401, not a 422)."""
     base = param.base if param.annotated else str
     key = wire_key(param, marker.source, context)
-    expected = BasicCredentials if isinstance(marker, HTTPBasic) else str
+    expected = marker.credential_type
     if param.annotated and not is_optional_of(base, expected):
         raise ConfigurationError(
             f"{context.where}: parameter {param.name!r}: {type(marker).__name__} gives a "

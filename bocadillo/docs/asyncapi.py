@@ -32,14 +32,13 @@ from bocadillo.docs.asyncapi_schemas import reachable_schemas
 from bocadillo.docs.asyncapi_servers import SecuritySchemes, channel_servers
 from bocadillo.docs.components import (
     SCHEMAS_REF,
-    VALIDATION_ISSUE_SCHEMA,
     http_components,
     with_default,
     without_null,
 )
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.text import docstring_parts, humanize, markdown_table, pointer
-from bocadillo.errors import PROBLEM_MEDIA_TYPE
+from bocadillo.errors import ERROR_MESSAGE_DESCRIPTION
 from bocadillo.params import ParamSource
 from bocadillo.routing.router import RouteDef
 from bocadillo.routing.table import path_template
@@ -88,34 +87,6 @@ _HANDSHAKE_FAILED = "A provider failed during the handshake; the error was logge
 _HANDSHAKE_CREDENTIALS = "Missing or malformed credentials."
 _SSE_NO_ROUTE = "No route matches the path (a path parameter held a slash, for one)."
 _SSE_FAILED = "A provider failed before the stream started; the error was logged."
-
-ERROR_MESSAGE_DESCRIPTION = (
-    "The app's answer to a message that is not valid JSON or does not match what the "
-    "route receives; the message is skipped and the connection stays open."
-)
-
-
-def _error_message_schema(validation_issue: str) -> dict[str, Any]:
-    return {
-        "title": "WebSocketError",
-        "description": ERROR_MESSAGE_DESCRIPTION,
-        "type": "object",
-        "properties": {
-            "type": {"type": "string", "const": "error"},
-            "code": {
-                "type": "integer",
-                "const": 1007,
-                "description": "The close code the message would have earned.",
-            },
-            "detail": {"type": "string"},
-            "errors": {
-                "type": "array",
-                "description": "One entry per problem; loc is relative to the message.",
-                "items": {"$ref": SCHEMAS_REF + validation_issue},
-            },
-        },
-        "required": ["type", "code", "detail", "errors"],
-    }
 
 
 class _Builder:
@@ -341,14 +312,16 @@ class _Builder:
         }
 
     def error_message(self) -> dict[str, Any]:
-        issue = self.components.reserve_first_free("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
-        error = self.components.reserve_first_free("WebSocketError", _error_message_schema(issue))
+        """The app's error message, in its error format (``message_schema``)."""
+        payload = self.components.add_error_schema(self.model.error_format.message_schema())
+        ref = payload.get("$ref")
+        name = ref.removeprefix(SCHEMAS_REF) if isinstance(ref, str) else MESSAGE_ERROR
         return {
-            "name": error,
+            "name": name,
             "summary": "The app's answer to a message it could not read.",
             "description": ERROR_MESSAGE_DESCRIPTION,
             "contentType": "application/json",
-            "payload": {"$ref": SCHEMAS_REF + error},
+            "payload": payload,
         }
 
     # -- how it ends ---------------------------------------------------------------
@@ -413,7 +386,7 @@ class _Builder:
         parts.append(markdown_table(("code", "when"), close_codes))
         parts.append(
             "**Handshake refused**: with an HTTP response (`"
-            + PROBLEM_MEDIA_TYPE
+            + self.model.error_format.media_type
             + "`), or close code 1008 where the server cannot send one."
         )
         parts.append(markdown_table(("status", "when"), handshake))
@@ -489,7 +462,10 @@ class _Builder:
                 "the stream resumes after it."
             )
         parts.append(
-            SSE_REFUSED_HEADING + ", with an HTTP response (`" + PROBLEM_MEDIA_TYPE + "`):"
+            SSE_REFUSED_HEADING
+            + ", with an HTTP response (`"
+            + self.model.error_format.media_type
+            + "`):"
         )
         parts.append(markdown_table(("status", "when"), responses))
         channel["description"] = "\n\n".join(parts)

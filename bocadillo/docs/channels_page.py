@@ -12,21 +12,26 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from bocadillo.docs.asyncapi import CLOSE_CODES_HEADING, SSE_REFUSED_HEADING
 from bocadillo.docs.components import referenced_components
 from bocadillo.docs.markdown import markdown_blocks, markdown_inline
 from bocadillo.docs.pages import render_page
 
-__all__ = ["render_channels_page", "schema_line"]
+__all__ = ["render_channels_page", "schema_constraints", "schema_type"]
 
 
-def _json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
+def _value(value: Any) -> str:
+    """A value as JSON on one line (``"a"``, ``20``, ``[]``), as a schema holds it."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return str(value)
 
 
 _SCHEMA_MARK = "JSON Schema: "
+_SCHEMAS = "#/components/schemas/"
 _BOUNDS = (
     ("minimum", "\u2265 {}"),
     ("exclusiveMinimum", "> {}"),
@@ -36,31 +41,132 @@ _BOUNDS = (
     ("minLength", "at least {} characters"),
     ("maxLength", "at most {} characters"),
     ("pattern", "matching {}"),
-    ("format", "format {}"),
+    ("minItems", "at least {} items"),
+    ("maxItems", "at most {} items"),
+    ("minProperties", "at least {} properties"),
+    ("maxProperties", "at most {} properties"),
 )
 
 
-def _type_of(schema: Mapping[str, Any]) -> str:
-    if isinstance(schema.get("enum"), list):
-        return "one of " + ", ".join(map(str, schema["enum"]))
+def _options(schema: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    options = schema.get("anyOf") or schema.get("oneOf")
+    if not isinstance(options, list):
+        return None
+    return [option for option in options if isinstance(option, Mapping)]
+
+
+def schema_type(schema: Any) -> Markup:
+    """A JSON Schema's type as a reader says it: ``integer``, ``string (email)``,
+    ``array of string``, ``one of: "a", "b"``, ``Tag or null``; a component is its
+    name, linked to its section of the page. The one type function of the page:
+    path parameters, query parameters, headers, payloads and schemas."""
+    if not isinstance(schema, Mapping):
+        return Markup("any")
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+        if ref.startswith(_SCHEMAS):
+            return Markup('<a href="#schema-{}">{}</a>').format(name, name)
+        return escape(name)
     if "const" in schema:
-        return f"exactly {schema['const']}"
+        return escape(_value(schema["const"]))
+    enum = schema.get("enum")
+    if isinstance(enum, list):
+        values = ", ".join(_value(v) for v in enum)
+        return escape(values if len(enum) == 1 else "one of: " + values)
+    options = _options(schema)
+    if options is not None:
+        return Markup(" or ").join(dict.fromkeys(schema_type(o) for o in options))
+    every = schema.get("allOf")
+    if isinstance(every, list) and every:
+        return Markup(" and ").join(dict.fromkeys(schema_type(s) for s in every))
     kind = schema.get("type")
     if isinstance(kind, list):
-        return " or ".join(map(str, kind))
+        return Markup(" or ").join(schema_type({**schema, "type": k}) for k in kind)
+    if kind == "array":
+        items = schema.get("items")
+        if not isinstance(items, Mapping) or not items:
+            return Markup("array")
+        inner = schema_type(items)
+        return Markup("array of ({})" if " or " in inner else "array of {}").format(inner)
+    if kind == "object":
+        each = schema.get("additionalProperties")
+        if isinstance(each, Mapping) and each and not schema.get("properties"):
+            return Markup("object of ") + schema_type(each)
+        return Markup("object")
     if isinstance(kind, str):
-        return kind
-    options = schema.get("anyOf") or schema.get("oneOf")
-    if isinstance(options, list):
-        return " or ".join(_type_of(o) for o in options if isinstance(o, Mapping))
-    return "any"
+        detail = schema.get("format") or schema.get("contentMediaType")
+        if "contentSchema" in schema:
+            content = schema_type(schema["contentSchema"])
+            return Markup("{} ({}: {})").format(kind, detail or "JSON", content)
+        return Markup("{} ({})").format(kind, detail) if detail else escape(kind)
+    return Markup("any")
 
 
-def schema_line(schema: Mapping[str, Any]) -> str:
-    """A path parameter's JSON Schema as a reader says it: ``integer, \u2265 1``."""
-    words = [_type_of(schema)]
-    words += [text.format(schema[key]) for key, text in _BOUNDS if key in schema]
-    return ", ".join(words)
+def _bound(text: str, value: Any) -> str:
+    words = text.format(value)
+    if value == 1:  # at least 1 character, at most 1 item
+        words = words.replace("characters", "character").replace("items", "item")
+        words = words.replace("properties", "property")
+    return words
+
+
+def schema_constraints(schema: Any) -> str:
+    """A JSON Schema's constraints, in words: ``\u2265 1, at most 20 characters``
+    (an optional value's too; an array's items' after ``each``)."""
+    if not isinstance(schema, Mapping):
+        return ""
+    words = [_bound(text, schema[key]) for key, text in _BOUNDS if key in schema]
+    if schema.get("uniqueItems"):
+        words.append("no duplicates")
+    options = _options(schema)
+    if options is not None:
+        some = [o for o in options if o.get("type") != "null"]
+        if len(some) == 1:
+            words.append(schema_constraints(some[0]))
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, Mapping):
+        each = schema_constraints(items)
+        if each:
+            words.append("each " + each)
+    return ", ".join(word for word in words if word)
+
+
+def _field_rows(schema: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows of an object schema's table: one per property (parameter, header,
+    payload field), in the schema's order."""
+    required = set(schema.get("required", []))
+    rows = []
+    for name, prop in (schema.get("properties") or {}).items():
+        prop = prop if isinstance(prop, Mapping) else {}
+        text = str(prop.get("description", ""))
+        if prop.get("examples"):
+            examples = ", ".join(_value(e) for e in prop["examples"])
+            text = f"{text} Examples: {examples}.".strip()
+        rows.append(
+            {
+                "name": str(name),
+                "type": schema_type(prop),
+                "required": "yes" if name in required else "no",
+                "default": _value(prop["default"]) if "default" in prop else "",
+                "constraints": schema_constraints(prop),
+                "description": markdown_inline(text),
+            }
+        )
+    return rows
+
+
+def _shape(schema: Any) -> dict[str, Any]:
+    """How the page shows a schema (a payload, a component): a table of its fields
+    when it is an object with properties, else its type and constraints."""
+    schema = schema if isinstance(schema, Mapping) else {}
+    description = schema.get("description")
+    return {
+        "description": _paragraphs(str(description)) if description else [],
+        "fields": _field_rows(schema) if schema.get("properties") else None,
+        "type": schema_type(schema),
+        "constraints": schema_constraints(schema),
+    }
 
 
 def _paragraphs(text: str | None) -> list[Markup]:
@@ -94,78 +200,94 @@ def _messages(messages: list[Any]) -> list[dict[str, Any]] | None:
         shown.append(
             {
                 "name": message.get("name") or message.get("title") or "message",
-                "summary": message.get("summary"),
+                "summary": markdown_inline(str(message["summary"]))
+                if message.get("summary")
+                else None,
                 "content_type": message.get("contentType"),
                 "deprecated": message.get("deprecated"),
                 "description": _paragraphs(description)
                 if description and description != message.get("summary")
                 else [],
-                "payload": _json(payload),
+                "payload": _shape(payload),
                 "schemas": list(dict.fromkeys(referenced_components(payload))),
             }
         )
     return shown
 
 
-def _request(channel: Mapping[str, Any]) -> list[tuple[str, list[tuple[str, str, str, Markup]]]]:
+def _request(channel: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     """The handshake's (or SSE request's) query parameters and headers, as tables."""
     request = channel.get("bindings", {}).get("ws") or channel.get("x-sse") or {}
     tables = []
     for place, label in (("query", "Query parameters"), ("headers", "Headers")):
         schema = request.get(place)
-        if not isinstance(schema, Mapping):
-            continue
-        required = set(schema.get("required", []))
-        rows: list[tuple[str, str, str, Markup]] = []
-        for name, prop in schema.get("properties", {}).items():
-            prop = dict(prop) if isinstance(prop, Mapping) else {}
-            description = prop.pop("description", "")
-            rows.append(
-                (
-                    name,
-                    "yes" if name in required else "no",
-                    _json(prop),
-                    markdown_inline(description),
-                )
-            )
-        tables.append((label, rows))
+        if isinstance(schema, Mapping):
+            tables.append((label, _field_rows(schema)))
     return tables
 
 
-def _credentials(security: list[Any]) -> list[tuple[str, str]] | None:
+def _sent_as(scheme: Mapping[str, Any]) -> Markup:
+    """Where a security scheme's credential goes, in words."""
+    kind = scheme.get("type")
+    if kind in ("httpApiKey", "apiKey"):
+        where = {"header": "the header", "query": "the query parameter", "cookie": "the cookie"}
+        place = where.get(str(scheme.get("in")), str(scheme.get("in")))
+        return Markup("an API key in {} <code>{}</code>").format(place, scheme.get("name"))
+    if kind == "http":
+        word = str(scheme.get("scheme", ""))
+        text = Markup("<code>Authorization: {} ...</code>").format(word.capitalize())
+        if scheme.get("bearerFormat"):
+            text += Markup(" (a {})").format(scheme["bearerFormat"])
+        return text
+    if kind == "oauth2":
+        flows = scheme.get("flows") or {}
+        password = flows.get("password") if isinstance(flows, Mapping) else None
+        if isinstance(password, Mapping):
+            return Markup("a bearer token from the OAuth2 password flow at <code>{}</code>").format(
+                password.get("tokenUrl")
+            )
+        return Markup("OAuth2: {}").format(", ".join(map(str, flows)))
+    return escape(str(kind))
+
+
+def _credentials(security: list[tuple[str, Any]]) -> list[tuple[str, Markup, Markup]] | None:
     if not security:
         return None
     return [
-        (
-            _json({k: v for k, v in scheme.items() if k != "description"}),
-            markdown_inline(str(scheme.get("description", ""))),
-        )
-        for scheme in security
+        (name, _sent_as(scheme), markdown_inline(str(scheme.get("description", ""))))
+        for name, scheme in security
         if isinstance(scheme, Mapping)
     ]
 
 
-def _parameters(channel: Mapping[str, Any]) -> list[tuple[str, str, Markup]]:
-    """Each path parameter: its name, its type and constraints on one line (from
-    the JSON Schema its description ends with), and the rest of its description."""
+def _parameters(channel: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Each path parameter: its name, type and constraints (from the JSON Schema
+    its description ends with), and the rest of its description."""
     rows = []
     for name, parameter in (channel.get("parameters") or {}).items():
         parameter = parameter if isinstance(parameter, Mapping) else {}
         description = str(parameter.get("description", ""))
-        kind = "string"
+        schema: Any = {"type": "string"}
         text, mark, schema_text = description.rpartition(_SCHEMA_MARK)
         if mark:
             try:
-                schema = orjson.loads(schema_text)
+                found = orjson.loads(schema_text)
             except orjson.JSONDecodeError:
-                schema = None
-            if isinstance(schema, Mapping):
-                kind, description = schema_line(schema), text.strip()
+                found = None
+            if isinstance(found, Mapping):
+                schema, description = found, text.strip()
         extra = []
         if parameter.get("examples"):
             extra.append("Examples: " + ", ".join(map(str, parameter["examples"])) + ".")
         line = " ".join([description, *extra]).strip()
-        rows.append((name, kind, markdown_inline(line)))
+        rows.append(
+            {
+                "name": str(name),
+                "type": schema_type(schema),
+                "constraints": schema_constraints(schema),
+                "description": markdown_inline(line),
+            }
+        )
     return rows
 
 
@@ -185,12 +307,15 @@ def _channel(
         # The generated part is shown as tables, from x-close-codes and x-handshake-responses.
         description = description.split(heading)[0]
     tags = [tag.get("name") for tag in channel.get("tags", []) if isinstance(tag, Mapping)]
-    security: list[Any] = []
+    security: list[tuple[str, Any]] = []
     for operation in operations:
         for ref in operation.get("security", []):
-            scheme = _resolve(document, ref.get("$ref")) if isinstance(ref, Mapping) else None
-            if scheme is not None and scheme not in security:
-                security.append(scheme)
+            target = ref.get("$ref") if isinstance(ref, Mapping) else None
+            scheme = _resolve(document, target)
+            if scheme is not None:
+                name = str(target).rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+                if (name, scheme) not in security:
+                    security.append((name, scheme))
     sse = "x-sse" in channel
     messages = []
     for action, label in (("receive", "The client sends"), ("send", "The client receives")):
@@ -209,8 +334,8 @@ def _channel(
         "id": channel_id,
         "address": channel.get("address") or "",
         "title": title,
-        "label": channel.get("summary") or title,
-        "summary": channel.get("summary"),
+        "label": markdown_inline(str(channel.get("summary") or title)),
+        "summary": markdown_inline(str(channel["summary"])) if channel.get("summary") else None,
         "description": _paragraphs(description),
         "tags": ", ".join(map(str, tags)),
         "parameters": _parameters(channel),
@@ -267,7 +392,7 @@ def render_channels_page(
             for channel_id, channel in channels.items()
         ],
         schemas=[
-            (name, _json(schema))
+            (name, _shape(schema))
             for name, schema in document.get("components", {}).get("schemas", {}).items()
         ],
     )

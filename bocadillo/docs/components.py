@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -30,9 +30,7 @@ if TYPE_CHECKING:
     from bocadillo.routing.router import RouteDef
 
 __all__ = [
-    "PROBLEM_SCHEMA",
     "SCHEMAS_REF",
-    "VALIDATION_ISSUE_SCHEMA",
     "SchemaComponents",
     "canonical",
     "documented_params",
@@ -46,45 +44,6 @@ SCHEMAS_REF = "#/components/schemas/"  # the start of a reference to a component
 _UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
 _SUFFIX = {"validation": "Input", "serialization": "Output"}
 _OTHER = {"validation": "Output", "serialization": "Input"}
-
-
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem",
-    "description": "An RFC 9457 problem details object.",
-    "type": "object",
-    "properties": {
-        "type": {
-            "type": "string",
-            "description": "A URI reference that names the kind of problem.",
-            "default": "about:blank",
-        },
-        "title": {"type": "string", "description": "A short summary of the kind of problem."},
-        "status": {"type": "integer", "minimum": 100, "maximum": 599},
-        "detail": {"type": "string", "description": "What happened this time."},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "description": "One entry per invalid input, for validation problems.",
-            "items": {"$ref": "#/components/schemas/ValidationIssue"},
-        },
-    },
-    "required": ["type", "title", "status"],
-}
-
-VALIDATION_ISSUE_SCHEMA: dict[str, Any] = {
-    "title": "ValidationIssue",
-    "type": "object",
-    "properties": {
-        "loc": {
-            "type": "array",
-            "description": 'Where the value was: ["query", "limit"], ["body", "items", 0].',
-            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
-        },
-        "msg": {"type": "string"},
-        "type": {"type": "string"},
-    },
-    "required": ["loc", "msg", "type"],
-}
 
 
 def canonical(schema: Any) -> bytes:
@@ -187,6 +146,27 @@ class SchemaComponents:
                 return name
         raise ValueError(f"no free component name for {base}")  # pragma: no cover
 
+    def add_error_schema(self, schema: Any) -> dict[str, Any]:
+        """The schema to put in a document for an error format's ``schema()`` (or
+        ``message_schema()``): a type is added like any other; a JSON Schema dict's
+        ``$defs``, then the dict itself if it has a ``title``, become the framework's
+        own components (``reserve_first_free``), its references rewritten."""
+        if not isinstance(schema, Mapping):
+            return self.add(adapter_for(schema), "serialization")
+        top = dict(schema)
+        defs: dict[str, Any] = top.pop("$defs", {})
+        names: dict[str, str] = {}
+        for name, sub in defs.items():
+            names[name] = self.reserve_first_free(
+                _UNSAFE.sub("_", name) or "Schema", _rewrite(sub, names)
+            )
+        rewritten: dict[str, Any] = _rewrite(top, names)
+        title = rewritten.get("title")
+        if isinstance(title, str) and title:
+            name = self.reserve_first_free(_UNSAFE.sub("_", title), rewritten)
+            return {"$ref": SCHEMAS_REF + name}
+        return rewritten
+
     def add(self, adapter: SchemaAdapter, mode: SchemaMode) -> dict[str, Any]:
         """The schema to put in an operation for ``adapter``'s type: a ``$ref`` for
         a named object, else the schema itself, with its nested schemas hoisted."""
@@ -279,8 +259,7 @@ def http_components(model: ApiModel) -> SchemaComponents:
     type used by both gets the same component name and schema in both.
     """
     components = SchemaComponents()
-    components.reserve("Problem", PROBLEM_SCHEMA)
-    components.reserve("ValidationIssue", VALIDATION_ISSUE_SCHEMA)
+    components.add_error_schema(model.error_format.schema())  # the errors' schema first
     for route, plan in model.documented_http():
         for adapter, mode in _operation_schemas(route, plan):
             components.add(adapter, mode)

@@ -10,9 +10,40 @@ from bocadillo.docs.asyncapi import build_asyncapi
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.openapi import build_openapi, render_openapi
 
-__all__ = ["ApiDocuments"]
+__all__ = ["ApiDocuments", "as_openapi_31"]
 
 T = TypeVar("T")
+
+
+def as_openapi_31(document: dict[str, Any]) -> dict[str, Any]:
+    """A 3.2 document as 3.1: what Bocadillo writes differently in 3.2 is a media
+    type's ``itemSchema`` (an event stream's one event), which 3.1 says as its
+    ``schema``; ``itemEncoding`` and ``prefixEncoding`` have no 3.1 form."""
+
+    def convert(node: Any, key: str | None = None) -> Any:
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if key == "content":
+            # A map of media types to media type objects.
+            media_types = {}
+            for name, media in node.items():
+                media = convert(media)
+                if isinstance(media, dict) and "itemSchema" in media:
+                    item = media["itemSchema"]
+                    media = {k: v for k, v in media.items() if k not in _ONLY_32}
+                    media["schema"] = item
+                media_types[name] = media
+            return media_types
+        return {k: convert(v, k) for k, v in node.items()}
+
+    converted: dict[str, Any] = convert(document)
+    converted["openapi"] = "3.1.0"
+    return converted
+
+
+_ONLY_32 = ("itemSchema", "itemEncoding", "prefixEncoding")
 
 
 class ApiDocuments:
@@ -45,13 +76,16 @@ class ApiDocuments:
         """The OpenAPI document, of the model's ``openapi_version``."""
         return self.cached("openapi", lambda: build_openapi(self.model()))
 
-    def openapi_for_page(self) -> dict[str, Any]:
-        """The document the Swagger UI page reads: the API's, or its 3.1 form
-        (Swagger UI reads 3.0 and 3.1 only)."""
-        document = self.openapi()
-        if document["openapi"].startswith("3.1."):
-            return document
-        return self.cached("openapi-3.1", lambda: build_openapi(self.model(), "3.1.0"))
+    def openapi_for_page(
+        self, document: Callable[[], dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """The document the Swagger UI page reads: ``document()`` (the one served at
+        the OpenAPI URL, an ``App`` subclass's ``openapi()`` included; by default the
+        API's), in its 3.1 form when it is 3.2 (Swagger UI reads 3.0 and 3.1 only)."""
+        served = (document or self.openapi)()
+        if str(served.get("openapi", "")).startswith("3.1."):
+            return served
+        return as_openapi_31(served)
 
     def asyncapi(self) -> dict[str, Any]:
         """The AsyncAPI 3.0 document: a channel per WebSocket route and per SSE route."""

@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bocadillo.errors import PROBLEM_DETAILS, ErrorFormat
 from bocadillo.routing.router import RouteDef
 from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.sse import SSEPlan
@@ -25,7 +26,8 @@ class ApiModel:
     ``http`` holds the HTTP and SSE routes (an SSE route's plan is an
     ``SSEPlan``), ``websockets`` the WebSocket routes, each with its compiled
     plan, in declaration order; the framework's own routes (the documents, the
-    docs pages) are left out. ``servers`` are OpenAPI server objects.
+    docs pages) are left out. ``servers`` are OpenAPI server objects;
+    ``error_format`` says the media type and schema of every error.
     """
 
     title: str
@@ -35,6 +37,7 @@ class ApiModel:
     openapi_version: str
     http: Sequence[tuple[RouteDef, EndpointPlan]]
     websockets: Sequence[tuple[RouteDef, WebSocketPlan]]
+    error_format: ErrorFormat = PROBLEM_DETAILS
 
     def documented_http(self) -> list[tuple[RouteDef, EndpointPlan]]:
         """The HTTP and SSE routes shown in the documents (``include_in_schema``)."""

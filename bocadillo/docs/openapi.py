@@ -19,7 +19,6 @@ import yaml
 from starlette.responses import RedirectResponse, Response
 
 from bocadillo.docs.components import (
-    SCHEMAS_REF,
     documented_params,
     http_components,
     with_default,
@@ -27,7 +26,7 @@ from bocadillo.docs.components import (
 )
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.text import docstring_parts, humanize
-from bocadillo.errors import PROBLEM_MEDIA_TYPE, ConfigurationError, status_phrase
+from bocadillo.errors import ConfigurationError, status_phrase
 from bocadillo.params import ParamSource
 from bocadillo.routing.router import RouteDef
 from bocadillo.routing.table import path_template
@@ -38,7 +37,6 @@ from bocadillo.schemas.registry import adapter_for
 __all__ = ["build_openapi", "render_openapi"]
 
 OPENAPI_VERSION = "3.1.0"
-_PROBLEM_REF = {"$ref": SCHEMAS_REF + "Problem"}
 
 # What the framework itself answers, and when.
 _INVALID_INPUT = "The parameters or the body did not validate."
@@ -50,16 +48,6 @@ _FORM_TOO_LARGE = "The body, a field or a file is larger than its limit, or too 
 _FORM_MEDIA_TYPE = "The body was not sent as a form."
 _NO_ROUTE = "No route matches the path (a path parameter held a slash, for one)."
 _SERVER_ERROR = "An unexpected error; it was logged on the server."
-
-
-def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
 
 
 def _operation_id_base(route: RouteDef) -> str:
@@ -96,6 +84,9 @@ class _DocumentBuilder:
         self.model = model
         self.version = version
         self.components = http_components(model)
+        # Every error response: the app's error format's media type and schema.
+        self.error_media_type = model.error_format.media_type
+        self.error_schema = self.components.add_error_schema(model.error_format.schema())
         self.operation_ids: set[str] = set()
         self.explicit_ids: set[str] = set()
         self.security_schemes: dict[str, dict[str, Any]] = {}
@@ -129,6 +120,16 @@ class _DocumentBuilder:
             components["securitySchemes"] = dict(sorted(self.security_schemes.items()))
         document["components"] = components
         return document
+
+    def error(self, description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An error response, in the app's error format."""
+        response: dict[str, Any] = {
+            "description": description,
+            "content": {self.error_media_type: {"schema": self.error_schema}},
+        }
+        if headers:
+            response["headers"] = headers
+        return response
 
     def operation_id(self, route: RouteDef) -> str:
         if route.operation_id:
@@ -174,7 +175,7 @@ class _DocumentBuilder:
             ]
             operation["responses"].setdefault(
                 "401",
-                _problem(
+                self.error(
                     "Missing or malformed credentials.",
                     {"WWW-Authenticate": {"schema": {"type": "string"}, "example": challenges[0]}},
                 ),
@@ -362,7 +363,7 @@ class _DocumentBuilder:
         self.add_declared(responses, route.shared_responses, success)
         declared: dict[int, str] = {**plan.providers.raises, **route.raises}
         for code, text in declared.items():
-            responses[code] = _problem(text)
+            responses[code] = self.error(text)
         self.add_declared(responses, route.responses, success)
         framework: dict[int, str] = {500: _SERVER_ERROR}
         if takes_input or plan.body is not None or plan.form is not None:
@@ -379,8 +380,8 @@ class _DocumentBuilder:
             framework[404] = _NO_ROUTE
         for status, text in framework.items():
             if status not in responses:
-                responses[status] = _problem(text)
-            elif PROBLEM_MEDIA_TYPE in responses[status].get("content", {}):
+                responses[status] = self.error(text)
+            elif self.error_media_type in responses[status].get("content", {}):
                 own = responses[status]["description"].rstrip().rstrip(".")
                 responses[status]["description"] = f"{own}. Or: {text[0].lower()}{text[1:]}"
         return {str(status): responses[status] for status in sorted(responses, key=str)}
@@ -403,7 +404,7 @@ class _DocumentBuilder:
         """``responses={404: "No such todo"}`` or ``{200: {"description": ..., "model": T}}``."""
         error = not isinstance(status, int) or status >= 400
         if isinstance(value, str):
-            return _problem(value) if error else {"description": value}
+            return self.error(value) if error else {"description": value}
         if not isinstance(value, dict):
             raise TypeError(f"responses[{status}] must be a description or a dict")
         response: dict[str, Any] = {
@@ -416,7 +417,7 @@ class _DocumentBuilder:
             media_type = value.get("media_type", "application/json")
             response["content"] = {media_type: {"schema": schema}}
         elif error:
-            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": _PROBLEM_REF}}
+            response["content"] = {self.error_media_type: {"schema": self.error_schema}}
         if "headers" in value:
             response["headers"] = value["headers"]
         return response

@@ -112,6 +112,8 @@ def add_docs_routes(
     swagger_url = docs_url if openapi_url is not None else None
     channels_url = docs_url.rstrip("/") + "/channels" if asyncapi_url is not None else None
 
+    served_openapi = openapi or documents.openapi
+    served_asyncapi = asyncapi or documents.asyncapi
     if openapi_url is not None:
         assets_path = docs_url.rstrip("/") + "/assets"
         page_document_url = openapi_url
@@ -120,7 +122,9 @@ def add_docs_routes(
             page_document_url = docs_url.rstrip("/") + "/openapi-3.1.json"
             router.add_route(
                 page_document_url,
-                _document_route(documents, "page.json", documents.openapi_for_page),
+                _document_route(
+                    documents, "page.json", lambda: documents.openapi_for_page(served_openapi)
+                ),
                 **_OWN,
             )
 
@@ -149,7 +153,7 @@ def add_docs_routes(
             # says where it was asked from instead.
             declared = bool(documents.model().servers)
             return render_channels_page(
-                documents.asyncapi(),
+                served_asyncapi(),
                 asyncapi_url=root + asyncapi_url,
                 docs_url=root + swagger_url if swagger_url is not None else None,
                 here=None if declared else request.host,

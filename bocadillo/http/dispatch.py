@@ -199,7 +199,14 @@ class Dispatcher:
             await call_mount(mount.app, mount.path, scope, receive, send)
             return
         error = HTTPError(404, detail=f"No WebSocket route matches {path}.")
-        await refuse_handshake(error, scope, receive, send, reason="No such route")
+        await refuse_handshake(
+            error,
+            scope,
+            receive,
+            send,
+            reason="No such route",
+            error_format=self.errors.error_format,
+        )
 
 
 class DispatchedApp(Protocol):
@@ -251,6 +258,8 @@ async def serve(app: DispatchedApp, scope: Scope, receive: Receive, send: Send) 
             if kind == "http":
                 await dispatcher.answer_error(error, scope, receive, send)
             else:
-                await refuse_handshake(error, scope, receive, send)
+                await refuse_handshake(
+                    error, scope, receive, send, error_format=dispatcher.errors.error_format
+                )
             return
     await dispatcher.stack()(scope, receive, send)

@@ -1,5 +1,5 @@
-"""Answering exceptions: the app's exception handlers, ``HTTPError``'s problem,
-and the logged 500 whose body tells nothing of the error."""
+"""Answering exceptions: the app's exception handlers, ``HTTPError``'s answer in
+the app's error format, and the logged 500 whose body tells nothing of the error."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from bocadillo.errors import HTTPError, http_error_response, problem_response
+from bocadillo.errors import PROBLEM_DETAILS, ErrorFormat, HTTPError, error_response
 from bocadillo.runtime.endpoint import ResponseAlreadyStarted, ResponseValidationError
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.responses import Redirect
@@ -33,13 +33,19 @@ class ExceptionHandlers:
 
     A handler registered for the exception's class (or the nearest base class)
     answers it; else an ``HTTPError`` (or a mounted Starlette app's
-    ``HTTPException``) is its problem response, and anything else a logged 500.
+    ``HTTPException``) is answered in ``error_format`` (problem details by
+    default), and anything else is a logged 500 in the same format.
     A handler for ``Exception`` (or ``BaseException``) answers unhandled errors
     only: an ``HTTPError`` keeps its problem unless a handler is registered for
     ``HTTPError`` or one of its subclasses.
     """
 
-    def __init__(self, handlers: Mapping[type[BaseException], ExceptionHandler] | None) -> None:
+    def __init__(
+        self,
+        handlers: Mapping[type[BaseException], ExceptionHandler] | None,
+        error_format: ErrorFormat = PROBLEM_DETAILS,
+    ) -> None:
+        self.error_format = error_format
         self.handlers: dict[type[BaseException], ExceptionHandler] = dict(handlers or {})
         # The handler found for each exception class raised so far (None: no handler).
         self._found: dict[type[BaseException], ExceptionHandler | None] = {}
@@ -93,18 +99,22 @@ class ExceptionHandlers:
             except Exception as handler_exc:
                 exc = handler_exc
         if isinstance(exc, HTTPError):
-            await http_error_response(exc)(scope, receive, send)
+            await error_response(self.error_format, exc)(scope, receive, send)
             return
-        await internal_error(exc, scope, receive, send)
+        await internal_error(exc, scope, receive, send, self.error_format)
 
 
-async def internal_error(exc: BaseException, scope: Scope, receive: Receive, send: Send) -> None:
-    """Log ``exc`` and answer a 500 problem that tells nothing of it."""
+async def internal_error(
+    exc: BaseException,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    error_format: ErrorFormat = PROBLEM_DETAILS,
+) -> None:
+    """Log ``exc`` and answer a 500 (in ``error_format``) that tells nothing of it."""
     if isinstance(exc, ResponseValidationError):
         logger.error("Invalid response for %s %s: %s", scope["method"], scope["path"], exc)
     else:
         logger.error("Unhandled exception for %s %s", scope["method"], scope["path"], exc_info=exc)
-    response = problem_response(
-        500, detail="The server could not handle this request; the error was logged."
-    )
-    await response(scope, receive, send)
+    error = HTTPError(500, detail="The server could not handle this request; the error was logged.")
+    await error_response(error_format, error)(scope, receive, send)

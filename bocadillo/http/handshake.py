@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from bocadillo.errors import HTTPError, http_error_response
+from bocadillo.errors import PROBLEM_DETAILS, ErrorFormat, HTTPError, error_response
 
 __all__ = ["refuse_handshake"]
 
@@ -19,16 +19,17 @@ async def refuse_handshake(
     send: Send,
     *,
     reason: str | None = None,
+    error_format: ErrorFormat = PROBLEM_DETAILS,
 ) -> None:
     """Refuse a WebSocket handshake before it is accepted.
 
     Where the server has the ASGI ``websocket.http.response`` extension the client
-    gets ``answer`` as an HTTP response (an ``HTTPError`` as its problem);
+    gets ``answer`` as an HTTP response (an ``HTTPError`` in ``error_format``);
     elsewhere the connection closes with 1008 and ``reason`` (by default the
     error's ``detail``).
     """
     if "websocket.http.response" in scope.get("extensions", {}):
-        response = answer if isinstance(answer, Response) else http_error_response(answer)
+        response = answer if isinstance(answer, Response) else error_response(error_format, answer)
         await response(scope, receive, send)
         return
     if reason is None:

@@ -22,7 +22,13 @@ from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddle
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bocadillo.errors import ConfigurationError, HTTPError, http_error_response
+from bocadillo.errors import (
+    PROBLEM_DETAILS,
+    ConfigurationError,
+    ErrorFormat,
+    HTTPError,
+    error_response,
+)
 from bocadillo.http.handshake import refuse_handshake
 from bocadillo.http.sessions import SessionLayer
 from bocadillo.runtime.responses import StartWatchingSend, request_target
@@ -90,9 +96,10 @@ class CORS:
         if self.max_age < 0:
             raise ConfigurationError("CORS max_age must be zero or more seconds")
 
-    def wrap(self, app: ASGIApp) -> ASGIApp:
+    def wrap(self, app: ASGIApp, error_format: ErrorFormat = PROBLEM_DETAILS) -> ASGIApp:
         return _CORSMiddleware(
             app,
+            error_format=error_format,
             allow_origins=self.allow_origins,
             allow_methods=self.allow_methods,
             allow_headers=self.allow_headers,
@@ -105,7 +112,12 @@ class CORS:
 
 class _CORSMiddleware(CORSMiddleware):
     """Starlette's CORS layer, with a refused preflight answered as every other client
-    error is: a ``400`` problem (Starlette's is ``text/plain``), the CORS headers kept."""
+    error is: a ``400`` in the app's error format (Starlette's is ``text/plain``), the
+    CORS headers kept."""
+
+    def __init__(self, app: ASGIApp, *, error_format: ErrorFormat, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.error_format = error_format
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
@@ -122,7 +134,7 @@ class _CORSMiddleware(CORSMiddleware):
             detail=f"The CORS preflight asks for what this server does not allow: {refused}.",
             headers=kept,
         )
-        return http_error_response(error)
+        return error_response(self.error_format, error)
 
 
 @dataclass(frozen=True)
@@ -325,8 +337,9 @@ class HTTPSRedirect:
     proxy, let the server read ``X-Forwarded-Proto`` (uvicorn's
     ``--proxy-headers`` with ``--forwarded-allow-ips``)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, error_format: ErrorFormat = PROBLEM_DETAILS) -> None:
         self.app = app
+        self.error_format = error_format
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -337,9 +350,9 @@ class HTTPSRedirect:
         if not url.hostname:
             error = HTTPError(400, detail="The request has no Host to redirect to.")
             if kind == "websocket":
-                await refuse_handshake(error, scope, receive, send)
+                await refuse_handshake(error, scope, receive, send, error_format=self.error_format)
             else:
-                await http_error_response(error)(scope, receive, send)
+                await error_response(self.error_format, error)(scope, receive, send)
             return
         netloc = url.netloc
         if url.port in (80, 443):
@@ -522,7 +535,9 @@ class MiddlewareStack:
         sessions: Sessions | None = None,
         hsts: int | None = None,
         https_redirect: bool = False,
+        error_format: ErrorFormat = PROBLEM_DETAILS,
     ) -> None:
+        self.error_format = error_format
         self.cors = cors
         self.gzip = gzip
         self.sessions = sessions
@@ -549,11 +564,11 @@ class MiddlewareStack:
         if self.gzip is not None:
             app = self.gzip.wrap(app)
         if self.cors is not None:
-            app = self.cors.wrap(app)
+            app = self.cors.wrap(app, self.error_format)
         if self.hsts is not None:
             app = HSTS(app, self.hsts)
         if self.https_redirect:
-            app = HTTPSRedirect(app)
+            app = HTTPSRedirect(app, self.error_format)
         self.bare = isinstance(app, OwnMessages)
         # Without layers, no copy of each message either: dispatch is the stack.
         self.app = dispatch if self.bare else AnswerErrors(app, answer)

@@ -2,19 +2,49 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator
+from typing import Any
 
 from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive
 
 from bocadillo.errors import HTTPError
+from bocadillo.params import Param
+from bocadillo.runtime.specs import BodySpec
 
 __all__ = [
     "BodyLimitedReceive",
+    "BodyMember",
+    "EnvelopeSpec",
     "body_chunks",
     "is_json_media_type",
     "read_body",
 ]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BodyMember:
+    """One parameter read from a key of the JSON body object (an envelope's member)."""
+
+    name: str  # the handler's argument
+    key: str  # the key in the body object: the parameter's name, or its marker's alias
+    field: str  # the envelope type's field that holds it
+    annotation: Any  # the declared type, without the marker
+    required: bool
+    default: Any
+    marker: Param | None
+
+
+@dataclasses.dataclass(slots=True)
+class EnvelopeSpec(BodySpec):
+    """A body that is one JSON object whose keys are body parameters.
+
+    ``annotation`` is the object's type, built at start-up, validated in one pass
+    like any body; each member's argument is then its field of the result.
+    """
+
+    members: tuple[BodyMember, ...]
 
 
 def _too_large(limit: int) -> HTTPError:

@@ -22,6 +22,7 @@ from bocadillo.errors import HTTPError, RequestValidationError
 from bocadillo.runtime.background import BackgroundTasks, run_background
 from bocadillo.runtime.body import (
     BodyLimitedReceive,
+    EnvelopeSpec,
     is_json_media_type,
     parse_content_length,
     read_body,
@@ -104,6 +105,10 @@ class EndpointPlan:
         self.form_reader = form_reader
         self.background_arg = background_arg
         self._reads_body = body is not None or form_reader is not None
+        # An envelope's arguments: (argument, field of the validated object) each.
+        self._members: tuple[tuple[str, str], ...] | None = None
+        if isinstance(body, EnvelopeSpec):
+            self._members = tuple((member.name, member.field) for member in body.members)
         self.parameters = ParameterReader(params, body_headers=self._reads_body)
         self._needs_request = request_arg is not None or providers.request_needed
         self._session: ProviderSession | None = None
@@ -284,8 +289,10 @@ class EndpointPlan:
         if not body:
             if spec.required:
                 errors.append({"loc": ["body"], "msg": "Field required", "type": "missing"})
-            else:
+            elif self._members is None:
                 kwargs[spec.name] = spec.default
+            else:  # every key has a default: as if the body were {}
+                self._unpack(spec.adapter.validate_json(b"{}"), kwargs)
             return body
         is_json = _JSON_CONTENT_TYPES.get(content_type)  # type: ignore[arg-type]
         if is_json is None:
@@ -296,7 +303,7 @@ class EndpointPlan:
                 detail="The request body must be JSON, sent with Content-Type: application/json.",
             )
         try:
-            kwargs[spec.name] = spec.adapter.validate_json(body)
+            value = spec.adapter.validate_json(body)
         except MalformedInput as exc:
             raise RequestValidationError(
                 [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}],
@@ -305,7 +312,22 @@ class EndpointPlan:
             ) from None
         except SchemaValidationError as exc:
             errors.extend({**err, "loc": ["body", *err["loc"]]} for err in exc.errors)
+        else:
+            members = self._members
+            if members is None:
+                kwargs[spec.name] = value
+            else:
+                fields = value.__dict__
+                for name, field in members:
+                    kwargs[name] = fields[field]
         return body
+
+    def _unpack(self, envelope: Any, kwargs: dict[str, Any]) -> None:
+        """Each member of a validated envelope, as its argument."""
+        assert self._members is not None
+        fields = envelope.__dict__
+        for name, field in self._members:
+            kwargs[name] = fields[field]
 
 
 def _replay(first: Message, receive: Receive) -> Receive:

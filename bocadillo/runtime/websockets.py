@@ -37,6 +37,8 @@ from starlette.websockets import WebSocketState
 
 from bocadillo.channels.channel import SLOW_SUBSCRIBER_CLOSE_CODE, SlowSubscriber
 from bocadillo.errors import (
+    PROBLEM_DETAILS,
+    ErrorFormat,
     HTTPError,
     RequestValidationError,
 )
@@ -226,12 +228,8 @@ class WebSocket(Generic[In, Out]):
             except SchemaValidationError as exc:
                 errors = exc.errors
             if plan.invalid_message == "reply":
-                reply = {
-                    "type": "error",
-                    "code": 1007,
-                    "detail": "The message was not understood.",
-                    "errors": errors,
-                }
+                error = RequestValidationError(errors, detail="The message was not understood.")
+                reply = plan.error_format.render_message(error)
                 await self._transmit(
                     {"type": "websocket.send", "text": orjson.dumps(reply).decode()}
                 )
@@ -323,6 +321,9 @@ class WebSocketPlan:
         self.auto_accept = auto_accept
         self.max_message_size = max_message_size
         self.invalid_message = invalid_message
+        # How errors are answered: the reply to an unreadable message, a refused
+        # handshake's response (the app sets its own after compiling).
+        self.error_format: ErrorFormat = PROBLEM_DETAILS
         # Shielded: a test client cancels the connection's task right after the
         # client leaves; a teardown (telling a room the member left) must still finish.
         self._session = ProviderSession(providers, app_values, name=name, shielded=True)
@@ -383,12 +384,17 @@ class WebSocketPlan:
                 await typed.close(1000)
 
     async def _refuse_handshake(self, websocket: StarletteWebSocket, exc: BaseException) -> None:
-        """Refuse before accepting: an HTTP problem response where the server can send
+        """Refuse before accepting: an HTTP error response where the server can send
         one (the ASGI websocket.http.response extension), else close 1008."""
         if not isinstance(exc, HTTPError):
             logger.error("WebSocket handshake for %s failed", self.name, exc_info=exc)
             exc = HTTPError(500, detail="The handshake failed.")
         # Through the WebSocket's own send, so that it knows the handshake is over.
         await refuse_handshake(
-            exc, websocket.scope, websocket.receive, websocket.send, reason="Handshake refused"
+            exc,
+            websocket.scope,
+            websocket.receive,
+            websocket.send,
+            reason="Handshake refused",
+            error_format=self.error_format,
         )

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message
 
 from bocadillo.errors import HTTPError
 from bocadillo.routing.table import compile_path
+from bocadillo.schemas.registry import adapter_for
 from bocadillo.testing.client import create_client
 from bocadillo.testing.strategies import from_json_schema
 
@@ -253,18 +254,20 @@ async def _session(
 # -- checking what the route answered -----------------------------------------------------
 
 
-def _is_error_reply(message: Message) -> bool:
-    """The framework's answer to an invalid message on a route in reply mode."""
+def _is_error_reply(plan: WebSocketPlan, message: Message) -> bool:
+    """An answer to an invalid message in reply mode: of the error format's message_schema()."""
+    from bocadillo.schemas.protocol import MalformedInput, SchemaValidationError
+
+    text, schema = message.get("text") or "", plan.error_format.message_schema()
     try:
-        value = orjson.loads(message.get("text") or "")
-    except orjson.JSONDecodeError:
+        if isinstance(schema, Mapping):
+            from jsonschema import Draft202012Validator  # type: ignore[import-untyped, unused-ignore]
+
+            return bool(Draft202012Validator(schema).is_valid(orjson.loads(text)))
+        adapter_for(schema).validate_json(text.encode())
+    except (orjson.JSONDecodeError, MalformedInput, SchemaValidationError):
         return False
-    return (
-        isinstance(value, dict)
-        and set(value) == {"type", "code", "detail", "errors"}
-        and value["type"] == "error"
-        and value["code"] == 1007
-    )
+    return True
 
 
 def _out_problem(plan: WebSocketPlan, message: Message) -> str | None:
@@ -321,7 +324,7 @@ def _check(plan: WebSocketPlan, where: str, transcript: _Transcript, logs: list[
         for message in replies:
             if message["type"] != "websocket.send":
                 continue
-            if plan.invalid_message == "reply" and _is_error_reply(message):
+            if plan.invalid_message == "reply" and _is_error_reply(plan, message):
                 errors += 1
                 continue
             problem = _out_problem(plan, message)
