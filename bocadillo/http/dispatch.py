@@ -190,7 +190,14 @@ class Dispatcher:
             if self.origin_check.guards(plan):
                 error = self.origin_check.error(scope)
                 if error is not None:
-                    await refuse_handshake(error, scope, receive, send, reason="Origin refused")
+                    await refuse_handshake(
+                        error,
+                        scope,
+                        receive,
+                        send,
+                        reason="Origin refused",
+                        error_format=self.errors.error_format,
+                    )
                     return
             await plan(scope, receive, send, path_params)
             return
