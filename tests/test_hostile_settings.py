@@ -68,8 +68,12 @@ LOOSE = "".join(sorted(URL_CHARACTERS - {"%", "?", "#"})) + '\\"<>^`{|} '
 def raw_targets() -> st.SearchStrategy[tuple[bytes, bytes]]:
     piece = st.one_of(st.sampled_from([*ESCAPES, "%", "%G1", "//", "/..", "\\"]), st.text(LOOSE))
     path = st.lists(piece, max_size=8).map(lambda parts: ("/" + "".join(parts)).encode())
-    query = st.lists(st.one_of(st.sampled_from(ESCAPES), st.text(LOOSE + "?")), max_size=4)
-    return st.tuples(path, query.map(lambda parts: "".join(parts).encode()))
+    query_piece = st.one_of(
+        st.sampled_from(ESCAPES).map(str.encode),
+        st.text(LOOSE + "?").map(str.encode),
+        st.binary(max_size=6),  # bytes a client did not encode, not even UTF-8
+    )
+    return st.tuples(path, st.lists(query_piece, max_size=4).map(b"".join))
 
 
 @HOSTILE

@@ -61,6 +61,7 @@ RAW_TARGETS = [
     (b"/%C3%A9", "/%C3%A9"),
     (b"/%0d%0aSet-Cookie:%20x=1", "/%0d%0aSet-Cookie:%20x=1"),
     (b"/caf\xc3\xa9", "/caf%C3%A9"),  # raw UTF-8 in the target: encoded
+    (b"/x?a=\xfb&b=%0d", "/x?a=%FB&b=%0d"),  # a raw byte in the query, not even UTF-8
 ]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote
 
-from starlette.datastructures import URL, Headers, MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -346,16 +346,20 @@ class HTTPSRedirect:
         if kind == "lifespan" or scope.get("scheme") not in ("http", "ws"):
             await self.app(scope, receive, send)
             return
-        url = URL(scope=scope)  # for its host and port
-        if not url.hostname:
+        # The Host header (the Host check has made sure it is a host[:port]), else the
+        # address the server listens on; never URL(scope), which decodes the query.
+        netloc = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        if not netloc and scope.get("server"):
+            host, port = scope["server"]
+            netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if not netloc:
             error = HTTPError(400, detail="The request has no Host to redirect to.")
             if kind == "websocket":
                 await refuse_handshake(error, scope, receive, send, error_format=self.error_format)
             else:
                 await error_response(self.error_format, error)(scope, receive, send)
             return
-        netloc = url.netloc
-        if url.port in (80, 443):
+        if netloc.endswith((":80", ":443")):
             netloc = netloc.rsplit(":", 1)[0]  # the default port of https is implied
         # The target as the client sent it (its escapes kept), never the decoded path: a
         # decoded %0d%0a or %E2%98%83 has no place in a header.
