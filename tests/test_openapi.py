@@ -1018,9 +1018,9 @@ def test_model_with_a_computed_field_gets_an_output_component(app):
 
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     success = operation["responses"]["200"]["content"]["application/json"]["schema"]
-    assert body == {"$ref": "#/components/schemas/Rectangle"}
+    assert body == {"$ref": "#/components/schemas/Rectangle-Input"}
     assert success == {"$ref": "#/components/schemas/Rectangle-Output"}
-    assert "area" not in schemas["Rectangle"]["properties"]
+    assert "area" not in schemas["Rectangle-Input"]["properties"]
     assert "area" in schemas["Rectangle-Output"]["required"]
 
 
@@ -1031,27 +1031,25 @@ def test_model_with_a_serialization_alias_gets_an_output_component(app):
 
     schemas = document_of(app)["components"]["schemas"]
 
-    assert set(schemas["Renamed"]["properties"]) == {"internal"}
+    assert set(schemas["Renamed-Input"]["properties"]) == {"internal"}
     assert set(schemas["Renamed-Output"]["properties"]) == {"external"}
 
 
 def test_model_with_the_same_shape_both_ways_is_stored_once(app):
-    @app.post("/articles")
-    async def create(article: Article) -> Article:
-        return article
+    @app.post("/pets")
+    async def create(pet: Pet) -> Pet:
+        return pet
 
-    @app.get("/articles")
-    async def articles() -> list[Article]:
+    @app.get("/pets")
+    async def pets() -> list[Pet]:
         return []
 
     document = document_of(app)
     schemas = document["components"]["schemas"]
 
-    assert set(schemas) == {"Article", "Tag", "Problem", "ValidationIssue"}
-    listing = document["paths"]["/articles"]["get"]["responses"]["200"]["content"]
-    assert listing["application/json"]["schema"]["items"] == {
-        "$ref": "#/components/schemas/Article"
-    }
+    assert set(schemas) == {"Pet", "Cat", "Dog", "Problem", "ValidationIssue"}
+    listing = document["paths"]["/pets"]["get"]["responses"]["200"]["content"]
+    assert listing["application/json"]["schema"]["items"] == {"$ref": "#/components/schemas/Pet"}
 
 
 def test_no_defs_anywhere_in_the_document(app):

@@ -609,15 +609,24 @@ def test_identical_schemas_are_stored_once() -> None:
         components.add(adapter_for(typesystem.Array(items=Artist)), "serialization"),
     ]
 
-    assert sorted(components.schemas) == ["Album", "Artist", "Todo", "TodoPage"]
-    assert added[0] == added[3] == {"$ref": "#/components/schemas/Todo"}
-    assert added[2] == {"type": "array", "items": {"$ref": "#/components/schemas/Todo"}}
-    assert added[5] == added[6] == {"$ref": "#/components/schemas/Album"}
-    album = components.schemas["Album"]
-    assert album["properties"]["artist"] == {"$ref": "#/components/schemas/Artist"}
-    assert components.schemas["TodoPage"]["properties"]["items"]["items"] == {
-        "$ref": "#/components/schemas/Todo"
-    }
+    # Todo and Album have defaults: always sent, so their output shapes differ; each
+    # added one by one, the first shape keeps the name and the other gets a suffix.
+    assert sorted(components.schemas) == [
+        "Album",
+        "Album-Output",
+        "Artist",
+        "Todo",
+        "Todo-Output",
+        "TodoPage",
+    ]
+    assert added[0] == {"$ref": "#/components/schemas/Todo"}
+    assert added[3] == {"$ref": "#/components/schemas/Todo-Output"}
+    assert added[2] == {"type": "array", "items": added[3]}
+    assert added[5] == {"$ref": "#/components/schemas/Album"}
+    assert added[6] == {"$ref": "#/components/schemas/Album-Output"}
+    for album in (components.schemas["Album"], components.schemas["Album-Output"]):
+        assert album["properties"]["artist"] == {"$ref": "#/components/schemas/Artist"}
+    assert components.schemas["TodoPage"]["properties"]["items"]["items"] == added[3]
     assert_hoisted(components, *added)
 
 
@@ -659,11 +668,12 @@ def test_same_named_parents_of_different_children_stay_apart() -> None:
 
 def test_a_schema_used_in_both_modes_beside_a_namesake_is_stored_once() -> None:
     components = SchemaComponents()
+    titled = typesystem.Schema(title="Todo", fields={"title": typesystem.String()})
     components.add(adapter_for(Todo), "validation")
-    as_input = components.add(adapter_for(TypesystemNamedTodo), "validation")
-    as_output = components.add(adapter_for(TypesystemNamedTodo), "serialization")
+    as_input = components.add(adapter_for(titled), "validation")
+    as_output = components.add(adapter_for(titled), "serialization")
 
-    assert as_input == as_output
+    assert as_input == as_output == {"$ref": "#/components/schemas/Todo2"}
     assert len(components.schemas) == 2
 
 

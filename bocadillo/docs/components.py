@@ -3,25 +3,35 @@ and AsyncAPI documents share of it (the framework's own schemas, the HTTP
 operations' schemas named once by ``http_components``, the schema helpers).
 
 Each schema backend gives a type's JSON Schema with its nested schemas under
-``$defs``. ``SchemaComponents.add`` hoists them into ``components/schemas``,
-rewrites the references, and names what it hoists so that the same schema
-always gets the same name, and two different schemas never share one (a
-pydantic model and a typesystem schema both called ``Todo``, or a model whose
-input and output shapes differ).
+``$defs``. ``SchemaComponents.add`` hoists them into ``components/schemas``
+and rewrites the references. ``component_names`` names what it hoists: the
+same schema always gets the same name, and two different schemas never share
+one (a pydantic model and a typesystem schema both called ``Todo`` are
+``Todo`` and ``Todo2``; a model read and sent in shapes that differ is
+``Todo-Input`` and ``Todo-Output``). ``http_components`` plans the names of
+every type both documents show before adding the first.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from bocadillo.docs.component_names import (
+    SCHEMAS_REF,
+    ComponentNames,
+    canonical,
+    component_name,
+    rewrite_refs,
+)
+from bocadillo.params import ParamSource
 from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.specs import ParamSpec
 from bocadillo.runtime.sse import SSEPlan
+from bocadillo.runtime.websockets import WebSocketPlan
 from bocadillo.schemas.protocol import SchemaAdapter, SchemaMode
 from bocadillo.schemas.registry import adapter_for
 
@@ -40,15 +50,8 @@ __all__ = [
     "without_null",
 ]
 
-SCHEMAS_REF = "#/components/schemas/"  # the start of a reference to a component schema
-_UNSAFE = re.compile(r"[^a-zA-Z0-9._-]")
-_SUFFIX = {"validation": "Input", "serialization": "Output"}
-_OTHER = {"validation": "Output", "serialization": "Input"}
 
-
-def canonical(schema: Any) -> bytes:
-    """A schema's bytes with sorted keys: two schemas are the same when these are."""
-    return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS)
+_CHANNEL_SOURCES = (ParamSource.PATH, ParamSource.QUERY, ParamSource.HEADER)
 
 
 def referenced_components(node: Any) -> Iterator[str]:
@@ -93,40 +96,13 @@ def with_default(schema: dict[str, Any], spec: ParamSpec) -> dict[str, Any]:
     return {**schema, "default": value}
 
 
-def _rewrite(node: Any, names: dict[str, str]) -> Any:
-    if isinstance(node, list):
-        return [_rewrite(item, names) for item in node]
-    if not isinstance(node, dict):
-        return node
-    rewritten = {}
-    for key, value in node.items():
-        if key == "$ref" and isinstance(value, str):
-            rewritten[key] = _rewrite_ref(value, names)
-        elif key == "mapping" and isinstance(value, dict):  # a discriminator's targets
-            rewritten[key] = {k: _rewrite_ref(v, names) for k, v in value.items()}
-        else:
-            rewritten[key] = _rewrite(value, names)
-    return rewritten
-
-
-def _rewrite_ref(ref: Any, names: dict[str, str]) -> Any:
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        target = ref.removeprefix("#/$defs/")
-        return SCHEMAS_REF + names.get(target, target)
-    return ref
-
-
-def _is_named_object(schema: dict[str, Any]) -> bool:
-    """A model-like schema worth a component of its own: an object with a title."""
-    return schema.get("type") == "object" and isinstance(schema.get("title"), str)
-
-
 class SchemaComponents:
     """The ``components/schemas`` of one document, filled as operations are built."""
 
     def __init__(self) -> None:
         self.schemas: dict[str, dict[str, Any]] = {}
         self._canonical: dict[str, bytes] = {}
+        self.names = ComponentNames(lambda name: name in self._canonical or name in self.schemas)
 
     def reserve(self, name: str, schema: dict[str, Any]) -> None:
         """Store one of the framework's own schemas under ``name``; a user type of the
@@ -141,10 +117,20 @@ class SchemaComponents:
         for name in [base, *(f"{base}{n}" for n in range(2, 1000))]:
             if self._canonical.get(name) == content:
                 return name
-            if name not in self._canonical and name not in self.schemas:
+            taken = name in self._canonical or name in self.schemas or self.names.holds(name)
+            if not taken:
                 self.reserve(name, schema)
                 return name
         raise ValueError(f"no free component name for {base}")  # pragma: no cover
+
+    def plan(self, uses: Iterable[tuple[SchemaAdapter, SchemaMode]]) -> None:
+        """Settle the names of every type the documents will show, each in its mode,
+        before the first ``add``: a model both read and sent, in shapes that differ,
+        is then ``Todo-Input`` and ``Todo-Output`` wherever it appears, whichever use
+        comes first (see ``component_names``)."""
+        for adapter, mode in uses:
+            self.names.register(adapter, mode)
+        self.names.settle()
 
     def add_error_schema(self, schema: Any) -> dict[str, Any]:
         """The schema to put in a document for an error format's ``schema()`` (or
@@ -157,61 +143,28 @@ class SchemaComponents:
         defs: dict[str, Any] = top.pop("$defs", {})
         names: dict[str, str] = {}
         for name, sub in defs.items():
-            names[name] = self.reserve_first_free(
-                _UNSAFE.sub("_", name) or "Schema", _rewrite(sub, names)
-            )
-        rewritten: dict[str, Any] = _rewrite(top, names)
+            names[name] = self.reserve_first_free(component_name(name), rewrite_refs(sub, names))
+        rewritten: dict[str, Any] = rewrite_refs(top, names)
         title = rewritten.get("title")
         if isinstance(title, str) and title:
-            name = self.reserve_first_free(_UNSAFE.sub("_", title), rewritten)
+            name = self.reserve_first_free(component_name(title), rewritten)
             return {"$ref": SCHEMAS_REF + name}
         return rewritten
 
     def add(self, adapter: SchemaAdapter, mode: SchemaMode) -> dict[str, Any]:
-        """The schema to put in an operation for ``adapter``'s type: a ``$ref`` for
-        a named object, else the schema itself, with its nested schemas hoisted."""
-        schema = dict(adapter.json_schema(mode))
-        defs: dict[str, Any] = schema.pop("$defs", {})
-        top_name = schema["title"] if _is_named_object(schema) else None
-        if top_name is not None:
-            defs = {**defs, top_name: schema}
-        names = self._name_all(defs, mode)
-        for original, name in names.items():
-            self.schemas[name] = _rewrite(defs[original], names)
-        if top_name is not None:
-            return {"$ref": SCHEMAS_REF + names[top_name]}
-        rewritten: dict[str, Any] = _rewrite(schema, names)
-        return rewritten
-
-    def _name_all(self, defs: dict[str, Any], mode: SchemaMode) -> dict[str, str]:
-        """A component name for each nested schema.
-
-        A schema keeps its own name if that is free or already holds the same
-        schema (references compared after renaming, so two parents of
-        different children differ); else it takes the first variant
-        (``Todo-Output``, ``Todo-Input``, ``Todo2``...) holding the same
-        schema, or the first one free. Names depend on each other through
-        references, so they are settled by repeating until nothing changes.
-        """
-        names = {original: _UNSAFE.sub("_", original) or "Schema" for original in defs}
-        for _ in range(len(defs) + 2):
-            taken: dict[str, bytes] = dict(self._canonical)
-            settled: dict[str, str] = {}
-            for original, schema in defs.items():
-                base = _UNSAFE.sub("_", original) or "Schema"
-                content = canonical(_rewrite(schema, names))
-                candidates = [base, f"{base}-{_SUFFIX[mode]}", f"{base}-{_OTHER[mode]}"]
-                candidates += [f"{base}{n}" for n in range(2, 1000)]
-                same = next((c for c in candidates if taken.get(c) == content), None)
-                chosen = same or next(c for c in candidates if c not in taken)
-                taken[chosen] = content
-                settled[original] = chosen
-            if settled == names:
-                break
-            names = settled
-        for original, schema in defs.items():
-            self._canonical[names[original]] = canonical(_rewrite(schema, names))
-        return names
+        """The schema to put in a document for ``adapter``'s type in ``mode``
+        (``"validation"`` for what is read, ``"serialization"`` for what is sent):
+        a ``$ref`` for a named object, else the schema itself, with its nested
+        schemas hoisted into ``components/schemas``."""
+        use, names = self.names.use(adapter, mode)
+        for original, schema in use.defs.items():
+            rewritten = rewrite_refs(schema, names)
+            self.schemas[names[original]] = rewritten
+            self._canonical[names[original]] = canonical(rewritten)
+        if use.top is not None:
+            return {"$ref": SCHEMAS_REF + names[use.top]}
+        root: dict[str, Any] = rewrite_refs(use.root, names)
+        return root
 
 
 def documented_params(plan: EndpointPlan) -> Iterator[ParamSpec]:
@@ -252,15 +205,43 @@ def _operation_schemas(route: RouteDef, plan: EndpointPlan) -> Iterator[tuple[An
             yield adapter_for(value["model"]), "serialization"
 
 
+def _websocket_schemas(plan: WebSocketPlan) -> Iterator[tuple[Any, SchemaMode]]:
+    """The types a WebSocket channel shows: its parameters and the messages it
+    receives (input) and sends (output)."""
+    for spec in plan.params:
+        if spec.security is None and spec.source in _CHANNEL_SOURCES:
+            yield adapter_for(spec.schema_type), "validation"
+    if plan.receives.adapter is not None:
+        yield plan.receives.adapter, "validation"
+    if plan.sends.adapter is not None:
+        yield plan.sends.adapter, "serialization"
+
+
 def http_components(model: ApiModel) -> SchemaComponents:
     """The schemas of the HTTP and SSE operations, named once, in declaration order.
 
     Both documents start from these (the AsyncAPI one adds its messages), so a
-    type used by both gets the same component name and schema in both.
+    type used by both gets the same component name and schema in both: names
+    are planned over the WebSocket messages too.
     """
     components = SchemaComponents()
-    components.add_error_schema(model.error_format.schema())  # the errors' schema first
-    for route, plan in model.documented_http():
-        for adapter, mode in _operation_schemas(route, plan):
-            components.add(adapter, mode)
+    http = [
+        (adapter, mode)
+        for route, plan in model.documented_http()
+        for adapter, mode in _operation_schemas(route, plan)
+    ]
+    channels = [
+        use for _, plan in model.documented_websockets() for use in _websocket_schemas(plan)
+    ]
+    # The errors' schema first: a JSON Schema (problem details) keeps its own names
+    # whatever the user's types are called; a type is named with the others.
+    error_schema = model.error_format.schema()
+    if isinstance(error_schema, Mapping):
+        components.add_error_schema(error_schema)
+        components.plan([*http, *channels])
+    else:
+        components.plan([(adapter_for(error_schema), "serialization"), *http, *channels])
+        components.add_error_schema(error_schema)
+    for adapter, mode in http:
+        components.add(adapter, mode)
     return components

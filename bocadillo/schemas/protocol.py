@@ -40,5 +40,7 @@ class SchemaAdapter(Protocol):
         """The type's JSON Schema (2020-12, nested schemas under ``$defs``).
 
         ``mode`` is ``"validation"`` for what the type accepts (a request body)
-        and ``"serialization"`` for what it produces (a response).
+        and ``"serialization"`` for what ``dump_json`` writes (a response): there,
+        a field it always writes (one with a default, say) is required. The
+        documents name the two ``Todo-Input`` and ``Todo-Output`` where they differ.
         """

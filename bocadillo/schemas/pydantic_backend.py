@@ -8,12 +8,33 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import PydanticSerializationError
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic_core import PydanticSerializationError, core_schema
 
 from bocadillo.schemas.json_text import LONG_DIGITS, NUMBER_SHAPES, non_finite_error
 from bocadillo.schemas.protocol import MalformedInput, SchemaMode, SchemaValidationError
 
-__all__ = ["PydanticAdapter", "validation_errors"]
+__all__ = ["OutputJsonSchema", "PydanticAdapter", "validation_errors"]
+
+
+class OutputJsonSchema(GenerateJsonSchema):
+    """JSON Schema that says what ``dump_json`` writes, in ``"serialization"`` mode.
+
+    Every field of a model or dataclass is written, its default included (no
+    ``exclude_none``, ``exclude_unset`` or ``exclude_defaults``), so each one is
+    required, as pydantic's ``json_schema_serialization_defaults_required`` has it;
+    a field with an ``exclude_if`` may be left out. A TypedDict writes the keys its
+    value has: its ``NotRequired`` keys stay optional.
+    """
+
+    def field_is_required(
+        self,
+        field: core_schema.ModelField | core_schema.DataclassField | core_schema.TypedDictField,
+        total: bool,
+    ) -> bool:
+        if self.mode == "serialization" and field["type"] != "typed-dict-field":
+            return field.get("serialization_exclude_if") is None
+        return super().field_is_required(field, total)
 
 
 def validation_errors(exc: ValidationError, prefix: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -159,4 +180,6 @@ class PydanticAdapter:
             return self._to_json(value, by_alias=True)
 
     def json_schema(self, mode: SchemaMode = "validation") -> dict[str, Any]:
-        return self._adapter.json_schema(mode=mode, by_alias=True)
+        return self._adapter.json_schema(
+            mode=mode, by_alias=True, schema_generator=OutputJsonSchema
+        )

@@ -256,9 +256,36 @@ def _to_2020_12(node: Any) -> Any:
     return converted
 
 
-def typesystem_json_schema(field: Any) -> dict[str, Any]:
-    """A typesystem field's JSON Schema in the 2020-12 dialect (``$defs``)."""
-    schema = _forbid_nul(_to_2020_12(typesystem.to_json_schema(field)))
+def _defaults_required(node: Any) -> Any:
+    """Every property with a default listed as required: typesystem fills defaults in
+    when it validates, so what the backend dumps always has them."""
+    if isinstance(node, list):
+        return [_defaults_required(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {key: _defaults_required(value) for key, value in node.items()}
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        required = node.get("required", [])
+        listed = [
+            name
+            for name, sub in properties.items()
+            if name in required or (isinstance(sub, dict) and "default" in sub)
+        ]
+        if listed:
+            result["required"] = listed
+    return result
+
+
+def typesystem_json_schema(field: Any, mode: SchemaMode = "validation") -> dict[str, Any]:
+    """A typesystem field's JSON Schema in the 2020-12 dialect (``$defs``).
+
+    In ``"serialization"`` mode, a property with a default is required: the
+    backend's output always has it."""
+    raw = typesystem.to_json_schema(field)
+    if mode == "serialization":
+        raw = _defaults_required(raw)
+    schema = _forbid_nul(_to_2020_12(raw))
     assert isinstance(schema, dict)
     title = getattr(field, "title", "")
     if title and "title" not in schema:
@@ -345,7 +372,7 @@ class TypesystemAdapter:
         return orjson.dumps(validated, default=_json_default)
 
     def json_schema(self, mode: SchemaMode = "validation") -> dict[str, Any]:
-        return typesystem_json_schema(self._field)
+        return typesystem_json_schema(self._field, mode)
 
 
 def _typesystem_backend(tp: Any) -> TypesystemAdapter | None:
