@@ -29,7 +29,6 @@ from bocadillo.params import Body, Cookie, File, Form, Header, Path, Query
 from bocadillo.providers import discover_providers, provider
 from bocadillo.routing.router import Router
 from bocadillo.runtime.background import BackgroundTasks
-from bocadillo.runtime.forms import UploadFile
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.responses import (
     HTMLResponse,
@@ -41,6 +40,7 @@ from bocadillo.runtime.responses import (
     StreamingResponse,
 )
 from bocadillo.runtime.sse import Event, UndeclaredEvent
+from bocadillo.runtime.uploads import UploadFile
 from bocadillo.runtime.websockets import WebSocket, WebSocketDisconnect
 from bocadillo.schemas.protocol import MalformedInput, SchemaAdapter, SchemaValidationError
 from bocadillo.schemas.registry import register_backend

@@ -38,6 +38,7 @@ from bocadillo.http.middleware import (
     hsts_max_age,
     settings,
 )
+from bocadillo.http.origins import OriginCheck
 from bocadillo.providers import (
     GLOBAL_PROVIDERS,
     Provider,
@@ -110,6 +111,7 @@ class App(Router):
         sessions: Sessions | Mapping[str, Any] | None = None,
         broadcast: str | Backend | None = None,
         responses: Mapping[int, Any] | None = None,
+        websocket_origins: Sequence[str] | None = None,
     ) -> None:
         super().__init__(responses=responses)
         if not isinstance(error_format, ErrorFormat):
@@ -128,6 +130,9 @@ class App(Router):
         self.https_redirect = bool(https_redirect)
         self.hsts = hsts_max_age(hsts)
         self.sessions = None if sessions is None else settings(Sessions, sessions, "sessions")
+        origin_check = OriginCheck(websocket_origins, sessions=self.sessions is not None)
+        if self.cors is not None:  # the pages the app lets call it with credentials
+            origin_check.add(o for o in self.cors.allow_origins if o != "*")
         self._middleware = MiddlewareStack(
             cors=self.cors,
             gzip=self.gzip,
@@ -160,6 +165,7 @@ class App(Router):
             lifespan=self.lifespan_context,
             errors=self._errors,
             host_check=host_check,
+            origin_check=origin_check,
             middleware=self._middleware,
         )
         self._providers = ProviderRegistry(parent=GLOBAL_PROVIDERS)

@@ -24,7 +24,12 @@ import yaml
 from starlette.testclient import TestClient
 
 from bocadillo.cli.main import main
-from bocadillo.cli.server import H11LimitsProtocol, HeaderLimits, HttpToolsLimitsProtocol
+from bocadillo.cli.server import (
+    H11LimitsProtocol,
+    HeaderLimits,
+    HttpToolsLimitsProtocol,
+)
+from bocadillo.cli.websocket_protocol import QuietWebSocketsProtocol
 
 ROOT = Path(__file__).resolve().parent.parent
 TODOS = "examples.todos.app:app"
@@ -691,6 +696,10 @@ def test_run_production_defaults(
         "timeout_graceful_shutdown": 30,
         "proxy_headers": True,
         "forwarded_allow_ips": None,
+        "ws": QuietWebSocketsProtocol,  # uvicorn's, with a client's bad UTF-8 logged quietly
+        "ws_max_size": 65536,  # the todos example's routes take the default
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
     }
     assert capsys.readouterr().err.startswith("Bocadillo · Todos 1.0.0 · http://127.0.0.1:8000")
 

@@ -48,7 +48,8 @@ SIGNATURES = {
         "allowed_hosts: Sequence[str] | None = None, https_redirect: bool = False, "
         "hsts: bool | int = False, sessions: Sessions | Mapping[str, Any] | None = None, "
         "broadcast: str | Backend | None = None, "
-        "responses: Mapping[int, Any] | None = None) -> None"
+        "responses: Mapping[int, Any] | None = None, "
+        "websocket_origins: Sequence[str] | None = None) -> None"
     ),
     "BackgroundTasks": "(self, tasks: Sequence[BackgroundTask] | None = None)",
     "BasicCredentials": "(self, username: str, password: str) -> None",

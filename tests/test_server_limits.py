@@ -460,13 +460,80 @@ def test_an_invalid_request_is_a_problem_too(server: LiveServer) -> None:
     assert_serving(server)
 
 
+# -- framing: what a proxy in front could read differently (RFC 9112) ------------------
+
+SMUGGLED = b"GET /hello/SMUGGLED HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+CHUNKED_END = b"0\r\n\r\n"
+
+FRAMINGS = {
+    "content-length and chunked": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + CHUNKED_END + SMUGGLED
+    ),
+    "transfer-encoding folded": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding:\r\n chunked\r\n\r\n" + CHUNKED_END + SMUGGLED
+    ),
+    "transfer-encoding folded, no length": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Transfer-Encoding:\r\n\tchunked\r\n\r\n" + CHUNKED_END + SMUGGLED
+    ),
+    "transfer-encoding with a tab": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding:\tchunked\r\n\r\n" + CHUNKED_END + SMUGGLED
+    ),
+    "any folded header": b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: a\r\n b\r\n\r\n",
+    "chunked http/1.0": (
+        b"POST /items HTTP/1.0\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + CHUNKED_END
+        + SMUGGLED
+    ),
+    "two lengths": (
+        b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n"
+        b"Content-Length: 7\r\n\r\n{}" + SMUGGLED
+    ),
+    "http/1.1 without host": b"GET /hello HTTP/1.1\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("framing", FRAMINGS)
+def test_an_ambiguous_framing_is_refused_and_the_connection_closed(
+    server: LiveServer, framing: str
+) -> None:
+    with Conn(server.port) as conn:
+        conn.send(FRAMINGS[framing])
+        problem = refused(conn, 400)  # and nothing more: the smuggled request is not served
+    assert problem["title"] == "Bad Request"
+    assert_serving(server)
+
+
+def test_an_http_1_0_request_without_host_is_served(server: LiveServer) -> None:
+    with Conn(server.port) as conn:
+        conn.send(b"GET /hello HTTP/1.0\r\n\r\n")
+        response = conn.response()
+    assert (response.status, json.loads(response.body)) == (200, {"hello": "world"})
+
+
+def test_a_chunked_body_alone_is_served(server: LiveServer) -> None:
+    body = b'{"name": "c", "size": 1}'
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n" + CHUNKED_END
+    with Conn(server.port) as conn:
+        conn.send(
+            b"POST /items HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunked + request()
+        )
+        first, second = conn.response(), conn.response()
+    assert (first.status, json.loads(first.body)) == (200, {"name": "c", "size": 1})
+    assert second.status == 200
+
+
 # -- bocadillo run -----------------------------------------------------------------------
 
 BOCADILLO = Path(sys.executable).parent / "bocadillo"
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN_APP = """
-from bocadillo import App
+from bocadillo import App, WebSocket
 
 app = App(title="Limited")
 
@@ -474,6 +541,18 @@ app = App(title="Limited")
 @app.get("/hello")
 async def hello() -> dict[str, str]:
     return {"hello": "world"}
+
+
+@app.websocket("/echo")  # max_message_size: 64 KiB, the default
+async def echo(ws: WebSocket[str, str]) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+@app.websocket("/files", max_message_size=256 * 1024)
+async def files(ws: WebSocket[bytes, str]) -> None:
+    async for data in ws:
+        await ws.send(str(len(data)))
 """
 
 
@@ -575,3 +654,135 @@ def test_bocadillo_run_keeps_the_defaults(tmp_path: Path) -> None:
         with Conn(port) as conn:
             conn.send(request("/hello", [("X-Big", "b" * 20 * 1024)]))
             refused(conn, 431)
+
+
+# -- WebSocket frames under bocadillo run -------------------------------------------------
+
+
+def frame_head(length: int, opcode: int = 0x1) -> bytes:
+    """The head of a final frame of ``length`` bytes, masked with a key of zeros (so the
+    payload goes as it is)."""
+    return bytes([0x80 | opcode, 0x80 | 127]) + length.to_bytes(8, "big") + bytes(4)
+
+
+def close_code(conn: Conn) -> int:
+    """The code of the close frame the server sends (unmasked, after the 101's body)."""
+    while len(conn.buffer) < 4:
+        assert conn._fill(), f"closed without a close frame: {conn.buffer!r}"
+    assert conn.buffer[0] == 0x88, conn.buffer[:40]
+    return int.from_bytes(conn.buffer[2:4], "big")
+
+
+def open_websocket(port: int, path: str) -> Conn:
+    conn = Conn(port)
+    conn.send(websocket_handshake(path))
+    assert conn.response().status == 101
+    return conn
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def server_pid(port: int) -> int:
+    """The pid of the process listening on ``port`` (bocadillo run without workers)."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":  # listening
+            inode = fields[9]
+    assert inode is not None
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        with contextlib.suppress(OSError):
+            if os.readlink(fd) == f"socket:[{inode}]":
+                return int(fd.parts[2])
+    raise AssertionError("no process holds the socket")
+
+
+def test_bocadillo_run_bounds_websocket_messages_by_the_largest_route_limit(
+    tmp_path: Path,
+) -> None:
+    with bocadillo_run(tmp_path) as port:
+        # Over the largest route's limit (256 KiB): closed as soon as the frame's head
+        # says so, with nothing of it buffered.
+        with open_websocket(port, "/echo") as conn:
+            conn.send(frame_head(10_000_000) + b"x" * 1024)
+            assert close_code(conn) == 1009
+        # Between the routes' limits: the server takes it, the route closes it.
+        with open_websocket(port, "/echo") as conn:
+            conn.send(frame_head(100_000) + b"x" * 100_000)
+            assert close_code(conn) == 1009
+        # Within the largest: served.
+        with open_websocket(port, "/files") as conn:
+            conn.send(frame_head(200_000, opcode=0x2) + b"x" * 200_000)
+            while len(conn.buffer) < 8:
+                assert conn._fill()
+            assert conn.buffer == bytes([0x81, 6]) + b"200000"
+        assert_serving(port)
+
+
+def test_websocket_frames_that_claim_megabytes_do_not_grow_the_server(tmp_path: Path) -> None:
+    with bocadillo_run(tmp_path) as port:
+        pid = server_pid(port)
+        assert_serving(port)
+        before = rss_kib(pid)
+        conns = [open_websocket(port, "/files") for _ in range(40)]
+        try:
+            for conn in conns:
+                with contextlib.suppress(OSError):  # closed by the server mid-send
+                    conn.send(frame_head(15_000_000, opcode=0x2) + b"x" * 1_000_000)
+            during = rss_kib(pid)
+        finally:
+            for conn in conns:
+                conn.sock.close()
+        assert_serving(port)
+        after = rss_kib(pid)
+    # 40 MB sent: none of it may stay in the server (what grows is sockets' bookkeeping).
+    assert during - before < 16 * 1024, (before, during)
+    assert after - before < 16 * 1024, (before, after)
+
+
+def test_a_frame_left_half_sent_is_closed_by_the_ping_timeout(tmp_path: Path) -> None:
+    pings = ("--ws-ping-interval", "0.5", "--ws-ping-timeout", "0.5")
+    with bocadillo_run(tmp_path, *pings) as port:
+        with open_websocket(port, "/echo") as conn:
+            conn.send(frame_head(60_000) + b"x" * 1000)  # under the limit, never finished
+            while conn.buffer[:1] != b"\x88":  # the server's pings come first
+                assert conn._fill(), "closed without a close frame"
+                if conn.buffer[:1] == b"\x89":  # a ping: skip it (it has no answer)
+                    conn.buffer = conn.buffer[2 + conn.buffer[1] :]
+            assert close_code(conn) == 1011
+        assert_serving(port)
+
+
+def test_ws_max_size_below_a_route_limit_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bocadillo.cli.main import main
+
+    (tmp_path / "limited_app.py").write_text(textwrap.dedent(RUN_APP))
+    argv = ["run", "limited_app:app", "--app-dir", str(tmp_path), "--ws-max-size", "65536"]
+    assert main(argv) != 0
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "--ws-max-size 65536 is below the max_message_size of WebSocket route /files "
+            "(262144 bytes): raise it, or lower the route's limit"
+        )
+    )
+
+
+def test_invalid_utf8_in_a_text_frame_is_one_quiet_line(tmp_path: Path) -> None:
+    with bocadillo_run(tmp_path, "--log-level", "info") as port:
+        for _ in range(3):
+            with open_websocket(port, "/echo") as conn:
+                conn.send(bytes([0x81, 0x82]) + bytes(4) + b"\xff\xfe")
+                assert close_code(conn) == 1007
+        assert_serving(port)
+    log = (tmp_path / "server.err").read_text()
+    assert log.count("Invalid UTF-8 in a WebSocket text frame: closed with 1007.") == 3
+    assert "Traceback" not in log and "ERROR" not in log

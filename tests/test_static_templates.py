@@ -59,6 +59,43 @@ def test_static_answers_a_conditional_request_with_304(
     assert again.content == b""
 
 
+def test_static_checks_if_match_and_if_unmodified_since(
+    app: App, client: TestClient, assets: Path
+) -> None:
+    app.static("/static", assets)
+    first = client.get("/static/app.css")
+    etag, modified = first.headers["etag"], first.headers["last-modified"]
+
+    assert client.get("/static/app.css", headers={"If-Match": etag}).status_code == 200
+    assert client.get("/static/app.css", headers={"If-Match": f'"x", {etag}'}).status_code == 200
+    assert client.get("/static/app.css", headers={"If-Match": "*"}).status_code == 200
+    for stale in ('"other"', f"W/{etag}"):  # a weak tag never matches If-Match
+        refused = client.get("/static/app.css", headers={"If-Match": stale})
+        assert refused.status_code == 412
+        assert refused.headers["content-type"] == PROBLEM_JSON
+        assert refused.json()["detail"] == "The file's ETag matches none of If-Match."
+    assert (
+        client.get("/static/app.css", headers={"If-Unmodified-Since": modified}).status_code == 200
+    )
+    early = client.get(
+        "/static/app.css", headers={"If-Unmodified-Since": "Sat, 01 Jan 2000 00:00:00 GMT"}
+    )
+    assert early.status_code == 412
+    odd = client.get("/static/app.css", headers={"If-Unmodified-Since": "not a date"})
+    assert odd.status_code == 200  # an invalid date is ignored
+
+
+def test_a_static_file_with_a_slash_after_it_is_a_404(
+    app: App, client: TestClient, assets: Path
+) -> None:
+    app.static("/static", assets)
+    for path in ("/static/app.css/", "/static/js/app.js/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == PROBLEM_JSON
+    assert client.get("/static/app.css").status_code == 200
+
+
 def test_static_head_sends_headers_only(app: App, client: TestClient, assets: Path) -> None:
     app.static("/static", assets)
 

@@ -14,7 +14,8 @@ import argparse
 import os
 import sys
 import typing
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from bocadillo.app import App
 from bocadillo.cli.arguments import (
@@ -35,6 +36,12 @@ from bocadillo.cli.server import (
     HTTPImplementation,
     server_protocol,
 )
+from bocadillo.cli.websocket_protocol import QuietWebSocketsProtocol
+from bocadillo.runtime.websockets import DEFAULT_MAX_MESSAGE_SIZE
+
+if TYPE_CHECKING:
+    from bocadillo.routing.router import RouteDef
+    from bocadillo.runtime.websockets import WebSocketPlan
 
 __all__ = ["add_dev", "add_run"]
 
@@ -44,6 +51,8 @@ DEFAULT_LIMIT_CONCURRENCY = 1000  # connections and tasks at once; more are answ
 DEFAULT_KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open
 GRACEFUL_SHUTDOWN = 30  # seconds to finish the requests in flight on shutdown
 DEV_GRACEFUL_SHUTDOWN = 5  # a reload should not wait long for an open event stream
+WS_PING_INTERVAL = 20.0  # seconds between the server's pings on an open WebSocket
+WS_PING_TIMEOUT = 20.0  # seconds a ping waits for its pong before the connection is closed
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 HTTP_IMPLEMENTATIONS = typing.get_args(HTTPImplementation)
 
@@ -96,6 +105,35 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
             "from the connection, or from the request's first byte on a kept-alive "
             "connection; close a connection on which nothing came "
             f"(default: {DEFAULT_HEADER_TIMEOUT:g})"
+        ),
+    )
+    parser.add_argument(
+        "--ws-max-size",
+        type=positive_int,
+        default=None,
+        metavar="BYTES",
+        help=(
+            "close with 1009 a WebSocket message larger than BYTES as soon as its frame "
+            "header says so, before it is buffered (default: the largest max_message_size "
+            "of the app's WebSocket routes; it cannot be below that)"
+        ),
+    )
+    parser.add_argument(
+        "--ws-ping-interval",
+        type=positive_float,
+        default=WS_PING_INTERVAL,
+        metavar="S",
+        help=f"ping each open WebSocket every S seconds (default: {WS_PING_INTERVAL:g})",
+    )
+    parser.add_argument(
+        "--ws-ping-timeout",
+        type=positive_float,
+        default=WS_PING_TIMEOUT,
+        metavar="S",
+        help=(
+            "close with 1011 a WebSocket whose pong has not come S seconds after the ping: "
+            "a client that stopped answering, or one holding a frame half sent "
+            f"(default: {WS_PING_TIMEOUT:g})"
         ),
     )
     parser.add_argument(
@@ -234,6 +272,7 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
     except ImportError as exc:
         raise CLIError(f"--http {args.http}: {exc}") from None
     app = compiled_app(args.app, args.app_dir)
+    ws_max_size = _ws_max_size(app, args.ws_max_size)
     app_dir = os.path.abspath(args.app_dir)
     print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
 
@@ -249,6 +288,10 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
             reload_dirs=[app_dir] if reload else None,
             loop="auto",
             http=protocol,
+            ws=QuietWebSocketsProtocol,
+            ws_max_size=ws_max_size,
+            ws_ping_interval=args.ws_ping_interval,
+            ws_ping_timeout=args.ws_ping_timeout,
             server_header=False,
             date_header=True,
             access_log=True,
@@ -259,6 +302,35 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
             return exc.code or 0
         return APP_ERROR
     return 0
+
+
+def _ws_max_size(app: App, given: int | None) -> int:
+    """The server's limit on a WebSocket message: ``given``, else the largest
+    ``max_message_size`` of the app's WebSocket routes (and its mounted apps').
+
+    The server buffers a message up to its own limit before the app sees any of
+    it, so a limit above the routes' only costs memory; one below would close
+    messages a route takes, and is refused.
+    """
+    routes = [(route.path, plan.max_message_size) for route, plan in _websocket_plans(app)]
+    largest = max((size for _, size in routes), default=DEFAULT_MAX_MESSAGE_SIZE)
+    if given is None:
+        return largest
+    if given < largest:
+        path = next(path for path, size in routes if size == largest)
+        raise CLIError(
+            f"--ws-max-size {given} is below the max_message_size of WebSocket route "
+            f"{path} ({largest} bytes): raise it, or lower the route's limit"
+        )
+    return given
+
+
+def _websocket_plans(app: App) -> Iterator[tuple[RouteDef, WebSocketPlan]]:
+    """The WebSocket routes of ``app`` and of the Bocadillo apps mounted in it."""
+    yield from app.websocket_plans()
+    for mount in app.iter_mounts():
+        if isinstance(mount.app, App) and mount.app is not app:
+            yield from _websocket_plans(mount.app)
 
 
 def _banner(app: App, host: str, port: int) -> str:

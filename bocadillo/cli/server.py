@@ -41,6 +41,7 @@ import asyncio
 import dataclasses
 import functools
 import logging
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
@@ -294,6 +295,13 @@ class HeadLimitsMixin:
         return f"{self.client[0]}:{self.client[1]} - " if self.client else ""
 
 
+_FOLDED = re.compile(rb"\n[ \t]")
+_FOLDED_DETAIL = "A header field is folded onto the next line (obs-fold)."
+_BOTH_LENGTHS = "The request has both Content-Length and Transfer-Encoding."
+_CHUNKED_HTTP_1_0 = "An HTTP/1.0 request has a Transfer-Encoding."
+_NO_HOST = "An HTTP/1.1 request has no Host header."
+
+
 def _too_large(limit: int) -> str:
     return f"The request target and header fields are larger than {limit} bytes."
 
@@ -306,7 +314,7 @@ def _too_many(limit: int) -> str:
 
 if HAVE_HTTPTOOLS:
 
-    class _HeadTooLarge(Exception):
+    class _HeadRefused(Exception):
         """Raised in a parser callback; httptools wraps it in ``HttpParserCallbackError``."""
 
     class HttpToolsLimitsProtocol(HttpToolsProtocol, HeadLimitsMixin):
@@ -341,7 +349,7 @@ if HAVE_HTTPTOOLS:
             self._count = 0  # its header fields
             self._raw = 0  # the bytes of the current head, while it is incomplete
             self._heads = 0  # heads completed on this connection
-            self._over: str | None = None  # why a callback refused the head
+            self._over: tuple[int, str] | None = None  # why a callback refused the head
 
         def _cycle(self) -> _Cycle | None:
             return self.cycle
@@ -371,7 +379,7 @@ if HAVE_HTTPTOOLS:
                 return
             except httptools.HttpParserError:
                 if self._over is not None:
-                    self._refuse(431, self._over)
+                    self._refuse(*self._over)
                 else:
                     self._refuse(400, "Invalid HTTP request received.")
                 return
@@ -383,9 +391,9 @@ if HAVE_HTTPTOOLS:
                 if self._raw > self._raw_bound:
                     self._refuse(431, _too_large(self._max_size))
 
-        def _reject_head(self, detail: str) -> None:
-            self._over = detail
-            raise _HeadTooLarge(detail)
+        def _reject_head(self, detail: str, status: int = 431) -> None:
+            self._over = (status, detail)
+            raise _HeadRefused(detail)
 
         # The callbacks run for every request: they inline what they add (and, for
         # on_url and on_header, uvicorn's own lines) rather than call helpers.
@@ -418,6 +426,15 @@ if HAVE_HTTPTOOLS:
             self.headers.append((name, value))
 
         def on_headers_complete(self) -> None:
+            version = self.parser.get_http_version()
+            if version == "1.1":
+                for name, _ in self.headers:
+                    if name == b"host":
+                        break
+                else:
+                    self._reject_head(_NO_HOST, 400)  # RFC 9112 section 3.2
+            elif any(name == b"transfer-encoding" for name, _ in self.headers):
+                self._reject_head(_CHUNKED_HTTP_1_0, 400)  # RFC 9112 section 6.1
             self._phase = _BODY  # until the next request begins
             self._raw = 0
             self._heads += 1
@@ -442,12 +459,13 @@ if HAVE_HTTPTOOLS:
 
 
 class _LimitedConnection(h11.Connection):
-    """An ``h11.Connection`` that checks each ``Request``'s head against the limits.
+    """An ``h11.Connection`` that checks each ``Request``'s head against the limits
+    and refuses the framings httptools refuses.
 
     ``refusal`` is the status and detail of the last error, for the protocol's
     ``send_400_response``: h11 hints 431 for a head over its incomplete-event
     size, which is set to ``raw_bound``, and this class for a complete head
-    over the limits.
+    over the limits (431) or with an ambiguous framing (400; see ``_framing``).
     """
 
     def __init__(self, limits: HeaderLimits) -> None:
@@ -457,6 +475,13 @@ class _LimitedConnection(h11.Connection):
         self.refusal: tuple[int, str] | None = None
 
     def next_event(self) -> Any:
+        if self.their_state is h11.IDLE:
+            # A head is awaited: h11 would unfold a line folded onto the next (obs-fold).
+            head = self.trailing_data[0]
+            end = head.find(b"\n\r\n") + 1 or head.find(b"\n\n") + 1
+            if end and _FOLDED.search(head, 0, end):
+                self.refusal = (400, _FOLDED_DETAIL)
+                raise h11.RemoteProtocolError(_FOLDED_DETAIL, error_status_hint=400)
         try:
             event = super().next_event()
         except h11.RemoteProtocolError as exc:
@@ -470,9 +495,31 @@ class _LimitedConnection(h11.Connection):
             elif len(event.target) + sum(len(n) + len(v) for n, v in headers) > self._max_size:
                 self.refusal = (431, _too_large(self._max_size))
             else:
-                return event
+                detail = _framing(event)
+                if detail is None:
+                    return event
+                self.refusal = (400, detail)
+                raise h11.RemoteProtocolError(detail, error_status_hint=400)
             raise h11.RemoteProtocolError(self.refusal[1], error_status_hint=431)
         return event
+
+
+def _framing(request: h11.Request) -> str | None:
+    """Why ``request``'s body framing is ambiguous (RFC 9112 section 6.1), if it is.
+
+    h11 frames a request that has both ``Content-Length`` and
+    ``Transfer-Encoding`` by the latter, and an HTTP/1.0 request by its
+    ``Transfer-Encoding``: a proxy in front that reads either differently sees
+    another request in the body (request smuggling). httptools refuses both.
+    """
+    names = [name for name, _ in request.headers]
+    if b"transfer-encoding" not in names:
+        return None
+    if b"content-length" in names:
+        return _BOTH_LENGTHS
+    if request.http_version == b"1.0":
+        return _CHUNKED_HTTP_1_0
+    return None
 
 
 class H11LimitsProtocol(H11Protocol, HeadLimitsMixin):

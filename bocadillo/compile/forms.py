@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
+from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from bocadillo.compile.validation import optional_member, validated_type
 from bocadillo.errors import ConfigurationError
@@ -18,7 +19,7 @@ from bocadillo.params import (
     UNSET,
     FormParam,
 )
-from bocadillo.runtime.forms import FormField, FormModel, FormSpec, UploadFile, model_keys
+from bocadillo.runtime.forms import FormField, FormModel, FormSpec, model_keys
 from bocadillo.runtime.specs import BodySpec
 from bocadillo.schemas.registry import is_foreign
 from bocadillo.schemas.types import (
@@ -40,7 +41,7 @@ def _file_kind(tp: Any) -> tuple[str, bool] | None:
     if typing.get_origin(tp) is list:
         (tp,) = typing.get_args(tp) or (Any,)
         sequence = True
-    if isinstance(tp, type) and issubclass(tp, UploadFile):
+    if isinstance(tp, type) and issubclass(tp, StarletteUploadFile):  # ours, or Starlette's
         return "upload", sequence
     if tp is bytes:
         return "bytes", sequence

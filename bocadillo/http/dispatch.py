@@ -20,6 +20,7 @@ from bocadillo.errors import HTTPError
 from bocadillo.http.errors import ExceptionHandlers
 from bocadillo.http.handshake import refuse_handshake
 from bocadillo.http.middleware import HostCheck, MiddlewareStack
+from bocadillo.http.origins import OriginCheck
 from bocadillo.routing.table import RouteTable
 
 __all__ = ["DispatchedApp", "Dispatcher", "headers_only", "route_path", "serve"]
@@ -78,6 +79,7 @@ class Dispatcher:
         lifespan: Callable[[], contextlib.AbstractAsyncContextManager[dict[str, Any]]],
         errors: ExceptionHandlers,
         host_check: HostCheck,
+        origin_check: OriginCheck,
         middleware: MiddlewareStack,
     ) -> None:
         self.compile = compile
@@ -85,6 +87,7 @@ class Dispatcher:
         self.lifespan = lifespan
         self.errors = errors
         self.host_check = host_check
+        self.origin_check = origin_check
         self.middleware = middleware
         self.table: RouteTable | None = None  # the compiled HTTP routes; None: to compile
         self.websocket_table = RouteTable({}, [])
@@ -183,7 +186,20 @@ class Dispatcher:
         path = route_path(scope)
         entry, path_params = self.websocket_table.match(path)
         if entry is not None:
-            await entry.methods["WEBSOCKET"](scope, receive, send, path_params)
+            plan = entry.methods["WEBSOCKET"]
+            if self.origin_check.guards(plan):
+                error = self.origin_check.error(scope)
+                if error is not None:
+                    await refuse_handshake(
+                        error,
+                        scope,
+                        receive,
+                        send,
+                        reason="Origin refused",
+                        error_format=self.errors.error_format,
+                    )
+                    return
+            await plan(scope, receive, send, path_params)
             return
         mount = table.match_mount(path)
         if mount is not None:

@@ -13,12 +13,12 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
-from starlette.datastructures import URL, Headers, MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,7 +30,8 @@ from bocadillo.errors import (
     error_response,
 )
 from bocadillo.http.handshake import refuse_handshake
-from bocadillo.runtime.responses import StartWatchingSend
+from bocadillo.http.sessions import SessionLayer
+from bocadillo.runtime.responses import StartWatchingSend, request_target
 
 __all__ = ["CORS", "GZip", "HostCheck", "MiddlewareStack", "Sessions"]
 
@@ -178,8 +179,9 @@ class Sessions:
     The data is signed (not encrypted) with ``secret_key``, which must be at
     least 32 characters; a cookie that fails the signature or is older than
     ``max_age`` seconds is ignored. ``same_site="none"`` needs
-    ``https_only=True`` (browsers drop such cookies otherwise). Served by
-    Starlette's ``SessionMiddleware`` (itsdangerous).
+    ``https_only=True`` (browsers drop such cookies otherwise). A cookie whose
+    data cannot be read is no session (logged once); a session whose cookie
+    would pass 4096 bytes is not saved (logged as an error).
     """
 
     secret_key: str = field(repr=False)
@@ -211,10 +213,10 @@ class Sessions:
             raise ConfigurationError("Sessions max_age must be a positive number of seconds")
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
-        return SessionMiddleware(
+        return SessionLayer(
             app,
             secret_key=self.secret_key,
-            session_cookie=self.cookie_name,
+            cookie_name=self.cookie_name,
             max_age=self.max_age,
             path=self.path,
             same_site=self.same_site,
@@ -344,18 +346,31 @@ class HTTPSRedirect:
         if kind == "lifespan" or scope.get("scheme") not in ("http", "ws"):
             await self.app(scope, receive, send)
             return
-        url = URL(scope=scope)
-        if not url.hostname:
+        # The Host header (the Host check has made sure it is a host[:port]), else the
+        # address the server listens on; never URL(scope), which decodes the query.
+        netloc = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        if not netloc and scope.get("server"):
+            host, port = scope["server"]
+            netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if not netloc:
             error = HTTPError(400, detail="The request has no Host to redirect to.")
             if kind == "websocket":
                 await refuse_handshake(error, scope, receive, send, error_format=self.error_format)
             else:
                 await error_response(self.error_format, error)(scope, receive, send)
             return
-        netloc = url.netloc
-        if url.port in (80, 443):
+        if netloc.endswith((":80", ":443")):
             netloc = netloc.rsplit(":", 1)[0]  # the default port of https is implied
-        location = str(url.replace(scheme="https" if kind == "http" else "wss", netloc=netloc))
+        # The target as the client sent it (its escapes kept), never the decoded path: a
+        # decoded %0d%0a or %E2%98%83 has no place in a header.
+        raw_path: bytes | None = scope.get("raw_path")
+        root_path = quote(scope.get("root_path", ""), safe="/")
+        target = request_target(
+            root_path + (raw_path.decode("latin-1") if raw_path else quote(scope["path"])),
+            scope.get("query_string", b""),
+            encoded=True,
+        )
+        location = f"{'https' if kind == 'http' else 'wss'}://{netloc}{target}"
         redirect = Response(status_code=308, headers={"location": location})
         if kind == "websocket":
             await refuse_handshake(redirect, scope, receive, send, reason="Use wss://")

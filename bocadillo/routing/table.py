@@ -7,12 +7,11 @@ import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
 
 from starlette.types import ASGIApp, Scope
 
 from bocadillo.errors import ConfigurationError
-from bocadillo.runtime.responses import Redirect
+from bocadillo.runtime.responses import Redirect, request_target
 
 __all__ = [
     "HTTP_METHODS",
@@ -146,10 +145,9 @@ class RouteTable:
         target = self.redirect_for(path)
         if target is None:
             return None
-        location = quote(scope.get("root_path", "") + target, safe="/:@!$&'()*+,;=-._~")
-        query: bytes = scope.get("query_string", b"")
-        if query:
-            location += "?" + query.decode("latin-1")
+        location = request_target(
+            scope.get("root_path", "") + target, scope.get("query_string", b"")
+        )
         return Redirect(location, permanent=True)
 
     def match(self, path: str) -> tuple[PathEntry | None, dict[str, str] | None]:

@@ -15,7 +15,9 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any, NotRequired
 
 from pydantic import TypeAdapter, ValidationError
-from starlette.datastructures import FormData, Headers, UploadFile
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import FormData, Headers
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.types import Receive
 from typing_extensions import TypedDict
@@ -28,6 +30,7 @@ from bocadillo.params import (
 )
 from bocadillo.runtime.body import body_chunks, parse_content_length, read_body
 from bocadillo.runtime.parameters import FINITE_NUMBERS, parse_query
+from bocadillo.runtime.uploads import UploadFile
 from bocadillo.schemas.pydantic_backend import validation_errors
 from bocadillo.schemas.types import is_sequence_type
 
@@ -166,6 +169,11 @@ class _Parser(MultiPartParser):
             if exc.message.startswith("Too many"):
                 raise _too_large(exc.message) from None
             raise
+        upload = self._current_part.file
+        if upload is not None and type(upload) is StarletteUploadFile:
+            self._current_part.file = UploadFile(
+                upload.file, size=upload.size, filename=upload.filename, headers=upload.headers
+            )
 
 
 def _media_type(content_type: bytes | None) -> str | None:
@@ -202,6 +210,12 @@ class FormReader:
         media_type = _media_type(content_type)
         length = parse_content_length(content_length)
         if media_type == _MULTIPART:
+            _, options = parse_options_header(content_type or b"")
+            if not 1 <= len(options.get(b"boundary", b"")) <= 70:  # RFC 2046 section 5.1.1
+                raise _malformed(
+                    "A multipart body needs a boundary of 1 to 70 characters in its "
+                    "Content-Type: multipart/form-data; boundary=..."
+                )
             parser = _Parser(
                 Headers(raw=[(b"content-type", content_type or b"")]),
                 body_chunks(receive, self.max_body_size, length),
@@ -246,12 +260,12 @@ class FormReader:
 
     async def _validate_form(
         self,
-        items: list[tuple[str, str | UploadFile]],
+        items: list[tuple[str, str | StarletteUploadFile]],
         kwargs: dict[str, Any],
         errors: list[dict[str, Any]],
     ) -> None:
         spec = self.spec
-        grouped: dict[str, list[str | UploadFile]] = {}
+        grouped: dict[str, list[str | StarletteUploadFile]] = {}
         for key, value in items:
             grouped.setdefault(key, []).append(value)
         raw: dict[str, Any] = {}

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import orjson
@@ -27,7 +28,25 @@ __all__ = [
     "Response",
     "StreamingResponse",
     "loop_turns",
+    "request_target",
 ]
+
+# What may stay as it is in a URL's path and query (RFC 3986 pchar, and "/" and "?").
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
+def request_target(path: str, query: bytes = b"", *, encoded: bool = False) -> str:
+    """``path`` and ``query`` as a ``Location`` may carry them: every byte that may
+    not stand in a URL (a control byte, a space, any non-ASCII) percent-encoded.
+
+    ``encoded=True`` says ``path`` is already percent-encoded (a request's
+    ``raw_path``): its escapes are kept as they are. A query string always is.
+    """
+    location = quote(path, safe=_PATH_SAFE + "%" if encoded else _PATH_SAFE)
+    if query:
+        location += "?" + quote(query, safe=_QUERY_SAFE + "%")
+    return location
 
 
 def loop_turns() -> Iterator[bool]:

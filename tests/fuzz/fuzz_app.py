@@ -13,7 +13,9 @@ Every handler returns what it received, so a response's serialization is
 fuzzed too (a value a handler got must also be sent back without an error).
 
 ``stacked`` is a second, smaller app behind every middleware setting (CORS,
-gzip, sessions, HSTS) and an ``@app.middleware`` hook.
+gzip, sessions, HSTS) and an ``@app.middleware`` hook; ``redirected`` a third,
+with ``https_redirect`` and sessions, so that every path it is sent comes back
+as a ``Location``.
 """
 
 from __future__ import annotations
@@ -381,13 +383,15 @@ async def raw(data: bytes = File(), note: str | None = Form(None)) -> dict[str, 
 
 # -- a second app: every middleware setting and a hook around a few routes --------------
 
+SESSION_SECRET = "a fuzzing secret, not a real one, 32+ chars"
+
 stacked = App(
     title="Fuzz stacked",
     version="1.0.0",
     max_body_size=16 * 1024,
     cors=CORS(allow_origins=["https://app.example"], allow_credentials=True),
     gzip=GZip(minimum_size=64),
-    sessions=Sessions(secret_key="a fuzzing secret, not a real one, 32+ chars"),
+    sessions=Sessions(secret_key=SESSION_SECRET),
     hsts=True,
 )
 
@@ -420,3 +424,18 @@ async def add_to_cart(item: ItemIn, request: Request) -> list[str]:
 @stacked.post("/feedback")
 async def feedback(text: str = Form(max_length=500), stars: int = Form(ge=1, le=5)) -> str:
     return text * stars
+
+
+# -- a third app: every request redirected to https, with the session read ------------------
+
+redirected = App(
+    title="Fuzz redirected",
+    version="1.0.0",
+    https_redirect=True,
+    sessions=Sessions(secret_key=SESSION_SECRET),
+)
+
+
+@redirected.get("/session")
+async def session(request: Request) -> dict[str, Any]:
+    return dict(request.session)

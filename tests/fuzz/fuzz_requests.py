@@ -36,6 +36,7 @@ multipart framing...) or from the input's own bytes.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import gzip
@@ -53,6 +54,8 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
+
+import itsdangerous
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -212,6 +215,14 @@ COMMON_HEADERS = [
     "user-agent",
     "x-refuse",  # fuzz_app.stacked's hook refuses a request that says "yes"
 ]
+
+
+def _session_signer() -> itsdangerous.TimestampSigner:
+    """What signs the fuzzed apps' session cookies, so that their data is read (imported
+    here, once ``default_apps`` has imported ``fuzz_app`` under instrumentation)."""
+    from fuzz_app import SESSION_SECRET
+
+    return itsdangerous.TimestampSigner(SESSION_SECRET)
 
 
 # -- reading the input -----------------------------------------------------------
@@ -632,7 +643,10 @@ class _Grammar:
             name = self.pick(COMMON_HEADERS)
         else:
             name = self.take(16).decode("latin-1")
-        if name == "authorization" and self.choose(0, 1):
+        if name == "cookie" and self.choose(0, 1):  # a session cookie, signed right
+            data = self.take(40) if self.choose(0, 1) else self.json().encode()
+            value = "session=" + _session_signer().sign(base64.b64encode(data)).decode()
+        elif name == "authorization" and self.choose(0, 1):
             scheme = self.pick(["Bearer", "Basic", "bearer", "Digest", ""])
             value = scheme + " " + self.scalar()
         else:
@@ -815,6 +829,12 @@ def check(request: FuzzRequest, exchange: Exchange) -> list[str]:
         problems.append(f"content-length {length} for a body of {len(body)} bytes")
     if b"Traceback (most recent call last)" in content:
         problems.append("a traceback in the body")
+    for name, value in raw_headers:
+        if any(c in value for c in b"\r\n\x00"):
+            problems.append(f"a raw CR, LF or NUL in the {name.decode('latin-1')} header")
+    location = headers.get("location")
+    if location is not None and not (location.isascii() and location.isprintable()):
+        problems.append(f"a Location that is not printable ASCII: {location[:200]!r}")
     return problems
 
 
@@ -1017,8 +1037,8 @@ class Target:
 
 
 def default_apps() -> list[FuzzApp]:
-    """The examples (todos, jobs, chat) and ``fuzz_app``'s two apps (every parameter and
-    body kind; every middleware setting and a hook).
+    """The examples (todos, jobs, chat) and ``fuzz_app``'s three apps (every parameter and
+    body kind; every middleware setting and a hook; https_redirect and sessions).
 
     The todos and jobs apps get their stores from overrides held here, emptied
     when they grow, so that a long run does not slow down as they fill up.
@@ -1060,6 +1080,7 @@ def default_apps() -> list[FuzzApp]:
         FuzzApp("jobs", jobs, reset=trim_jobs, aclose=runner.close),
         FuzzApp("chat", chat),
         FuzzApp("stacked", fuzz_app.stacked),
+        FuzzApp("redirected", fuzz_app.redirected),
     ]
 
 
@@ -1071,7 +1092,7 @@ def _instrumenting_again() -> contextlib.AbstractContextManager[Any]:
 
 # -- seeds ------------------------------------------------------------------------------
 
-TODOS, KINDS, JOBS, CHAT, STACKED = range(5)
+TODOS, KINDS, JOBS, CHAT, STACKED, REDIRECTED = range(6)
 JSON = ("content-type", "application/json")
 FORM = ("content-type", "application/x-www-form-urlencoded")
 
@@ -1099,6 +1120,7 @@ def seeds() -> list[bytes]:
         ]
     )
     raw_type, raw = _multipart([("data", "d.bin", b"\x00\x01"), ("note", None, b"n")])
+    signed = _session_signer().sign(base64.b64encode(b"[1, 2]")).decode()
     item = (
         b'{"name":"widget","price":9.5,"quantity":3,"tags":["a"],"colour":"blue","level":2,'
         b'"size":{"width":1,"height":2,"unit":"in"},"released":"2026-11-25",'
@@ -1200,6 +1222,8 @@ def seeds() -> list[bytes]:
             [("origin", "https://app.example"), ("access-control-request-method", "POST")],
         ),
         encode_literal(STACKED, "POST", "/feedback", b"", [FORM], [b"text=good&stars=4"]),
+        encode_literal(REDIRECTED, "GET", "/session", b"", [("cookie", "session=" + signed)]),
+        encode_literal(REDIRECTED, "GET", "/%E2%98%83/%0d%0aSet-Cookie:%20x=1"),
     ]
     rng = random.Random(11)
     grammar = [bytes([i]) + rng.randbytes(rng.randrange(16, 400)) for i in range(24)]
