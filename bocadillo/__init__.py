@@ -24,6 +24,7 @@ from bocadillo.errors import (
     ProblemDetails,
     RequestValidationError,
 )
+from bocadillo.hooks import after, before
 from bocadillo.http.middleware import CORS, GZip, Sessions
 from bocadillo.params import Body, Cookie, File, Form, Header, Path, Query
 from bocadillo.providers import discover_providers, provider
@@ -107,6 +108,8 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
+    "after",
+    "before",
     "discover_providers",
     "provider",
     "register_backend",

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar, overload
 from starlette.types import ASGIApp
 
 from bocadillo.channels.channel import Backend, Channel, make_backend
+from bocadillo.compile.hooks import refuse_hooks
 from bocadillo.compile.http import compile_endpoint
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.compile.sse import compile_sse
@@ -24,6 +25,7 @@ from bocadillo.docs.documents import ApiDocuments
 from bocadillo.docs.model import ApiModel
 from bocadillo.docs.routes import add_docs_routes
 from bocadillo.errors import PROBLEM_DETAILS, ConfigurationError, ErrorFormat
+from bocadillo.hooks import Hook as RouteHook
 from bocadillo.http.dispatch import Dispatcher, serve
 from bocadillo.http.errors import ExceptionHandler, ExceptionHandlers
 from bocadillo.http.middleware import (
@@ -93,6 +95,8 @@ class App(Router):
         version: str = "0.1.0",
         description: str | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        before: Sequence[Callable[..., Any] | RouteHook] = (),
+        after: Sequence[Callable[..., Any] | RouteHook] = (),
         on_startup: Sequence[Hook] = (),
         on_shutdown: Sequence[Hook] = (),
         lifespan: Lifespan | None = None,
@@ -113,7 +117,7 @@ class App(Router):
         responses: Mapping[int, Any] | None = None,
         websocket_origins: Sequence[str] | None = None,
     ) -> None:
-        super().__init__(responses=responses)
+        super().__init__(responses=responses, before=before, after=after)
         if not isinstance(error_format, ErrorFormat):
             raise ConfigurationError(
                 f"error_format={error_format!r} is not an ErrorFormat: pass an instance of a "
@@ -444,6 +448,7 @@ class App(Router):
         ws_entries: dict[str, PathEntry] = {}
         for route in self.iter_routes():
             if route.method == "WEBSOCKET":
+                refuse_hooks(route.hooks, route.endpoint, "a WebSocket route")
                 if route.path in ws_entries:
                     raise ConfigurationError(f"WebSocket route {route.path} is declared twice")
                 _, names = compile_path(route.path)
@@ -473,6 +478,7 @@ class App(Router):
     def _compile(self, route: RouteDef, graph: ProviderGraph) -> EndpointPlan:
         _, names = compile_path(route.path)
         if route.sse_options is not None:
+            refuse_hooks(route.hooks, route.endpoint, "an SSE route")
             return compile_sse(
                 route.endpoint,
                 path_params=names,
@@ -490,6 +496,7 @@ class App(Router):
             graph=graph,
             app_values=self._app_providers.values,
             autouse=not route.framework,
+            hooks=route.hooks,
         )
 
     async def _start_app_providers(self) -> None:

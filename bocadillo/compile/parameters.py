@@ -441,7 +441,7 @@ def add_spec(
 
 def _instead(context: SignatureContext, what: str) -> str:
     """What to do instead of reading ``what`` where it cannot be read."""
-    if context.kind == "a provider":
+    if context.kind in ("a provider", "a hook"):
         return f"Take the {what} in the handler."
     if what == "tasks":
         return "A WebSocket has no response to run them after; do the work in the handler."

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp
 from typing_extensions import TypedDict, Unpack
 
 from bocadillo.errors import ConfigurationError
+from bocadillo.hooks import Hook, as_hooks
 from bocadillo.http.static import ProblemStaticFiles
 from bocadillo.routing.table import HTTP_METHODS, Mount, compile_path
 
@@ -105,14 +106,19 @@ class RouteDef:
     framework: bool = False  # the app's own routes (the API document, the docs page)
     websocket_options: dict[str, Any] = dataclasses.field(default_factory=dict)
     sse_options: dict[str, Any] | None = None  # set for @app.sse routes
+    # The hooks of the app, routers and include calls above the route, outermost first
+    # (the route's own, declared with @before/@after on its handler, are read from it).
+    hooks: list[Hook] = dataclasses.field(default_factory=list)
 
 
 class Router:
-    """A group of routes with a shared path prefix, tags and documented responses.
+    """A group of routes with a shared path prefix, tags, documented responses and hooks.
 
     ``responses`` (same shape as the route option) is documented on each of its
     routes that takes ``responses`` (HTTP and SSE): a route's own entry for a
-    status wins over its router's, which wins over the app's. ::
+    status wins over its router's, which wins over the app's. ``before`` and
+    ``after`` hooks (functions, or hooks made by ``before()``/``after()``) run
+    around each of its HTTP routes, outside the routes' own hooks. ::
 
         router = Router(prefix="/todos", tags=["todos"], responses={404: "No such todo"})
 
@@ -128,6 +134,8 @@ class Router:
         *,
         tags: Sequence[str] | None = None,
         responses: Mapping[int, Any] | None = None,
+        before: Sequence[Callable[..., Any] | Hook] = (),
+        after: Sequence[Callable[..., Any] | Hook] = (),
     ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise ConfigurationError(
@@ -138,8 +146,9 @@ class Router:
         self.responses: dict[int, Any] = dict(responses or {})
         self._routes: list[RouteDef] = []
         self._mounts: list[Mount] = []
-        self._includes: list[tuple[Router, str, list[str], dict[int, Any]]] = []
+        self._includes: list[tuple[Router, str, list[str], dict[int, Any], list[Hook]]] = []
         self._parents: list[Router] = []
+        self.hooks: list[Hook] = [*as_hooks(before, "before"), *as_hooks(after, "after")]
 
     # -- declaring -----------------------------------------------------------
 
@@ -187,6 +196,17 @@ class Router:
         for option, value in options.items():
             setattr(route, option, value)
         self._routes.append(route)
+        self._changed()
+
+    def add_hooks(
+        self,
+        *,
+        before: Sequence[Callable[..., Any] | Hook] = (),
+        after: Sequence[Callable[..., Any] | Hook] = (),
+    ) -> None:
+        """Add hooks to every HTTP route of this router (as ``Router(before=...,
+        after=...)`` does), after the ones it has."""
+        self.hooks.extend([*as_hooks(before, "before"), *as_hooks(after, "after")])
         self._changed()
 
     def _changed(self) -> None:
@@ -302,14 +322,19 @@ class Router:
         prefix: str = "",
         tags: Sequence[str] | None = None,
         responses: Mapping[int, Any] | None = None,
+        before: Sequence[Callable[..., Any] | Hook] = (),
+        after: Sequence[Callable[..., Any] | Hook] = (),
     ) -> None:
         """Serve ``router``'s routes here, under ``prefix`` + the router's own prefix.
 
         ``tags`` and ``responses`` are added to its routes (the router's own
-        ``responses`` win over these, which win over this router's)."""
+        ``responses`` win over these, which win over this router's). ``before``
+        and ``after`` hooks run around its HTTP routes, inside this router's
+        hooks and outside the included router's own."""
         if router is self:
             raise ConfigurationError("a router cannot include itself")
-        self._includes.append((router, prefix, list(tags or []), dict(responses or {})))
+        hooks = [*as_hooks(before, "before"), *as_hooks(after, "after")]
+        self._includes.append((router, prefix, list(tags or []), dict(responses or {}), hooks))
         router._parents.append(self)
         self._changed()
 
@@ -356,12 +381,14 @@ class Router:
         prefix: str = "",
         tags: Sequence[str] = (),
         responses: Mapping[int, Any] | None = None,
+        hooks: Sequence[Hook] = (),
     ) -> Iterator[RouteDef]:
-        """Every route of this router and the ones it includes, with prefixes, tags
-        and shared responses applied."""
+        """Every route of this router and the ones it includes, with prefixes, tags,
+        shared responses and hooks applied (the framework's own routes take no hooks)."""
         prefix = prefix + self.prefix
         tags = [*tags, *self.tags]
         shared = {**(responses or {}), **self.responses}
+        hooks = [*hooks, *self.hooks]
         for route in self._routes:
             path = prefix + route.path if route.path != "/" or not prefix else prefix
             yield dataclasses.replace(
@@ -369,10 +396,16 @@ class Router:
                 path=path,
                 tags=list(dict.fromkeys([*tags, *route.tags])),
                 shared_responses={} if route.method == "WEBSOCKET" else dict(shared),
+                hooks=[] if route.framework else list(hooks),
             )
-        for router, include_prefix, include_tags, include_responses in self._includes:
+        for router, include_prefix, include_tags, include_responses, include_hooks in (
+            self._includes
+        ):
             yield from router.iter_routes(
-                prefix + include_prefix, [*tags, *include_tags], {**shared, **include_responses}
+                prefix + include_prefix,
+                [*tags, *include_tags],
+                {**shared, **include_responses},
+                [*hooks, *include_hooks],
             )
 
     def iter_mounts(self, prefix: str = "") -> Iterator[Mount]:

@@ -28,6 +28,7 @@ from bocadillo.runtime.body import (
     read_body,
 )
 from bocadillo.runtime.forms import FormReader, FormSpec
+from bocadillo.runtime.hooks import run_after_hooks
 from bocadillo.runtime.parameters import ParameterReader
 from bocadillo.runtime.providers import ProviderSession, RouteProviders
 from bocadillo.runtime.requests import Request
@@ -68,7 +69,8 @@ class EndpointPlan:
 
     ``form_reader`` reads a form body, for a route that reads one instead of ``body``;
     ``background_arg`` names the handler's ``BackgroundTasks`` parameter, whose
-    tasks run after the response.
+    tasks run after the response; ``after_hooks`` the arguments the provider
+    session puts the route's bound after hooks in, in the order they run.
     """
 
     # Whether the providers' teardown is shielded from cancellation, for a route
@@ -91,6 +93,7 @@ class EndpointPlan:
         app_values: dict[Any, Any],
         form_reader: FormReader | None = None,
         background_arg: str | None = None,
+        after_hooks: tuple[str, ...] = (),
     ) -> None:
         self.endpoint = endpoint
         self.name = name
@@ -104,6 +107,7 @@ class EndpointPlan:
         self.providers = providers
         self.form_reader = form_reader
         self.background_arg = background_arg
+        self.after_hooks = after_hooks
         self._reads_body = body is not None or form_reader is not None
         # An envelope's arguments: (argument, field of the validated object) each.
         self._members: tuple[tuple[str, str], ...] | None = None
@@ -116,8 +120,9 @@ class EndpointPlan:
             self._session = ProviderSession(
                 providers, app_values, name=name, shielded=self.shielded_teardown
             )
-        # An `async def` function (not a view's method): awaited in place by __call__.
-        self._plain_async = is_async and view_class is None
+        # An `async def` function (not a view's method, no after hooks): awaited in
+        # place by __call__; anything else goes through _call.
+        self._plain_async = is_async and view_class is None and not after_hooks
         self._status = response.status_code
         self._dump: Callable[[Any], bytes] | None = None
         if response.kind == "typed":
@@ -193,12 +198,39 @@ class EndpointPlan:
             await tasks()
 
     async def _call(self, kwargs: dict[str, Any]) -> Any:
+        if self.after_hooks:
+            return await self._call_with_hooks(kwargs)
         endpoint = self.endpoint
         if self.view_class is not None:
             endpoint = functools.partial(endpoint, self.view_class())
         if self.is_async:
             return await endpoint(**kwargs)
         return await run_in_threadpool(endpoint, **kwargs)
+
+    async def _call_with_hooks(self, kwargs: dict[str, Any]) -> Response:
+        """Call the handler, then the after hooks with its result as a ``Response``."""
+        hooks = [kwargs.pop(arg) for arg in self.after_hooks]
+        endpoint = self.endpoint
+        if self.view_class is not None:
+            endpoint = functools.partial(endpoint, self.view_class())
+        if self.is_async:
+            result = await endpoint(**kwargs)
+        else:
+            result = await run_in_threadpool(endpoint, **kwargs)
+        return await run_after_hooks(hooks, self._response(result))
+
+    def _response(self, result: Any) -> Response:
+        """The handler's result as the ``Response`` it is sent as."""
+        if isinstance(result, Response):
+            return result
+        dump = self._dump
+        if dump is None:  # -> None
+            return Response(status_code=self._status)
+        try:
+            body = dump(result)
+        except SchemaValidationError as exc:
+            raise ResponseValidationError(self.name, exc.errors) from None
+        return Response(body, status_code=self._status, media_type="application/json")
 
     def _messages(self, result: Any, scope: Scope) -> tuple[Message, Message] | None:
         """The start and body messages that answer with ``result``, or None for a

@@ -1,0 +1,198 @@
+"""Compiling a route's before and after hooks into its plan.
+
+A hook's signature is read by the same ``read_parameters`` as a provider's:
+path, query, header and cookie parameters, credentials, providers and the
+``Request``; no body, form, ``BackgroundTasks`` or ``WebSocket``. Its
+request data is prefixed (``@before1.x_token``), so it joins the route's
+single validation pass, and its providers are resolved with the handler's, so
+a provider both use is made once.
+
+Each hook becomes one more ``ProviderStep`` of the route, after its
+providers: a before hook's step calls the hook; an after hook's step binds
+the hook to its inputs (``AfterHook.bind``), and the bound hook is handed to
+the plan, which calls it with the response.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from starlette.responses import Response
+
+from bocadillo.compile.parameters import SignatureParts, describe, read_parameters, type_hints
+from bocadillo.compile.providers import ProviderGraph
+from bocadillo.errors import ConfigurationError
+from bocadillo.hooks import Hook, hooks_of
+from bocadillo.providers import Provider
+from bocadillo.runtime.hooks import AfterHook
+from bocadillo.runtime.providers import ProviderArg, ProviderStep, RouteProviders
+from bocadillo.runtime.specs import ParamSpec
+from bocadillo.schemas.types import split_annotated
+
+__all__ = ["RouteHooks", "compile_hooks", "declared_hooks", "refuse_hooks"]
+
+
+def declared_hooks(
+    router_hooks: Sequence[Hook], endpoint: Callable[..., Any], view_class: type | None
+) -> list[Hook]:
+    """A route's hooks, outermost first: its routers', its view class's, its handler's."""
+    return [
+        *router_hooks,
+        *(hooks_of(view_class) if view_class is not None else ()),
+        *hooks_of(endpoint),
+    ]
+
+
+def refuse_hooks(router_hooks: Sequence[Hook], endpoint: Callable[..., Any], kind: str) -> None:
+    """Hooks run on HTTP routes only; on another kind of route they are a start-up error
+    (a hook that checks a credential must never be skipped silently)."""
+    hooks = declared_hooks(router_hooks, endpoint, None)
+    if hooks:
+        raise ConfigurationError(
+            f"{describe(endpoint)}: {hooks[0]!r} applies to {kind}; hooks run on HTTP "
+            "routes only. Declare the route on a router without hooks, and check its "
+            "inputs with a provider that raises HTTPError (it runs before the connection "
+            "is accepted or the stream starts)."
+        )
+
+
+@dataclasses.dataclass(slots=True)
+class _ReadHook:
+    hook: Hook
+    step: str  # the step's name, and the prefix of its fields and provider arguments
+    func: Callable[..., Any]  # what is called: the function, or an object's __call__
+    parts: SignatureParts
+    response_arg: str | None  # an after hook's response parameter
+    where: str
+
+
+@dataclasses.dataclass(slots=True)
+class RouteHooks:
+    """A route's hooks, read: the providers they ask for (to resolve with the
+    handler's), then ``attach`` puts them into the route's resolved providers."""
+
+    hooks: list[_ReadHook]
+
+    @property
+    def wanted(self) -> list[tuple[str, str]]:
+        """The hooks' provider arguments, ``(argument, provider name)``, each argument
+        prefixed with its hook's step name."""
+        return [(f"{h.step}.{arg}", name) for h in self.hooks for arg, name in h.parts.providers]
+
+    def attach(self, wiring: RouteProviders) -> tuple[list[ParamSpec], tuple[str, ...]]:
+        """Add a step per hook to ``wiring`` (resolved with ``wanted``); return the
+        hooks' parameters and the arguments the bound after hooks arrive in, in the
+        order they run."""
+        if not self.hooks:
+            return [], ()
+        by_step: dict[str, list[ProviderArg]] = {}
+        handler_args = []
+        for arg in wiring.handler_args:
+            if arg.arg.startswith("@"):
+                step, _, name = arg.arg.partition(".")
+                by_step.setdefault(step, []).append(ProviderArg(name, arg.key, arg.from_app))
+            else:
+                handler_args.append(arg)
+        params: list[ParamSpec] = []
+        after: list[str] = []
+        for read in self.hooks:
+            params.extend(read.parts.params)
+            func = read.func
+            if read.response_arg is not None:
+                func = AfterHook(
+                    read.func,
+                    response_arg=read.response_arg,
+                    is_async=inspect.iscoroutinefunction(read.func),
+                    name=read.where,
+                ).bind
+                handler_args.append(ProviderArg(read.step, read.step, from_app=False))
+                after.append(read.step)
+            wiring.steps.append(
+                ProviderStep(
+                    Provider(func, name=read.step, raises=read.hook.raises),
+                    param_fields=[(spec.name, spec.field) for spec in read.parts.params],
+                    provider_args=by_step.get(read.step, []),
+                    request_arg=read.parts.request_arg,
+                )
+            )
+            wiring.raises.update(read.hook.raises)
+            wiring.request_needed = wiring.request_needed or read.parts.request_arg is not None
+        wiring.handler_args = handler_args
+        # After hooks run in reverse: the outermost (a router's) last.
+        return params, tuple(reversed(after))
+
+
+def compile_hooks(
+    hooks: Sequence[Hook], *, path_params: Collection[str], graph: ProviderGraph, where: str
+) -> RouteHooks:
+    """Read each hook's signature, or raise ``ConfigurationError`` naming the route and
+    the hook."""
+    read: list[_ReadHook] = []
+    count = {"before": 0, "after": 0}
+    for hook in hooks:
+        count[hook.when] += 1
+        step = f"@{hook.when}{count[hook.when]}"
+        read.append(_read_hook(hook, step, path_params=path_params, graph=graph, route=where))
+    return RouteHooks(read)
+
+
+def _callable(func: Any) -> Callable[..., Any]:
+    """What to read and call: a function as it is, an object by its ``__call__``."""
+    if inspect.isfunction(func) or inspect.ismethod(func):
+        return func  # type: ignore[no-any-return]
+    call: Callable[..., Any] = func.__call__
+    return call
+
+
+def _read_hook(
+    hook: Hook, step: str, *, path_params: Collection[str], graph: ProviderGraph, route: str
+) -> _ReadHook:
+    func = _callable(hook.func)
+    where = f"{route}: {hook.when} hook {describe(func)}"
+    response_arg = _response_arg(func, where) if hook.when == "after" else None
+    parts = read_parameters(
+        func,
+        where=where,
+        path_params=path_params,
+        is_provider=graph.is_provider,
+        provider_of=graph.declared,
+        provider_names=graph.names,
+        skip_first=response_arg is not None,
+        field_prefix=f"{step}.",
+        allow_body=False,
+        kind="a hook",
+    )
+    if parts.websocket_arg is not None:
+        raise ConfigurationError(
+            f"{where}: parameter {parts.websocket_arg[0]!r} asks for a WebSocket; a hook "
+            "runs on HTTP routes"
+        )
+    return _ReadHook(hook, step, func, parts, response_arg, where)
+
+
+def _response_arg(func: Callable[..., Any], where: str) -> str:
+    """The name of an after hook's first parameter, which receives the response."""
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"{where}: cannot read the signature: {exc}") from exc
+    first = parameters[0] if parameters else None
+    if first is None or first.kind not in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        inspect.Parameter.KEYWORD_ONLY,
+    ):
+        raise ConfigurationError(
+            f"{where}: an after hook takes the response as its first parameter, "
+            "`async def hook(response: Response, ...)`"
+        )
+    annotation = type_hints(func, where).get(first.name)
+    base, _ = split_annotated(annotation)
+    if annotation is not None and not (isinstance(base, type) and issubclass(base, Response)):
+        raise ConfigurationError(
+            f"{where}: the first parameter of an after hook, {first.name!r}, receives the "
+            f"response; annotate it `Response`, not {annotation!r}"
+        )
+    return first.name
