@@ -16,7 +16,6 @@ from typing import Any, Literal, TypeVar, overload
 from starlette.types import ASGIApp
 
 from bocadillo.channels.channel import Backend, Channel, make_backend
-from bocadillo.compile.hooks import refuse_hooks
 from bocadillo.compile.http import compile_endpoint
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.compile.sse import compile_sse
@@ -448,7 +447,6 @@ class App(Router):
         ws_entries: dict[str, PathEntry] = {}
         for route in self.iter_routes():
             if route.method == "WEBSOCKET":
-                refuse_hooks(route.hooks, route.endpoint, "a WebSocket route")
                 if route.path in ws_entries:
                     raise ConfigurationError(f"WebSocket route {route.path} is declared twice")
                 _, names = compile_path(route.path)
@@ -457,6 +455,7 @@ class App(Router):
                     path_params=names,
                     graph=graph,
                     app_values=self._app_providers.values,
+                    hooks=route.hooks,
                     **route.websocket_options,
                 )
                 plan.error_format = self.error_format
@@ -478,12 +477,12 @@ class App(Router):
     def _compile(self, route: RouteDef, graph: ProviderGraph) -> EndpointPlan:
         _, names = compile_path(route.path)
         if route.sse_options is not None:
-            refuse_hooks(route.hooks, route.endpoint, "an SSE route")
             return compile_sse(
                 route.endpoint,
                 path_params=names,
                 graph=graph,
                 app_values=self._app_providers.values,
+                hooks=route.hooks,
                 autouse=not route.framework,
                 **route.sse_options,
             )

@@ -37,6 +37,8 @@ SIGNATURES = {
     "App": (
         "(self, *, title: str = 'Bocadillo', version: str = '0.1.0', "
         "description: str | None = None, max_body_size: int = 1048576, "
+        "before: Sequence[Callable[..., Any] | RouteHook] = (), "
+        "after: Sequence[Callable[..., Any] | RouteHook] = (), "
         "on_startup: Sequence[Hook] = (), on_shutdown: Sequence[Hook] = (), "
         "lifespan: Lifespan | None = None, exception_handlers: Mapping[type[BaseException], "
         "ExceptionHandler] | None = None, error_format: ErrorFormat = ProblemDetails(), "
@@ -172,7 +174,9 @@ SIGNATURES = {
     ),
     "Router": (
         "(self, prefix: str = '', *, tags: Sequence[str] | None = None, "
-        "responses: Mapping[int, Any] | None = None) -> None"
+        "responses: Mapping[int, Any] | None = None, "
+        "before: Sequence[Callable[..., Any] | Hook] = (), "
+        "after: Sequence[Callable[..., Any] | Hook] = ()) -> None"
     ),
     "SchemaAdapter": "(self, *args, **kwargs)",
     "SchemaValidationError": "(self, errors: list[dict[str, Any]]) -> None",
@@ -202,6 +206,8 @@ SIGNATURES = {
         "send: Any) -> None"
     ),
     "WebSocketDisconnect": "(self, code: int = 1000, reason: str | None = None) -> None",
+    "after": "(hook: Callable[..., Any], *, raises: Mapping[int, str] | None = None) -> Hook",
+    "before": "(hook: Callable[..., Any], *, raises: Mapping[int, str] | None = None) -> Hook",
     "discover_providers": "(module: str) -> ModuleType",
     "provider": (
         "(func: F | None = None, /, *, scope: ProviderScope = 'request', "

@@ -32,31 +32,35 @@ from bocadillo.runtime.providers import ProviderArg, ProviderStep, RouteProvider
 from bocadillo.runtime.specs import ParamSpec
 from bocadillo.schemas.types import split_annotated
 
-__all__ = ["RouteHooks", "compile_hooks", "declared_hooks", "refuse_hooks"]
+__all__ = ["RouteHooks", "compile_hooks", "declared_hooks"]
 
 
 def declared_hooks(
-    router_hooks: Sequence[Hook], endpoint: Callable[..., Any], view_class: type | None
+    router_hooks: Sequence[Hook],
+    endpoint: Callable[..., Any],
+    view_class: type | None,
+    before_only: str | None = None,
 ) -> list[Hook]:
-    """A route's hooks, outermost first: its routers', its view class's, its handler's."""
-    return [
+    """A route's hooks, outermost first: its routers', its view class's, its handler's.
+
+    ``before_only`` names a kind of route that has no response for an after hook
+    (``"a WebSocket route"``): an after hook there is a ``ConfigurationError``.
+    """
+    hooks = [
         *router_hooks,
         *(hooks_of(view_class) if view_class is not None else ()),
         *hooks_of(endpoint),
     ]
-
-
-def refuse_hooks(router_hooks: Sequence[Hook], endpoint: Callable[..., Any], kind: str) -> None:
-    """Hooks run on HTTP routes only; on another kind of route they are a start-up error
-    (a hook that checks a credential must never be skipped silently)."""
-    hooks = declared_hooks(router_hooks, endpoint, None)
-    if hooks:
-        raise ConfigurationError(
-            f"{describe(endpoint)}: {hooks[0]!r} applies to {kind}; hooks run on HTTP "
-            "routes only. Declare the route on a router without hooks, and check its "
-            "inputs with a provider that raises HTTPError (it runs before the connection "
-            "is accepted or the stream starts)."
-        )
+    if before_only is not None:
+        for hook in hooks:
+            if hook.when == "after":
+                raise ConfigurationError(
+                    f"{describe(endpoint)}: {hook!r} applies to {before_only}, which has "
+                    "no response for it to change; after hooks run on HTTP routes only. "
+                    "Declare the route on a router without after hooks, or do the work in "
+                    "the handler (in a `finally:` to run it when it ends)."
+                )
+    return hooks
 
 
 @dataclasses.dataclass(slots=True)
@@ -142,7 +146,7 @@ def compile_hooks(
 def _callable(func: Any) -> Callable[..., Any]:
     """What to read and call: a function as it is, an object by its ``__call__``."""
     if inspect.isfunction(func) or inspect.ismethod(func):
-        return func  # type: ignore[no-any-return]
+        return func
     call: Callable[..., Any] = func.__call__
     return call
 

@@ -11,12 +11,14 @@ import collections.abc
 import inspect
 import types
 import typing
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
+from bocadillo.compile.hooks import compile_hooks, declared_hooks
 from bocadillo.compile.parameters import SignatureParts, describe, read_parameters, type_hints
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.errors import ConfigurationError
+from bocadillo.hooks import Hook
 from bocadillo.params import ParamSource
 from bocadillo.runtime.specs import ResponseSpec
 from bocadillo.runtime.sse import DEFAULT_KEEPALIVE, LAST_EVENT_ID, Event, EventKind, SSEPlan
@@ -174,6 +176,7 @@ def compile_sse(
     path_params: Collection[str],
     graph: ProviderGraph,
     app_values: dict[Any, Any],
+    hooks: Sequence[Hook] = (),
     keepalive: float | None = DEFAULT_KEEPALIVE,
     event_names: Mapping[Any, str] | None = None,
     autouse: bool = True,
@@ -193,9 +196,19 @@ def compile_sse(
         implicit_headers=(LAST_EVENT_ID,),
     )
     _check_parts(parts, where)
-    wiring = graph.resolve_route(
-        parts.providers, path_params=path_params, where=where, autouse=autouse
+    route_hooks = compile_hooks(
+        declared_hooks(hooks, func, None, "an SSE route"),
+        path_params=path_params,
+        graph=graph,
+        where=where,
     )
+    wiring = graph.resolve_route(
+        [*parts.providers, *route_hooks.wanted],
+        path_params=path_params,
+        where=where,
+        autouse=autouse,
+    )
+    hook_params, _ = route_hooks.attach(wiring)
     try:
         return SSEPlan(
             kinds=kinds,
@@ -204,7 +217,7 @@ def compile_sse(
             name=where,
             is_async=True,
             view_class=None,
-            params=[*wiring.params, *parts.params],
+            params=[*wiring.params, *hook_params, *parts.params],
             body=None,
             request_arg=parts.request_arg,
             response=ResponseSpec("stream", 200, returns, None),

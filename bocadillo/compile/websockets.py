@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
+from bocadillo.compile.hooks import compile_hooks, declared_hooks
 from bocadillo.compile.parameters import SignatureParts, describe, read_parameters
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.errors import ConfigurationError
+from bocadillo.hooks import Hook
 from bocadillo.runtime.websockets import DEFAULT_MAX_MESSAGE_SIZE, MessageCodec, WebSocketPlan
 
 __all__ = ["compile_websocket"]
@@ -41,6 +43,7 @@ def compile_websocket(
     path_params: Collection[str],
     graph: ProviderGraph,
     app_values: dict[Any, Any],
+    hooks: Sequence[Hook] = (),
     auto_accept: bool = True,
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     invalid_message: Literal["close", "reply"] = "close",
@@ -63,7 +66,16 @@ def compile_websocket(
     )
     arg, annotation = _websocket_arg(parts, where)
     receives, sends = _websocket_types(annotation, where, arg)
-    wiring = graph.resolve_route(parts.providers, path_params=path_params, where=where)
+    route_hooks = compile_hooks(
+        declared_hooks(hooks, func, None, "a WebSocket route"),
+        path_params=path_params,
+        graph=graph,
+        where=where,
+    )
+    wiring = graph.resolve_route(
+        [*parts.providers, *route_hooks.wanted], path_params=path_params, where=where
+    )
+    hook_params, _ = route_hooks.attach(wiring)
     for step in wiring.steps:
         if step.request_arg is not None:
             raise ConfigurationError(
@@ -79,7 +91,7 @@ def compile_websocket(
             ws_arg=arg,
             receives=MessageCodec(receives),
             sends=MessageCodec(sends),
-            params=[*wiring.params, *parts.params],
+            params=[*wiring.params, *hook_params, *parts.params],
             providers=wiring,
             app_values=app_values,
             auto_accept=auto_accept,

@@ -398,9 +398,13 @@ class Router:
                 shared_responses={} if route.method == "WEBSOCKET" else dict(shared),
                 hooks=[] if route.framework else list(hooks),
             )
-        for router, include_prefix, include_tags, include_responses, include_hooks in (
-            self._includes
-        ):
+        for (
+            router,
+            include_prefix,
+            include_tags,
+            include_responses,
+            include_hooks,
+        ) in self._includes:
             yield from router.iter_routes(
                 prefix + include_prefix,
                 [*tags, *include_tags],
