@@ -221,7 +221,9 @@ def test_order_app_include_router_view_method_and_after_hooks_in_reverse() -> No
         return hook
 
     app = App(before=[recorder("app")], after=[after_recorder("app after")])
-    router = Router(prefix="/r", before=[recorder("router")], after=[after_recorder("router after")])
+    router = Router(
+        prefix="/r", before=[recorder("router")], after=[after_recorder("router after")]
+    )
 
     @router.route("/view")
     @before(recorder("view"))
@@ -239,7 +241,9 @@ def test_order_app_include_router_view_method_and_after_hooks_in_reverse() -> No
             ran.append("handler")
             return {}
 
-    app.include_router(router, before=[recorder("include")], after=[after_recorder("include after")])
+    app.include_router(
+        router, before=[recorder("include")], after=[after_recorder("include after")]
+    )
     with create_client(app) as client:
         assert client.get("/r/view").status_code == 200
         got = list(ran)
