@@ -23,6 +23,7 @@ after=...)`` apply hooks to every route below.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
@@ -57,6 +58,12 @@ class Hook:
             raise ConfigurationError(
                 f"@{when}({func!r}): a hook is a function (async def or def), or an object "
                 "with a __call__ method"
+            )
+        if isinstance(func, functools.partial):
+            raise ConfigurationError(
+                f"@{when}({func!r}): a functools.partial cannot be read as a hook; give the "
+                "settings to an object with a __call__ method, or to a function that makes "
+                "the hook"
             )
         if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
             raise ConfigurationError(

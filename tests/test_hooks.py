@@ -1,6 +1,7 @@
 """Before and after hooks: on handlers, views and routers; their inputs, answers, order,
 start-up errors and documents; before hooks on SSE and WebSocket routes."""
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -410,6 +411,23 @@ def test_hooks_are_declared_right() -> None:
         Router(before=[after(no_store)])
     with pytest.raises(ConfigurationError, match="a hook is a function"):
         before(Secret)
+    with pytest.raises(ConfigurationError, match=r"functools\.partial cannot be read"):
+        before(functools.partial(require_key, x_api_key="x"))
+
+
+def test_a_hook_on_a_websocket_route_has_no_request() -> None:
+    async def wants_request(request: Request) -> None:
+        pass
+
+    app = App()
+
+    @app.websocket("/ws")
+    @before(wants_request)
+    async def ws(ws: WebSocket[str, str]) -> None:
+        pass
+
+    with pytest.raises(ConfigurationError, match=r"wants_request.*a WebSocket route has none"):
+        app.check()
 
 
 def test_a_hook_cannot_read_a_form_or_body_marker() -> None:

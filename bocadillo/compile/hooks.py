@@ -130,16 +130,29 @@ class RouteHooks:
 
 
 def compile_hooks(
-    hooks: Sequence[Hook], *, path_params: Collection[str], graph: ProviderGraph, where: str
+    hooks: Sequence[Hook],
+    *,
+    path_params: Collection[str],
+    graph: ProviderGraph,
+    where: str,
+    request: bool = True,
 ) -> RouteHooks:
     """Read each hook's signature, or raise ``ConfigurationError`` naming the route and
-    the hook."""
+    the hook. ``request=False`` refuses a hook that takes the ``Request`` (a WebSocket
+    route has none)."""
     read: list[_ReadHook] = []
     count = {"before": 0, "after": 0}
     for hook in hooks:
         count[hook.when] += 1
         step = f"@{hook.when}{count[hook.when]}"
-        read.append(_read_hook(hook, step, path_params=path_params, graph=graph, route=where))
+        found = _read_hook(hook, step, path_params=path_params, graph=graph, route=where)
+        if not request and found.parts.request_arg is not None:
+            raise ConfigurationError(
+                f"{found.where}: parameter {found.parts.request_arg!r} asks for the Request; "
+                "a WebSocket route has none. Read what the hook needs with Header(), "
+                "Query() or Cookie()."
+            )
+        read.append(found)
     return RouteHooks(read)
 
 

@@ -71,6 +71,7 @@ def compile_websocket(
         path_params=path_params,
         graph=graph,
         where=where,
+        request=False,
     )
     wiring = graph.resolve_route(
         [*parts.providers, *route_hooks.wanted], path_params=path_params, where=where
