@@ -16,6 +16,7 @@ the plan, which calls it with the response.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
@@ -27,7 +28,7 @@ from bocadillo.compile.providers import ProviderGraph
 from bocadillo.errors import ConfigurationError
 from bocadillo.hooks import Hook, hooks_of
 from bocadillo.providers import Provider
-from bocadillo.runtime.hooks import AfterHook
+from bocadillo.runtime.hooks import AfterHook, BoundAfterHook
 from bocadillo.runtime.providers import ProviderArg, ProviderStep, RouteProviders
 from bocadillo.runtime.specs import ParamSpec
 from bocadillo.schemas.types import split_annotated
@@ -86,10 +87,13 @@ class RouteHooks:
         prefixed with its hook's step name."""
         return [(f"{h.step}.{arg}", name) for h in self.hooks for arg, name in h.parts.providers]
 
-    def attach(self, wiring: RouteProviders) -> tuple[list[ParamSpec], tuple[str, ...]]:
+    def attach(
+        self, wiring: RouteProviders
+    ) -> tuple[list[ParamSpec], tuple[str | BoundAfterHook, ...]]:
         """Add a step per hook to ``wiring`` (resolved with ``wanted``); return the
-        hooks' parameters and the arguments the bound after hooks arrive in, in the
-        order they run."""
+        hooks' parameters and the after hooks in the order they run: each the
+        argument its bound hook arrives in, or, for one that takes nothing but the
+        response, the hook itself, bound now."""
         if not self.hooks:
             return [], ()
         by_step: dict[str, list[ProviderArg]] = {}
@@ -101,17 +105,22 @@ class RouteHooks:
             else:
                 handler_args.append(arg)
         params: list[ParamSpec] = []
-        after: list[str] = []
+        after: list[str | BoundAfterHook] = []
         for read in self.hooks:
             params.extend(read.parts.params)
+            wiring.raises.update(read.hook.raises)
             func = read.func
             if read.response_arg is not None:
-                func = AfterHook(
+                hook = AfterHook(
                     read.func,
                     response_arg=read.response_arg,
                     is_async=inspect.iscoroutinefunction(read.func),
                     name=read.where,
-                ).bind
+                )
+                if not (read.parts.params or read.parts.providers or read.parts.request_arg):
+                    after.append(functools.partial(hook.run, {}))  # no step needed
+                    continue
+                func = hook.bind
                 handler_args.append(ProviderArg(read.step, read.step, from_app=False))
                 after.append(read.step)
             wiring.steps.append(
@@ -122,7 +131,6 @@ class RouteHooks:
                     request_arg=read.parts.request_arg,
                 )
             )
-            wiring.raises.update(read.hook.raises)
             wiring.request_needed = wiring.request_needed or read.parts.request_arg is not None
         wiring.handler_args = handler_args
         # After hooks run in reverse: the outermost (a router's) last.

@@ -28,7 +28,7 @@ from bocadillo.runtime.body import (
     read_body,
 )
 from bocadillo.runtime.forms import FormReader, FormSpec
-from bocadillo.runtime.hooks import run_after_hooks
+from bocadillo.runtime.hooks import BoundAfterHook, run_after_hooks
 from bocadillo.runtime.parameters import ParameterReader
 from bocadillo.runtime.providers import ProviderSession, RouteProviders
 from bocadillo.runtime.requests import Request
@@ -69,8 +69,9 @@ class EndpointPlan:
 
     ``form_reader`` reads a form body, for a route that reads one instead of ``body``;
     ``background_arg`` names the handler's ``BackgroundTasks`` parameter, whose
-    tasks run after the response; ``after_hooks`` the arguments the provider
-    session puts the route's bound after hooks in, in the order they run.
+    tasks run after the response; ``after_hooks`` are the route's after hooks, in
+    the order they run: each the argument the provider session puts it in, bound
+    to its inputs, or the hook itself when it takes nothing but the response.
     """
 
     # Whether the providers' teardown is shielded from cancellation, for a route
@@ -93,7 +94,7 @@ class EndpointPlan:
         app_values: dict[Any, Any],
         form_reader: FormReader | None = None,
         background_arg: str | None = None,
-        after_hooks: tuple[str, ...] = (),
+        after_hooks: tuple[str | BoundAfterHook, ...] = (),
     ) -> None:
         self.endpoint = endpoint
         self.name = name
@@ -209,7 +210,7 @@ class EndpointPlan:
 
     async def _call_with_hooks(self, kwargs: dict[str, Any]) -> Response:
         """Call the handler, then the after hooks with its result as a ``Response``."""
-        hooks = [kwargs.pop(arg) for arg in self.after_hooks]
+        hooks = [kwargs.pop(h) if isinstance(h, str) else h for h in self.after_hooks]
         endpoint = self.endpoint
         if self.view_class is not None:
             endpoint = functools.partial(endpoint, self.view_class())

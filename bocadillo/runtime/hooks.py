@@ -4,8 +4,8 @@ A before hook needs nothing here: it is compiled into one more step of the
 route's provider session (``bocadillo.compile.hooks``), made after the
 providers and before the handler. An after hook's inputs are read the same
 way, before the handler, by a step whose value is the hook bound to them
-(``AfterHook.bind``); the plan calls the bound hooks with the response once
-the handler returned.
+(``AfterHook.bind``), unless it takes nothing but the response; the plan
+calls the bound hooks with the response once the handler returned.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class AfterHook:
 
     async def run(self, kwargs: dict[str, Any], response: Response) -> Response:
         """Call the hook with ``response``; the response to send on."""
-        kwargs[self.response_arg] = response
+        kwargs = {**kwargs, self.response_arg: response}
         if self.is_async:
             result = await self.func(**kwargs)
         else:
