@@ -271,9 +271,7 @@ class SSEPlan(EndpointPlan):
     async def _stream(
         self, events: Any, scope: Scope, receive: Receive, send: Send
     ) -> BaseException | None:
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": self.response_headers}
-        )
+        await send({"type": "http.response.start", "status": 200, "headers": self.response_headers})
         scope[EVENT_STREAM] = True  # see SERVER_STOPPING
         if scope["method"] == "HEAD":
             await events.aclose()
