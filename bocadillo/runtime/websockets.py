@@ -127,7 +127,9 @@ class WebSocket(Generic[In, Out]):
     ``In`` and ``Out`` may be pydantic models, typesystem schemas, unions,
     ``str`` (text frames, as sent) or ``bytes`` (binary frames). ``async for
     message in ws`` yields validated messages until the client leaves;
-    ``await ws.send(message)`` sends one.
+    ``await ws.send(message)`` sends one. ``async with ws:`` accepts, and
+    closes with 1000 (1011 on an error); ``await ws.reject(403)`` refuses the
+    handshake instead; ``ws.url`` is the URL the handshake was sent to.
     """
 
     __bocadillo_websocket__ = True
