@@ -19,10 +19,11 @@ Close codes the framework uses (RFC 6455):
 | 1000 | the handler returned |
 | 1003 | a frame of the wrong kind (binary for a text route, or text for ``bytes``) |
 | 1007 | a message that is not JSON or does not match ``In`` |
-| 1008 | the handshake was refused and the server cannot send an HTTP response instead |
+| 1008 | the handshake was refused (4xx) and the server cannot send an HTTP response instead |
 | 1009 | a message over the route's ``max_message_size`` |
-| 1011 | the handler raised; the reason never carries the exception's text (before the |
-|      | handshake was accepted, where the server cannot answer with an HTTP 500 instead) |
+| 1011 | the handler raised (or, before accepting, anything did: a 500 refusal, as 1008) |
+
+The reason of a 1011 never carries the exception's text.
 """
 
 from __future__ import annotations
