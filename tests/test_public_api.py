@@ -327,3 +327,39 @@ def test_public_name_has_its_own_docstring(module: ModuleType, name: str) -> Non
     doc = getattr(module, name).__doc__
     assert doc is not None
     assert doc.strip()
+
+
+# Methods users call on WebSocket routes and streams (0.18's WebSocket API, SSE headers).
+METHOD_SIGNATURES = {
+    "WebSocket.reject": (
+        "(self, status_code: int = 403, detail: str | None = None, *, "
+        "headers: Mapping[str, str] | None = None) -> None"
+    ),
+    "WebSocket.__aenter__": "(self) -> WebSocket[In, Out]",
+    "WebSocket.__aexit__": (
+        "(self, exc_type: type[BaseException] | None, exc: BaseException | None, "
+        "traceback: TracebackType | None) -> bool"
+    ),
+    "Router.websocket": (
+        "(self, path: str, *, auto_accept: bool = True, max_message_size: int = 65536, "
+        "invalid_message: Literal['close', 'reply'] = 'close', "
+        "caught_close_codes: Literal['all'] | Collection[int] = 'all', "
+        "**options: Unpack[WebSocketRouteOptions]) -> Callable[[F], F]"
+    ),
+    "Router.sse": (
+        "(self, path: str, *, keepalive: float | None = 15.0, "
+        "event_names: Mapping[Any, str] | None = None, "
+        "headers: Mapping[str, str] | None = None, "
+        "**options: Unpack[SSERouteOptions]) -> Callable[[F], F]"
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "expected"), METHOD_SIGNATURES.items())
+def test_public_method_keeps_its_signature(name: str, expected: str) -> None:
+    owner, method = name.split(".")
+    assert signature_text(getattr(getattr(bocadillo, owner), method)) == expected
+
+
+def test_websocket_url_is_a_property() -> None:
+    assert isinstance(inspect.getattr_static(bocadillo.WebSocket, "url"), property)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import re
 import types
 import typing
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -21,7 +22,14 @@ from bocadillo.errors import ConfigurationError
 from bocadillo.hooks import Hook
 from bocadillo.params import ParamSource
 from bocadillo.runtime.specs import ResponseSpec
-from bocadillo.runtime.sse import DEFAULT_KEEPALIVE, LAST_EVENT_ID, Event, EventKind, SSEPlan
+from bocadillo.runtime.sse import (
+    DEFAULT_KEEPALIVE,
+    FIXED_HEADERS,
+    LAST_EVENT_ID,
+    Event,
+    EventKind,
+    SSEPlan,
+)
 from bocadillo.schemas.registry import adapter_for
 from bocadillo.schemas.types import split_annotated
 
@@ -170,6 +178,36 @@ def _check_parts(parts: SignatureParts, where: str) -> None:
             spec.default = None
 
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def response_headers(headers: Mapping[str, str], where: str) -> dict[str, str]:
+    """A route's ``headers=``, checked: names are HTTP tokens, each once; values are
+    Latin-1 text without line breaks; the stream's own ``content-type`` (and its
+    framing) stay the framework's."""
+    checked: dict[str, str] = {}
+    seen: set[str] = set()
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ConfigurationError(f"{where}: headers: {name!r} is not a header name")
+        lower = name.lower()
+        if lower in FIXED_HEADERS:
+            raise ConfigurationError(
+                f"{where}: headers: {name!r} is the framework's on an event stream "
+                "(text/event-stream, sent in chunks) and cannot be set"
+            )
+        if lower in seen:
+            raise ConfigurationError(f"{where}: headers: {name!r} is given twice")
+        seen.add(lower)
+        if not isinstance(value, str) or not value.isascii() or not value.isprintable():
+            raise ConfigurationError(
+                f"{where}: headers: the value of {name!r} must be printable ASCII text "
+                f"without line breaks; got {value!r}"
+            )
+        checked[name] = value
+    return checked
+
+
 def compile_sse(
     func: Callable[..., Any],
     *,
@@ -179,6 +217,7 @@ def compile_sse(
     hooks: Sequence[Hook] = (),
     keepalive: float | None = DEFAULT_KEEPALIVE,
     event_names: Mapping[Any, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     autouse: bool = True,
 ) -> SSEPlan:
     """Read an SSE handler's signature into its plan, or raise ``ConfigurationError``."""
@@ -186,6 +225,7 @@ def compile_sse(
     _check_options(func, keepalive, where)
     returns = _return_annotation(func, where)
     kinds = _event_kinds(returns, dict(event_names or {}), where)
+    own_headers = response_headers(headers or {}, where)
     parts = read_parameters(
         func,
         where=where,
@@ -213,6 +253,7 @@ def compile_sse(
         return SSEPlan(
             kinds=kinds,
             keepalive=keepalive,
+            headers=own_headers,
             endpoint=func,
             name=where,
             is_async=True,

@@ -12,7 +12,12 @@ from bocadillo.compile.parameters import SignatureParts, describe, read_paramete
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.errors import ConfigurationError
 from bocadillo.hooks import Hook
-from bocadillo.runtime.websockets import DEFAULT_MAX_MESSAGE_SIZE, MessageCodec, WebSocketPlan
+from bocadillo.runtime.websockets import (
+    ALL_CLOSE_CODES,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    MessageCodec,
+    WebSocketPlan,
+)
 
 __all__ = ["compile_websocket"]
 
@@ -37,6 +42,28 @@ def _websocket_arg(parts: SignatureParts, where: str) -> tuple[str, Any]:
     return parts.websocket_arg
 
 
+def caught_codes(codes: Any, where: str) -> frozenset[int] | None:
+    """``caught_close_codes``: ``"all"`` (None) or a collection of close codes."""
+    if codes == ALL_CLOSE_CODES:
+        return None
+    if codes is all:
+        raise ConfigurationError(
+            f"{where}: caught_close_codes takes the string 'all', not the built-in all()"
+        )
+    if isinstance(codes, str | bytes) or not isinstance(codes, Collection):
+        raise ConfigurationError(
+            f"{where}: caught_close_codes is 'all' or a tuple of close codes, "
+            f"(1000, 1001); got {codes!r}"
+        )
+    for code in codes:
+        if isinstance(code, bool) or not isinstance(code, int) or not 1000 <= code <= 4999:
+            raise ConfigurationError(
+                f"{where}: caught_close_codes: {code!r} is not a WebSocket close code "
+                "(a whole number from 1000 to 4999)"
+            )
+    return frozenset(codes)
+
+
 def compile_websocket(
     func: Callable[..., Any],
     *,
@@ -47,6 +74,7 @@ def compile_websocket(
     auto_accept: bool = True,
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     invalid_message: Literal["close", "reply"] = "close",
+    caught_close_codes: Literal["all"] | Collection[int] = ALL_CLOSE_CODES,
 ) -> WebSocketPlan:
     """Read a WebSocket handler's signature into its plan, or raise ``ConfigurationError``."""
     where = describe(func)
@@ -54,6 +82,7 @@ def compile_websocket(
         raise ConfigurationError(f"{where}: a WebSocket handler must be an `async def`")
     if invalid_message not in ("close", "reply"):
         raise ConfigurationError(f"{where}: invalid_message is 'close' or 'reply'")
+    caught = caught_codes(caught_close_codes, where)
     parts = read_parameters(
         func,
         where=where,
@@ -98,6 +127,7 @@ def compile_websocket(
             auto_accept=auto_accept,
             max_message_size=max_message_size,
             invalid_message=invalid_message,
+            caught_close_codes=caught,
         )
     except ConfigurationError:
         raise

@@ -387,7 +387,7 @@ class _Builder:
         parts.append(
             "**Handshake refused**: with an HTTP response (`"
             + self.model.error_format.media_type
-            + "`), or close code 1008 where the server cannot send one."
+            + "`), or, where the server cannot send one, close code 1008 (1011 for a 500)."
         )
         parts.append(markdown_table(("status", "when"), handshake))
         return "\n\n".join(parts)

@@ -325,10 +325,16 @@ class _DocumentBuilder:
         else:
             media = {"itemSchema": item, "schema": {"type": "array", "items": item}}
         names = ", ".join(kind.name for kind in plan.kinds)
-        return {
+        response: dict[str, Any] = {
             "description": f"A stream of server-sent events: {names}.",
             "content": {"text/event-stream": media},
         }
+        if plan.headers:  # the route's headers=, sent with every stream
+            response["headers"] = {
+                name: {"required": True, "schema": {"type": "string", "const": value}}
+                for name, value in plan.headers.items()
+            }
+        return response
 
     def success(self, plan: EndpointPlan) -> dict[str, Any]:
         if isinstance(plan, SSEPlan):

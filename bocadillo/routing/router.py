@@ -264,21 +264,27 @@ class Router:
         auto_accept: bool = True,
         max_message_size: int = 64 * 1024,
         invalid_message: Literal["close", "reply"] = "close",
+        caught_close_codes: Literal["all"] | Collection[int] = "all",
         **options: Unpack[WebSocketRouteOptions],
     ) -> Callable[[F], F]:
         """Register a WebSocket handler, which takes ``ws: WebSocket[In, Out]``.
 
         ``auto_accept=False`` leaves the handshake to the handler
-        (``await ws.accept()``). ``max_message_size`` (bytes) closes the
-        connection with 1009 past it. ``invalid_message="reply"`` answers a
-        message that does not validate with an error message instead of
-        closing with 1007.
+        (``await ws.accept()``, or ``await ws.reject(403)``). ``max_message_size``
+        (bytes) closes the connection with 1009 past it.
+        ``invalid_message="reply"`` answers a message that does not validate
+        with an error message instead of closing with 1007.
+        ``caught_close_codes`` are the client's close codes that end ``async for
+        message in ws`` (and ``async with ws``) quietly: ``"all"`` (the default)
+        or a tuple such as ``(1000, 1001)``; any other close raises
+        ``WebSocketDisconnect`` in the handler.
         """
         _check_options(options, _WEBSOCKET_OPTIONS, f"WEBSOCKET {path}")
         websocket_options = {
             "auto_accept": auto_accept,
             "max_message_size": max_message_size,
             "invalid_message": invalid_message,
+            "caught_close_codes": caught_close_codes,
         }
 
         def decorator(endpoint: F) -> F:
@@ -294,6 +300,7 @@ class Router:
         *,
         keepalive: float | None = 15.0,
         event_names: Mapping[Any, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         **options: Unpack[SSERouteOptions],
     ) -> Callable[[F], F]:
         """Register a server-sent events handler: an async generator declared
@@ -303,11 +310,18 @@ class Router:
         went out for that long, so proxies keep the connection open.
         ``event_names`` maps event types to the ``event:`` names sent for them
         (by default the class's ``__sse_event__``, else its name; ``message``
-        for ``str``). The other options are those of every route, and
+        for ``str``). ``headers`` are added to the stream's response (and documented),
+        ``{"cache-control": "no-store"}``: a header of the framework's own
+        (``cache-control``, ``x-accel-buffering``) is replaced, ``content-type``
+        cannot be. The other options are those of every route, and
         ``responses``.
         """
         _check_options(options, _SSE_OPTIONS, f"SSE {path}")
-        sse_options = {"keepalive": keepalive, "event_names": dict(event_names or {})}
+        sse_options = {
+            "keepalive": keepalive,
+            "event_names": dict(event_names or {}),
+            "headers": dict(headers or {}),
+        }
 
         def decorator(endpoint: F) -> F:
             self._add(RouteDef(path, "GET", endpoint, sse_options=dict(sse_options)), options)

@@ -39,6 +39,7 @@ from bocadillo.schemas.protocol import SchemaAdapter, SchemaValidationError
 
 __all__ = [
     "DEFAULT_KEEPALIVE",
+    "FIXED_HEADERS",
     "Event",
     "EventKind",
     "SSEPlan",
@@ -63,6 +64,8 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+# What a route's headers= cannot set: the stream's media type and its framing.
+FIXED_HEADERS = frozenset({"content-type", "content-length", "transfer-encoding"})
 LAST_EVENT_ID = "last_event_id"  # the parameter that receives the Last-Event-ID header
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -161,10 +164,24 @@ class SSEPlan(EndpointPlan):
     # must still finish.
     shielded_teardown = True
 
-    def __init__(self, *, kinds: list[EventKind], keepalive: float | None, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        kinds: list[EventKind],
+        keepalive: float | None,
+        headers: dict[str, str] | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.kinds = kinds
         self.keepalive = keepalive
+        # The route's own headers, as declared (the documents show them), and the
+        # response's: the framework's, with the route's replacing or added.
+        self.headers: dict[str, str] = dict(headers or {})
+        own = {name.lower(): value for name, value in self.headers.items()}
+        self.response_headers = [
+            (name, value) for name, value in SSE_HEADERS if name.decode() not in own
+        ] + [(name.encode("latin-1"), value.encode("latin-1")) for name, value in own.items()]
         self._by_class: dict[type, EventKind | None] = {
             kind.annotation: kind for kind in kinds if isinstance(kind.annotation, type)
         }
@@ -254,7 +271,7 @@ class SSEPlan(EndpointPlan):
     async def _stream(
         self, events: Any, scope: Scope, receive: Receive, send: Send
     ) -> BaseException | None:
-        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        await send({"type": "http.response.start", "status": 200, "headers": self.response_headers})
         scope[EVENT_STREAM] = True  # see SERVER_STOPPING
         if scope["method"] == "HEAD":
             await events.aclose()

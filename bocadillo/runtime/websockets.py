@@ -8,6 +8,10 @@ handler declares its body and return type::
         async for message in ws:          # a validated ChatIn
             await ws.send(ChatOut(room=room, text=message.text))
 
+``async for`` ends quietly when the client closes with one of the route's
+``caught_close_codes`` (every code unless the route says otherwise); any
+other close raises ``WebSocketDisconnect`` out of the loop.
+
 Close codes the framework uses (RFC 6455):
 
 | code | when |
@@ -15,9 +19,11 @@ Close codes the framework uses (RFC 6455):
 | 1000 | the handler returned |
 | 1003 | a frame of the wrong kind (binary for a text route, or text for ``bytes``) |
 | 1007 | a message that is not JSON or does not match ``In`` |
-| 1008 | the handshake was refused and the server cannot send an HTTP response instead |
+| 1008 | the handshake was refused (4xx) and the server cannot send an HTTP response instead |
 | 1009 | a message over the route's ``max_message_size`` |
-| 1011 | the handler raised; the reason never carries the exception's text |
+| 1011 | the handler raised (or, before accepting, anything did: a 500 refusal, as 1008) |
+
+The reason of a 1011 never carries the exception's text.
 """
 
 from __future__ import annotations
@@ -25,11 +31,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import typing
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from types import TracebackType
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
-from starlette.datastructures import Address, Headers, QueryParams
+from starlette.datastructures import URL, Address, Headers, QueryParams
 from starlette.types import Scope
 from starlette.websockets import WebSocket as StarletteWebSocket
 from starlette.websockets import WebSocketDisconnect as StarletteWebSocketDisconnect
@@ -50,6 +57,7 @@ from bocadillo.schemas.protocol import MalformedInput, SchemaAdapter, SchemaVali
 from bocadillo.schemas.registry import adapter_for
 
 __all__ = [
+    "ALL_CLOSE_CODES",
     "CLOSE_CODES",
     "WebSocket",
     "WebSocketDisconnect",
@@ -62,6 +70,7 @@ In = TypeVar("In")
 Out = TypeVar("Out")
 
 DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024
+ALL_CLOSE_CODES: Literal["all"] = "all"  # caught_close_codes: every close ends the loop quietly
 
 CLOSE_CODES: dict[int, str] = {
     1000: "The handler finished.",
@@ -80,7 +89,9 @@ CLOSE_CODES: dict[int, str] = {
 class WebSocketDisconnect(StarletteWebSocketDisconnect):
     """The client left (or the connection was closed): ``code`` and ``reason`` say how.
 
-    ``await ws.receive()`` raises it; ``async for message in ws`` simply ends.
+    ``await ws.receive()`` raises it. ``async for message in ws`` (and ``async
+    with ws``) end quietly on a close code the route catches
+    (``caught_close_codes``, every code by default), and raise it for any other.
     """
 
 
@@ -117,12 +128,14 @@ class WebSocket(Generic[In, Out]):
     ``In`` and ``Out`` may be pydantic models, typesystem schemas, unions,
     ``str`` (text frames, as sent) or ``bytes`` (binary frames). ``async for
     message in ws`` yields validated messages until the client leaves;
-    ``await ws.send(message)`` sends one.
+    ``await ws.send(message)`` sends one. ``async with ws:`` accepts, and
+    closes with 1000 (1011 on an error); ``await ws.reject(403)`` refuses the
+    handshake instead; ``ws.url`` is the URL the handshake was sent to.
     """
 
     __bocadillo_websocket__ = True
 
-    __slots__ = ("_plan", "_receive", "_send", "_ws")
+    __slots__ = ("_client_code", "_plan", "_receive", "_reported", "_send", "_ws")
 
     def __init__(
         self, websocket: StarletteWebSocket, plan: WebSocketPlan, receive: Any, send: Any
@@ -133,6 +146,11 @@ class WebSocket(Generic[In, Out]):
         # receive and send; the states Starlette would check are kept here.
         self._receive = receive
         self._send = send
+        # The code the client closed with, once it did.
+        self._client_code: int | None = None
+        # The handler's exception `async with ws` closed the connection for (and
+        # logged): the plan does not report it twice.
+        self._reported: BaseException | None = None
 
     # -- the connection --------------------------------------------------------
 
@@ -151,6 +169,11 @@ class WebSocket(Generic[In, Out]):
     @property
     def headers(self) -> Headers:
         return self._ws.headers
+
+    @property
+    def url(self) -> URL:
+        """The URL the handshake was sent to (``ws://`` or ``wss://``), with its query."""
+        return self._ws.url
 
     @property
     def client(self) -> Address | None:
@@ -176,6 +199,70 @@ class WebSocket(Generic[In, Out]):
         ):
             await self._ws.close(code, reason)
 
+    async def reject(
+        self,
+        status_code: int = 403,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Refuse the handshake, before accepting (on a route with ``auto_accept=False``).
+
+        The client gets an HTTP error response with ``status_code`` (a 4xx or 5xx),
+        ``detail`` and ``headers``, in the app's error format, as from an
+        ``HTTPError`` raised by a provider; where the server cannot send an HTTP
+        response, the connection is closed with 1008 (1011 for a 5xx). Once the
+        connection is accepted it is a ``RuntimeError``: close it instead.
+        """
+        state = self._ws.application_state
+        if state is not WebSocketState.CONNECTING:
+            if state is WebSocketState.CONNECTED:
+                raise RuntimeError(
+                    "ws.reject() refuses the handshake, but this connection is accepted "
+                    "already (a route accepts for you unless it says auto_accept=False): "
+                    "close it instead, with await ws.close(code, reason)"
+                )
+            raise RuntimeError("ws.reject(): the handshake was answered already")
+        error = HTTPError(status_code, detail=detail, headers=headers)
+        await refuse_handshake(
+            error,
+            self._ws.scope,
+            self._ws.receive,
+            self._ws.send,  # Starlette's: it records that the handshake is over
+            error_format=self._plan.error_format,
+        )
+
+    # -- async with ws -----------------------------------------------------------
+
+    async def __aenter__(self) -> WebSocket[In, Out]:
+        """Accept the connection (unless it is accepted already)."""
+        state = self._ws.application_state
+        if state is WebSocketState.CONNECTING:
+            await self._ws.accept()
+        elif state is not WebSocketState.CONNECTED:
+            raise RuntimeError("async with ws: the connection is closed already")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        """Close with 1000; on an exception, close with 1011 (logged) and let it go on,
+        so that the route's providers see it. A client's close the route catches
+        ends the block quietly."""
+        if exc is None:
+            with contextlib.suppress(StarletteWebSocketDisconnect):  # the client just left
+                await self.close(1000)
+            return False
+        if isinstance(exc, StarletteWebSocketDisconnect):
+            return self._plan.catches(exc.code)
+        if isinstance(exc, Exception) and not isinstance(exc, _Closed):
+            await self._plan.close_for(self, exc)
+            self._reported = exc
+        return False
+
     # -- messages --------------------------------------------------------------
 
     async def receive(self) -> In:
@@ -191,13 +278,14 @@ class WebSocket(Generic[In, Out]):
         while True:
             if ws.client_state is not WebSocketState.CONNECTED:
                 if ws.client_state is WebSocketState.DISCONNECTED:
-                    raise WebSocketDisconnect(1000)
+                    raise WebSocketDisconnect(self._client_code or 1000)
                 raise RuntimeError("Accept the connection before receiving messages.")
             message = await self._receive()
             if message["type"] != "websocket.receive":
                 if message["type"] == "websocket.disconnect":
                     ws.client_state = WebSocketState.DISCONNECTED
-                    raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+                    self._client_code = code = message.get("code", 1000)
+                    raise WebSocketDisconnect(code, message.get("reason"))
                 raise RuntimeError(f"Unexpected ASGI message {message['type']!r}.")
             text: str | None = message.get("text")
             data: bytes | None = message.get("bytes")
@@ -247,7 +335,11 @@ class WebSocket(Generic[In, Out]):
         while True:
             try:
                 message = await self.receive()
-            except (WebSocketDisconnect, _Closed):
+            except WebSocketDisconnect as exc:
+                if self._plan.catches(exc.code):
+                    return
+                raise
+            except _Closed:
                 return
             yield message
 
@@ -259,7 +351,7 @@ class WebSocket(Generic[In, Out]):
                 raise RuntimeError("Accept the connection before sending messages.")
             raise WebSocketDisconnect(1006, "The connection is closed.")
         if ws.client_state is WebSocketState.DISCONNECTED:
-            raise WebSocketDisconnect(1006, "The connection is closed.")
+            raise WebSocketDisconnect(self._client_code or 1006, "The connection is closed.")
         try:
             await self._send(message)
         except OSError:  # what servers raise once the client is gone, as Starlette reads it
@@ -309,6 +401,7 @@ class WebSocketPlan:
         auto_accept: bool,
         max_message_size: int,
         invalid_message: Literal["close", "reply"],
+        caught_close_codes: frozenset[int] | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.name = name
@@ -321,6 +414,8 @@ class WebSocketPlan:
         self.auto_accept = auto_accept
         self.max_message_size = max_message_size
         self.invalid_message = invalid_message
+        # The client's close codes that end `async for` quietly; None: every code.
+        self.caught_close_codes = caught_close_codes
         # How errors are answered: the reply to an unreadable message, a refused
         # handshake's response (the app sets its own after compiling).
         self.error_format: ErrorFormat = PROBLEM_DETAILS
@@ -330,6 +425,24 @@ class WebSocketPlan:
 
     def __repr__(self) -> str:
         return f"<WebSocketPlan {self.name}>"
+
+    def catches(self, code: int) -> bool:
+        """Whether a client's close with ``code`` ends the handler's loop quietly."""
+        caught = self.caught_close_codes
+        return caught is None or code in caught
+
+    async def close_for(self, typed: WebSocket[Any, Any], exc: Exception) -> None:
+        """Close an accepted connection for the handler's exception, and log it:
+        1013 for a channel subscription that fell behind, else 1011."""
+        if isinstance(exc, SlowSubscriber):
+            # A channel subscription fell behind (overflow="disconnect"): 1013, try again.
+            logger.info("Closing a WebSocket of %s: %s", self.name, exc)
+            code, reason = SLOW_SUBSCRIBER_CLOSE_CODE, "Too slow to keep up"
+        else:
+            logger.error("WebSocket handler %s failed", self.name, exc_info=exc)
+            code, reason = 1011, "Internal error"
+        with contextlib.suppress(StarletteWebSocketDisconnect):
+            await typed.close(code, reason)
 
     async def __call__(
         self,
@@ -355,22 +468,20 @@ class WebSocketPlan:
             if self.auto_accept:
                 await websocket.accept()
             await self.endpoint(**kwargs)
-        except (StarletteWebSocketDisconnect, _Closed):
+        except _Closed:
             pass
-        except SlowSubscriber as exc:
-            # A channel subscription fell behind (overflow="disconnect"): 1013, try again.
-            failure = exc
-            logger.info("Closing a WebSocket of %s: %s", self.name, exc)
-            with contextlib.suppress(StarletteWebSocketDisconnect):
-                await typed.close(SLOW_SUBSCRIBER_CLOSE_CODE, "Too slow to keep up")
+        except StarletteWebSocketDisconnect as exc:
+            if not self.catches(exc.code):
+                # A close the route does not catch, which the handler let through: the
+                # providers see it. The client is gone: nothing to answer.
+                failure = exc
+                logger.info("The client of %s closed with %s", self.name, exc.code)
         except Exception as exc:
             failure = exc
             if websocket.application_state is WebSocketState.CONNECTING:
                 await self._refuse_handshake(websocket, exc)  # logs it unless an HTTPError
-            else:
-                logger.error("WebSocket handler %s failed", self.name, exc_info=exc)
-                with contextlib.suppress(StarletteWebSocketDisconnect):
-                    await typed.close(1011, "Internal error")
+            elif exc is not typed._reported:
+                await self.close_for(typed, exc)
         finally:
             if exits:
                 await self._session.close(exits, failure)
@@ -385,16 +496,19 @@ class WebSocketPlan:
 
     async def _refuse_handshake(self, websocket: StarletteWebSocket, exc: BaseException) -> None:
         """Refuse before accepting: an HTTP error response where the server can send
-        one (the ASGI websocket.http.response extension), else close 1008."""
+        one (the ASGI websocket.http.response extension), else close 1008 (1011 for
+        an exception other than an ``HTTPError``: a 500)."""
+        reason = "Handshake refused"
         if not isinstance(exc, HTTPError):
             logger.error("WebSocket handshake for %s failed", self.name, exc_info=exc)
             exc = HTTPError(500, detail="The handshake failed.")
+            reason = "Internal error"  # closed with 1011 where no response can go
         # Through the WebSocket's own send, so that it knows the handshake is over.
         await refuse_handshake(
             exc,
             websocket.scope,
             websocket.receive,
             websocket.send,
-            reason="Handshake refused",
+            reason=reason,
             error_format=self.error_format,
         )

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, assert_type
 
 from pydantic import BaseModel
-from starlette.datastructures import Address, Headers, QueryParams
+from starlette.datastructures import URL, Address, Headers, QueryParams
 
 from bocadillo import (
     App,
@@ -101,7 +101,7 @@ assert_type(make_limit, Callable[[], int])
 # -- server-sent events: Event[T] -------------------------------------------------
 
 
-@app.sse("/ticks", keepalive=None)
+@app.sse("/ticks", keepalive=None, headers={"cache-control": "no-store"})
 async def ticks() -> AsyncIterator[Event[Tick] | Tick]:
     event = Event(Tick(n=1), id=1, retry=5000)
     assert_type(event, Event[Tick])
@@ -128,6 +128,24 @@ async def room(ws: WebSocket[Say, Said], room: str) -> None:
     async for message in ws:
         assert_type(message, Say)
         await ws.send(Said(name=room, text=message.text))
+
+
+@app.websocket("/lobby", auto_accept=False, caught_close_codes=(1000, 1001))
+async def lobby(ws: WebSocket[Say, Said]) -> None:
+    assert_type(ws.url, URL)
+    if ws.url.query:
+        assert_type(await ws.reject(403, "No queries.", headers={"x-why": "query"}), None)
+        return
+    async with ws as accepted:  # accepts; closes with 1000 (1011 on an error)
+        assert_type(accepted, WebSocket[Say, Said])
+        async for message in accepted:
+            await accepted.send(Said(name="lobby", text=message.text))
+
+
+@app.websocket("/everyone", caught_close_codes="all")
+async def everyone(ws: WebSocket[str, str]) -> None:
+    async with ws:
+        await ws.send(str(ws.url))
 
 
 async def call_the_handlers(ws: WebSocket[Say, Said]) -> None:
