@@ -26,11 +26,14 @@ from bocadillo.errors import (
 )
 from bocadillo.http.middleware import CORS, GZip, Sessions
 from bocadillo.params import Body, Cookie, File, Form, Header, Path, Query
-from bocadillo.providers import discover_providers, provider
+from bocadillo.providers import discover_providers, provider, useprovider
 from bocadillo.routing.router import Router
 from bocadillo.runtime.background import BackgroundTasks
+from bocadillo.runtime.body import ClientDisconnect
+from bocadillo.runtime.providers import Lazy
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.responses import (
+    FileResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -38,6 +41,7 @@ from bocadillo.runtime.responses import (
     RedirectResponse,
     Response,
     StreamingResponse,
+    attachment,
 )
 from bocadillo.runtime.sse import Event, UndeclaredEvent
 from bocadillo.runtime.uploads import UploadFile
@@ -71,11 +75,13 @@ __all__ = [
     "Body",
     "BroadcastUnavailable",
     "Channel",
+    "ClientDisconnect",
     "ConfigurationError",
     "Cookie",
     "ErrorFormat",
     "Event",
     "File",
+    "FileResponse",
     "Form",
     "GZip",
     "HTMLResponse",
@@ -84,6 +90,7 @@ __all__ = [
     "HTTPError",
     "Header",
     "JSONResponse",
+    "Lazy",
     "MalformedInput",
     "OAuth2PasswordBearer",
     "Path",
@@ -107,7 +114,9 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "WebSocketDisconnect",
+    "attachment",
     "discover_providers",
     "provider",
     "register_backend",
+    "useprovider",
 ]
