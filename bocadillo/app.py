@@ -305,6 +305,7 @@ class App(Router):
         name: str | None = None,
         autouse: bool = False,
         raises: Mapping[int, str] | None = None,
+        lazy: bool = False,
     ) -> Callable[[F], F]: ...
 
     def provider(
@@ -316,6 +317,7 @@ class App(Router):
         name: str | None = None,
         autouse: bool = False,
         raises: Mapping[int, str] | None = None,
+        lazy: bool = False,
     ) -> Any:
         """Register a provider for this app only (it wins over a global one of the same name).
 
@@ -323,7 +325,7 @@ class App(Router):
         """
         self._changed()
         return register_provider(
-            self._providers, func, scope=scope, name=name, autouse=autouse, raises=raises
+            self._providers, func, scope=scope, name=name, autouse=autouse, raises=raises, lazy=lazy
         )
 
     @overload
