@@ -130,8 +130,7 @@ SIGNATURES = {
         "background: BackgroundTask | None = None) -> None"
     ),
     "Lazy": (
-        "(self, kind: ProviderKind, func: Any, kwargs: dict[str, Any], "
-        "exits: list[Any]) -> None"
+        "(self, kind: ProviderKind, func: Any, kwargs: dict[str, Any], exits: list[Any]) -> None"
     ),
     "MalformedInput": "(self, /, *args, **kwargs)",
     "OAuth2PasswordBearer": (
