@@ -27,11 +27,14 @@ from bocadillo.errors import (
 from bocadillo.hooks import after, before
 from bocadillo.http.middleware import CORS, GZip, Sessions
 from bocadillo.params import Body, Cookie, File, Form, Header, Path, Query
-from bocadillo.providers import discover_providers, provider
+from bocadillo.providers import discover_providers, provider, useprovider
 from bocadillo.routing.router import Router
 from bocadillo.runtime.background import BackgroundTasks
+from bocadillo.runtime.body import ClientDisconnect
+from bocadillo.runtime.providers import Lazy
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.responses import (
+    FileResponse,
     HTMLResponse,
     JSONResponse,
     PlainTextResponse,
@@ -39,6 +42,7 @@ from bocadillo.runtime.responses import (
     RedirectResponse,
     Response,
     StreamingResponse,
+    attachment,
 )
 from bocadillo.runtime.sse import Event, UndeclaredEvent
 from bocadillo.runtime.uploads import UploadFile
@@ -72,11 +76,13 @@ __all__ = [
     "Body",
     "BroadcastUnavailable",
     "Channel",
+    "ClientDisconnect",
     "ConfigurationError",
     "Cookie",
     "ErrorFormat",
     "Event",
     "File",
+    "FileResponse",
     "Form",
     "GZip",
     "HTMLResponse",
@@ -85,6 +91,7 @@ __all__ = [
     "HTTPError",
     "Header",
     "JSONResponse",
+    "Lazy",
     "MalformedInput",
     "OAuth2PasswordBearer",
     "Path",
@@ -109,8 +116,10 @@ __all__ = [
     "WebSocket",
     "WebSocketDisconnect",
     "after",
+    "attachment",
     "before",
     "discover_providers",
     "provider",
     "register_backend",
+    "useprovider",
 ]

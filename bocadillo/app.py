@@ -308,6 +308,7 @@ class App(Router):
         name: str | None = None,
         autouse: bool = False,
         raises: Mapping[int, str] | None = None,
+        lazy: bool = False,
     ) -> Callable[[F], F]: ...
 
     def provider(
@@ -319,6 +320,7 @@ class App(Router):
         name: str | None = None,
         autouse: bool = False,
         raises: Mapping[int, str] | None = None,
+        lazy: bool = False,
     ) -> Any:
         """Register a provider for this app only (it wins over a global one of the same name).
 
@@ -326,7 +328,7 @@ class App(Router):
         """
         self._changed()
         return register_provider(
-            self._providers, func, scope=scope, name=name, autouse=autouse, raises=raises
+            self._providers, func, scope=scope, name=name, autouse=autouse, raises=raises, lazy=lazy
         )
 
     @overload

@@ -34,10 +34,17 @@ __all__ = [
     "load_providerconf",
     "provider",
     "register_provider",
+    "used_providers",
+    "useprovider",
 ]
 
 ProviderScope = Literal["app", "request"]
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Set on a handler by @useprovider: the names of the providers it runs for their effect.
+_USED = "__bocadillo_useprovider__"
+# Set on a provider's function when it is registered: the name it was registered under.
+_NAME = "__bocadillo_provider_name__"
 
 
 class ProviderKind(enum.Enum):
@@ -63,7 +70,7 @@ def _kind_of(func: Any) -> ProviderKind:
 class Provider:
     """A registered provider: the function, its name, scope and declared errors."""
 
-    __slots__ = ("autouse", "func", "kind", "name", "raises", "scope")
+    __slots__ = ("autouse", "func", "kind", "lazy", "name", "raises", "scope")
 
     def __init__(
         self,
@@ -73,14 +80,26 @@ class Provider:
         scope: ProviderScope = "request",
         autouse: bool = False,
         raises: Mapping[int, str] | None = None,
+        lazy: bool = False,
     ) -> None:
         if scope not in ("app", "request"):
             raise ConfigurationError(f"provider {name!r}: scope must be 'app' or 'request'")
+        if lazy and scope != "request":
+            raise ConfigurationError(
+                f"provider {name!r}: a lazy provider is made when a handler awaits it, so it "
+                "is request-scoped; an app provider is made once, at start-up"
+            )
+        if lazy and autouse:
+            raise ConfigurationError(
+                f"provider {name!r}: a lazy provider is made when a handler awaits it; "
+                "autouse=True would never make it"
+            )
         self.func = func
         self.name = name
         self.scope: ProviderScope = scope
         self.autouse = autouse
         self.raises = dict(raises or {})
+        self.lazy = lazy
         self.kind = _kind_of(func)
 
     def __repr__(self) -> str:
@@ -128,13 +147,17 @@ def register_provider(
     name: str | None,
     autouse: bool,
     raises: Mapping[int, str] | None,
+    lazy: bool = False,
 ) -> F | Callable[[F], F]:
     """The body of ``@provider`` and ``@app.provider``: register into ``registry``."""
 
     def register(func: F) -> F:
+        registered = name or func.__name__
         registry.add(
-            Provider(func, name=name or func.__name__, scope=scope, autouse=autouse, raises=raises)
+            Provider(func, name=registered, scope=scope, autouse=autouse, raises=raises, lazy=lazy)
         )
+        with contextlib.suppress(AttributeError, TypeError):  # a builtin, a bound method
+            setattr(func, _NAME, registered)  # so that @useprovider(func) finds the name
         return func
 
     return register(func) if func is not None else register
@@ -151,6 +174,7 @@ def provider(
     name: str | None = None,
     autouse: bool = False,
     raises: Mapping[int, str] | None = None,
+    lazy: bool = False,
 ) -> Callable[[F], F]: ...
 
 
@@ -162,6 +186,7 @@ def provider(
     name: str | None = None,
     autouse: bool = False,
     raises: Mapping[int, str] | None = None,
+    lazy: bool = False,
 ) -> F | Callable[[F], F]:
     """Register a provider: any handler receives its value by naming a parameter after it.
 
@@ -187,11 +212,61 @@ def provider(
     name. ``autouse=True`` runs a request provider for every request even if
     no handler names it. ``raises`` maps the HTTP statuses the provider may
     answer with (``{401: "Missing or invalid API key"}``) to a description, so
-    the API docs can list them.
+    the API docs can list them. ``lazy=True`` (request scope only) hands
+    handlers a ``Lazy[T]`` instead of the value: the provider is made when the
+    handler first awaits it, and not at all if it never does.
     """
     return register_provider(
-        GLOBAL_PROVIDERS, func, scope=scope, name=name, autouse=autouse, raises=raises
+        GLOBAL_PROVIDERS, func, scope=scope, name=name, autouse=autouse, raises=raises, lazy=lazy
     )
+
+
+def useprovider(*providers: str | Callable[..., Any]) -> Callable[[F], F]:
+    """Run providers for their effect before the handler, without a parameter for them.
+
+    ::
+
+        @provider
+        async def audit(request: Request) -> AsyncIterator[None]:
+            log.info("start %s", request.url.path)
+            yield
+            log.info("done %s", request.url.path)
+
+        @app.get("/reports")
+        @useprovider("audit")
+        async def reports() -> list[Report]: ...
+
+    Each provider is named, or given as the function registered with
+    ``@provider`` or ``@app.provider``. They are made before the handler, in
+    the order given, each once per request like any provider (with its
+    teardown, its errors and its own parameters, validated and documented with
+    the handler's), on HTTP, WebSocket and event-stream handlers and on a
+    view's methods. A name that is no provider is an error at start-up.
+    """
+    names: list[str] = []
+    for item in providers:
+        if isinstance(item, str):
+            names.append(item)
+        elif callable(item):
+            names.append(str(getattr(item, _NAME, None) or getattr(item, "__name__", item)))
+        else:
+            raise TypeError(f"@useprovider takes provider names or functions, not {item!r}")
+
+    def decorate(func: F) -> F:
+        if isinstance(func, type):
+            raise TypeError(
+                f"@useprovider on the class {func.__qualname__}: decorate its methods instead"
+            )
+        # An outer decorator runs last: its providers go first, as written.
+        setattr(func, _USED, (*names, *getattr(func, _USED, ())))
+        return func
+
+    return decorate
+
+
+def used_providers(func: Any) -> tuple[str, ...]:
+    """The providers ``@useprovider`` asked ``func`` to run, in order."""
+    return tuple(getattr(func, _USED, ()))
 
 
 @contextlib.contextmanager

@@ -65,6 +65,7 @@ SIGNATURES = {
         "(self, app: Any, name: str, message_type: Any, *, max_queue: int = 100, "
         "overflow: Overflow = 'drop_oldest', adapter: SchemaAdapter | None = None) -> None"
     ),
+    "ClientDisconnect": "(self, /, *args, **kwargs)",
     "ConfigurationError": "(self, /, *args, **kwargs)",
     "Cookie": (
         "(default: Any = <unset>, *, alias: str | None = None, title: str | None = None, "
@@ -83,6 +84,11 @@ SIGNATURES = {
         "(default: Any = <unset>, *, alias: str | None = None, title: str | None = None, "
         "description: str | None = None, max_files: int | None = None, "
         "max_part_size: int | None = None, max_fields: int | None = None) -> Any"
+    ),
+    "FileResponse": (
+        "(self, path: str | os.PathLike[str], *, attachment: bool | str = False, "
+        "status_code: int = 200, headers: Mapping[str, str] | None = None, "
+        "media_type: str | None = None, background: BackgroundTask | None = None) -> None"
     ),
     "Form": (
         "(default: Any = <unset>, *, alias: str | None = None, title: str | None = None, "
@@ -124,6 +130,9 @@ SIGNATURES = {
         "(self, content: Any = None, status_code: int = 200, headers: Mapping[str, "
         "str] | None = None, media_type: str | None = None, "
         "background: BackgroundTask | None = None) -> None"
+    ),
+    "Lazy": (
+        "(self, kind: ProviderKind, func: Any, kwargs: dict[str, Any], exits: list[Any]) -> None"
     ),
     "MalformedInput": "(self, /, *args, **kwargs)",
     "OAuth2PasswordBearer": (
@@ -207,16 +216,18 @@ SIGNATURES = {
     ),
     "WebSocketDisconnect": "(self, code: int = 1000, reason: str | None = None) -> None",
     "after": "(hook: Callable[..., Any], *, raises: Mapping[int, str] | None = None) -> Hook",
+    "attachment": "(filename: str) -> dict[str, str]",
     "before": "(hook: Callable[..., Any], *, raises: Mapping[int, str] | None = None) -> Hook",
     "discover_providers": "(module: str) -> ModuleType",
     "provider": (
         "(func: F | None = None, /, *, scope: ProviderScope = 'request', "
         "name: str | None = None, autouse: bool = False, raises: Mapping[int, "
-        "str] | None = None) -> F | Callable[[F], F]"
+        "str] | None = None, lazy: bool = False) -> F | Callable[[F], F]"
     ),
     "register_backend": (
         "(backend: Backend, *, is_model: Callable[[Any], bool] = <function _never>) -> None"
     ),
+    "useprovider": "(*providers: str | Callable[..., Any]) -> Callable[[F], F]",
 }
 TESTING_SIGNATURES = {
     "Client": (

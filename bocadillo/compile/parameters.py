@@ -39,6 +39,7 @@ from starlette.requests import Request
 from bocadillo.compile.bodies import BodyEntry, body_spec, envelope_name
 from bocadillo.compile.fits import fits, provided_type, provider_location
 from bocadillo.compile.forms import FormEntry, form_entry
+from bocadillo.compile.provider_use import check_lazy_fits, used_provider_entries
 from bocadillo.compile.validation import is_optional_of, validated_type
 from bocadillo.errors import ConfigurationError
 from bocadillo.params import UNSET, FormParam, Param, ParamSource
@@ -92,7 +93,7 @@ class SignatureParts:
     params: list[ParamSpec]
     body: BodySpec | None
     request_arg: str | None
-    providers: list[tuple[str, str]]  # (argument, provider name)
+    providers: list[tuple[str | None, str]]  # (argument, or None for @useprovider; provider)
     hints: dict[str, Any]
     websocket_arg: tuple[str, Any] | None = None  # (argument, WebSocket[In, Out])
     form: list[tuple[FormEntry, FormParam]] = dataclasses.field(default_factory=list)
@@ -244,6 +245,7 @@ def read_parameters(
         source = source_of(declared, context, parts)
         if source is not TAKEN:
             add_spec(declared, source, context, parts)
+    parts.providers += used_provider_entries(func, where, is_provider, provider_names)
     name = envelope_name(getattr(func, "__qualname__", "handler"), skip_first)
     parts.body = body_spec(parts.body_entries, where=where, name=name)
     return parts
@@ -290,6 +292,8 @@ def provider_rule(
 
 def check_fits(param: DeclaredParameter, provider: Provider, context: SignatureContext) -> None:
     """An annotated parameter named like a provider must fit the provider's type."""
+    if check_lazy_fits(param.name, param.annotation, provider, context.where):
+        return
     provided = provided_type(provider)
     if fits(param.annotation, provided):
         return

@@ -112,7 +112,7 @@ class ProviderGraph:
                 "Make it a request provider, or move that parameter to one."
             )
         args: list[ProviderArg] = []
-        for arg, name in parts.providers:
+        for arg, name in parts.providers:  # arg None: @useprovider, made first all the same
             dependency = self._lookup(name)
             assert dependency is not None
             if dependency.scope == "request":
@@ -149,13 +149,14 @@ class ProviderGraph:
 
     def resolve_route(
         self,
-        wanted: list[tuple[str, str]],
+        wanted: list[tuple[str | None, str]],
         *,
         path_params: Collection[str],
         where: str,
         autouse: bool = True,
     ) -> RouteProviders:
-        """Resolve a handler's provider arguments ``(argument, provider name)``.
+        """Resolve a handler's provider arguments ``(argument, provider name)``; an
+        argument of None is a provider ``@useprovider`` names, made for its effect.
 
         ``autouse=False`` leaves out the autouse providers (the framework's own
         routes, such as the docs pages, do without them).
@@ -164,7 +165,13 @@ class ProviderGraph:
         for provider in self._autouse if autouse else ():
             if provider.scope == "request":
                 route.need(provider.name, [])
-        handler_args = [ProviderArg(arg, *route.need(name, [])) for arg, name in wanted]
+        handler_args: list[ProviderArg] = []
+        for arg, name in wanted:
+            if arg is None:  # @useprovider: made for its effect
+                route.check_used(name, [])
+            source = route.need(name, [])
+            if arg is not None:
+                handler_args.append(ProviderArg(arg, *source))
         return RouteProviders(
             route.steps,
             handler_args,
@@ -214,10 +221,24 @@ class _RouteResolution:
         self.made.add(name)
         return name, False
 
+    def check_used(self, name: str, chain: list[str]) -> None:
+        """A provider ``@useprovider`` names must be one that runs before the handler."""
+        declared = self.graph.declared(name)
+        if declared is not None and declared.lazy:
+            raise ConfigurationError(
+                f"{self.where}: @useprovider({name!r}) names a lazy provider, which is made "
+                "only when a handler awaits it; take it as a parameter and await it, or "
+                "make it not lazy"
+            )
+
     def _step(self, provider: Provider, chain: list[str]) -> ProviderStep:
         """How to make a request provider: its request data, its providers, its Request."""
+        declared = self.graph.declared(provider.name) or provider
+        lazy = declared.lazy  # an override of a lazy provider is lazy too
         if provider.kind is ProviderKind.VALUE:
-            return ProviderStep(provider, param_fields=[], provider_args=[], request_arg=None)
+            return ProviderStep(
+                provider, param_fields=[], provider_args=[], request_arg=None, lazy=lazy
+            )
         parts = read_parameters(
             provider.func,
             where=f"{self.where}: {self.graph.where(provider)}",
@@ -229,13 +250,18 @@ class _RouteResolution:
             allow_body=False,
         )
         self.params.extend(parts.params)
-        provider_args = [
-            ProviderArg(arg, *self.need(dependency, chain)) for arg, dependency in parts.providers
-        ]
+        provider_args: list[ProviderArg] = []
+        for arg, dependency in parts.providers:
+            if arg is None:  # the provider's own @useprovider
+                self.check_used(dependency, chain)
+            source = self.need(dependency, chain)
+            if arg is not None:
+                provider_args.append(ProviderArg(arg, *source))
         self.request_needed = self.request_needed or parts.request_arg is not None
         return ProviderStep(
             provider,
             param_fields=[(spec.name, spec.field) for spec in parts.params],
             provider_args=provider_args,
             request_arg=parts.request_arg,
+            lazy=lazy,
         )

@@ -31,6 +31,7 @@ from bocadillo.params import ParamSource
 from bocadillo.routing.router import RouteDef
 from bocadillo.routing.table import path_template
 from bocadillo.runtime.endpoint import EndpointPlan
+from bocadillo.runtime.responses import FileResponse
 from bocadillo.runtime.sse import EventKind, SSEPlan
 from bocadillo.schemas.registry import adapter_for
 
@@ -48,6 +49,9 @@ _FORM_TOO_LARGE = "The body, a field or a file is larger than its limit, or too 
 _FORM_MEDIA_TYPE = "The body was not sent as a form."
 _NO_ROUTE = "No route matches the path (a path parameter held a slash, for one)."
 _SERVER_ERROR = "An unexpected error; it was logged on the server."
+_NO_FILE = "The file was not found."
+_BAD_RANGE = "The Range header is malformed."
+_NO_RANGE = "The file cannot satisfy the Range header."
 
 
 def _operation_id_base(route: RouteDef) -> str:
@@ -384,6 +388,11 @@ class _DocumentBuilder:
             framework[415] = _FORM_MEDIA_TYPE
         if "{" in route.path:
             framework[404] = _NO_ROUTE
+        file = plan.response.annotation
+        if isinstance(file, type) and issubclass(file, FileResponse):  # -> FileResponse
+            framework[404] = f"{framework[404]} Or: {_NO_FILE}" if 404 in framework else _NO_FILE
+            framework.setdefault(400, _BAD_RANGE)
+            framework[416] = _NO_RANGE
         for status, text in framework.items():
             if status not in responses:
                 responses[status] = self.error(text)

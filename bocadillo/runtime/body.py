@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from starlette.requests import ClientDisconnect
+from starlette import requests
 from starlette.types import Message, Receive
 
 from bocadillo.errors import HTTPError
@@ -16,11 +16,22 @@ from bocadillo.runtime.specs import BodySpec
 __all__ = [
     "BodyLimitedReceive",
     "BodyMember",
+    "ClientDisconnect",
     "EnvelopeSpec",
     "body_chunks",
     "is_json_media_type",
     "read_body",
 ]
+
+
+class ClientDisconnect(requests.ClientDisconnect):
+    """The client went away before it had sent the whole request body.
+
+    Raised where the body is read: ``async for chunk in request``,
+    ``await request.body()``, ``.json()`` or ``.form()``. Catch it to clean up
+    after an upload cut short; left uncaught, nothing is answered (nobody is
+    listening) and nothing is logged.
+    """
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import AsyncGenerator, Generator, Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import anyio
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +22,7 @@ from bocadillo.runtime.specs import ParamSpec
 __all__ = [
     "AppNode",
     "AppProviders",
+    "Lazy",
     "ProviderArg",
     "ProviderSession",
     "ProviderStep",
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("bocadillo")
+T = TypeVar("T")
 
 
 # -- the compiled form -------------------------------------------------------
@@ -42,8 +44,8 @@ class ProviderArg:
 
     __slots__ = ("arg", "from_app", "key")
 
-    def __init__(self, arg: str, key: Any, from_app: bool) -> None:
-        self.arg = arg
+    def __init__(self, arg: str | None, key: Any, from_app: bool) -> None:
+        self.arg = arg  # None: made for its effect (@useprovider), passed to nobody
         self.key = key  # a provider name (request scope) or an AppNode key (app scope)
         self.from_app = from_app
 
@@ -51,7 +53,16 @@ class ProviderArg:
 class ProviderStep:
     """One request-scoped provider call, with its arguments' sources resolved."""
 
-    __slots__ = ("func", "kind", "name", "param_fields", "provider", "provider_args", "request_arg")
+    __slots__ = (
+        "func",
+        "kind",
+        "lazy",
+        "name",
+        "param_fields",
+        "provider",
+        "provider_args",
+        "request_arg",
+    )
 
     def __init__(
         self,
@@ -60,8 +71,10 @@ class ProviderStep:
         param_fields: list[tuple[str, str]],
         provider_args: list[ProviderArg],
         request_arg: str | None,
+        lazy: bool = False,
     ) -> None:
         self.provider = provider
+        self.lazy = lazy  # made when the handler first awaits it
         self.name = provider.name
         self.func = provider.func
         self.kind = provider.kind
@@ -138,6 +151,73 @@ async def make_value(
     return func  # ProviderKind.VALUE
 
 
+class Lazy(Generic[T]):
+    """The value of a lazy provider (``@provider(lazy=True)``), made when first awaited.
+
+    A handler annotates the parameter ``Lazy[T]`` (or ``Awaitable[T]``) and
+    awaits it where it needs the value; ``await`` gives the same value every
+    time, and the provider is not made at all if nothing awaits it::
+
+        @provider(lazy=True)
+        async def report() -> Report:
+            return await build_report()      # slow: only when asked for
+
+        @app.get("/summary")
+        async def summary(report: Lazy[Report], full: bool = False) -> Summary:
+            if not full:
+                return Summary.short()
+            return Summary.of(await report)
+
+    A generator provider's teardown runs after the response, with the others
+    (first, being made last); an error it raises comes out of the ``await``.
+    """
+
+    __slots__ = ("_error", "_exits", "_func", "_kind", "_kwargs", "_made", "_value", "_waiting")
+
+    def __init__(
+        self, kind: ProviderKind, func: Any, kwargs: dict[str, Any], exits: list[Any]
+    ) -> None:
+        self._kind = kind
+        self._func = func
+        self._kwargs = kwargs
+        self._exits = exits  # the request's teardown stack
+        self._made = False
+        self._value: Any = None
+        self._error: Exception | None = None
+        self._waiting: list[anyio.Event] | None = None  # set while it is being made
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._get().__await__()
+
+    def __repr__(self) -> str:
+        state = "made" if self._made else "failed" if self._error is not None else "not made"
+        return f"<Lazy {getattr(self._func, '__name__', self._func)!r} ({state})>"
+
+    async def _get(self) -> T:
+        while True:
+            if self._made:
+                return self._value  # type: ignore[no-any-return]
+            if self._error is not None:
+                raise self._error
+            if self._waiting is None:
+                break
+            event = anyio.Event()  # another task is making it: wait, then look again
+            self._waiting.append(event)
+            await event.wait()
+        self._waiting = []
+        try:
+            self._value = await make_value(self._kind, self._func, self._kwargs, self._exits)
+            self._made = True
+        except Exception as exc:
+            self._error = exc
+            raise
+        finally:
+            waiting, self._waiting = self._waiting, None
+            for event in waiting:
+                event.set()
+        return self._value  # type: ignore[no-any-return]
+
+
 async def solve(
     steps: list[ProviderStep],
     fields: dict[str, Any],
@@ -155,10 +235,13 @@ async def solve(
         for arg, field in step.param_fields:
             kwargs[arg] = fields.pop(field)
         for source in step.provider_args:
-            kwargs[source.arg] = (app_values if source.from_app else values)[source.key]
+            if source.arg is not None:  # always, for a request provider's step
+                kwargs[source.arg] = (app_values if source.from_app else values)[source.key]
         if step.request_arg is not None:
             kwargs[step.request_arg] = request
-        if step.kind is ProviderKind.ASYNC:  # the common case, without a further coroutine
+        if step.lazy:
+            values[step.name] = Lazy(step.kind, step.func, kwargs, exits)
+        elif step.kind is ProviderKind.ASYNC:  # the common case, without a further coroutine
             values[step.name] = await step.func(**kwargs)
         else:
             values[step.name] = await make_value(step.kind, step.func, kwargs, exits)
@@ -232,7 +315,9 @@ class ProviderSession:
         shielded: bool,
     ) -> None:
         self._steps = providers.steps
-        self._handler_args = [(a.arg, a.key, a.from_app) for a in providers.handler_args]
+        self._handler_args = [
+            (a.arg, a.key, a.from_app) for a in providers.handler_args if a.arg is not None
+        ]
         self._app_values = app_values
         self._name = name  # the handler, for the log
         # Where the connection's task may be cancelled once the client leaves (an
@@ -291,7 +376,7 @@ class AppProviders:
         for node in nodes:
             if node.key in self.values:
                 continue
-            kwargs = {a.arg: self.values[a.key] for a in node.args}
+            kwargs = {a.arg: self.values[a.key] for a in node.args if a.arg is not None}
             provider = node.provider
             self.values[node.key] = await make_value(
                 provider.kind, provider.func, kwargs, self._exits

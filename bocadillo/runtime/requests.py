@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, NoReturn
 
 from starlette import requests
@@ -11,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from bocadillo.errors import HTTPError, RequestValidationError
+from bocadillo.runtime.body import ClientDisconnect
 
 __all__ = ["Request"]
 
@@ -32,7 +34,26 @@ class Request(requests.Request):
     A body the client got wrong is a 400 problem, as when the framework reads
     it: ``await request.json()`` on malformed JSON (or invalid UTF-8, or
     ``NaN``/``Infinity``), ``await request.form()`` on a broken multipart body.
+
+    ``async for chunk in request`` reads the body as it arrives, without
+    holding it in memory. The route's body limit holds while streaming (a 413
+    problem as soon as the body passes it), and a client that leaves before
+    the end raises ``ClientDisconnect``.
     """
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.stream()
+
+    async def stream(self) -> AsyncGenerator[bytes, None]:
+        """The body's chunks as they arrive (the whole body at once if it was read)."""
+        try:
+            async for chunk in super().stream():
+                if chunk:  # Starlette ends with an empty chunk
+                    yield chunk
+        except requests.ClientDisconnect as exc:
+            if isinstance(exc, ClientDisconnect):
+                raise
+            raise ClientDisconnect() from None
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):

@@ -19,21 +19,27 @@ from bocadillo import (
     App,
     Body,
     Channel,
+    ClientDisconnect,
     ErrorFormat,
     Event,
+    FileResponse,
     HTMLResponse,
     HTTPBearer,
     HTTPError,
     JSONResponse,
+    Lazy,
     PlainTextResponse,
     Redirect,
     RedirectResponse,
+    Request,
     Response,
     Router,
     StreamingResponse,
     Subscription,
     WebSocket,
+    attachment,
     provider,
+    useprovider,
 )
 from bocadillo.testing import Client, EventStream, ServerSentEvent, create_client
 
@@ -237,6 +243,31 @@ class ConduitErrors(ErrorFormat):
 
 
 conduit = App(error_format=ConduitErrors())
+
+
+# -- 0.18's providers, files and request streaming ---------------------------------
+
+
+@provider(lazy=True)
+async def report() -> dict[str, int]:
+    return {"rows": 1}
+
+
+@app.get("/report")
+@useprovider("clock", greeting)
+async def get_report(report: Lazy[dict[str, int]], request: Request) -> FileResponse:
+    assert_type(await report, dict[str, int])
+    try:
+        async for chunk in request:
+            assert_type(chunk, bytes)
+    except ClientDisconnect as exc:
+        assert_type(exc, ClientDisconnect)
+    assert_type(attachment("report.csv"), dict[str, str])
+    return FileResponse("report.csv", attachment="report.csv", media_type="text/csv")
+
+
+async def call_get_report(report: Lazy[dict[str, int]], request: Request) -> None:
+    assert_type(await get_report(report, request), FileResponse)
 
 
 # -- the checker sees the package: this call is an error it reports ---------------
