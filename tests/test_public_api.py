@@ -49,7 +49,9 @@ SIGNATURES = {
         "hsts: bool | int = False, sessions: Sessions | Mapping[str, Any] | None = None, "
         "broadcast: str | Backend | None = None, "
         "responses: Mapping[int, Any] | None = None, "
-        "websocket_origins: Sequence[str] | None = None) -> None"
+        "websocket_origins: Sequence[str] | None = None, "
+        "static: bool | str | os.PathLike[str] = False, "
+        "plugins: Sequence[PluginEntry[App]] = ()) -> None"
     ),
     "BackgroundTasks": "(self, tasks: Sequence[BackgroundTask] | None = None)",
     "BasicCredentials": "(self, username: str, password: str) -> None",
@@ -189,7 +191,7 @@ SIGNATURES = {
     ),
     "Subscription": "(self, channel: Channel[T]) -> None",
     "Templates": (
-        "(self, directory: TemplateDirectory | Sequence[TemplateDirectory], *, "
+        "(self, directory: TemplateDirectory | Sequence[TemplateDirectory] | None = None, *, "
         "auto_reload: bool = True, **env_options: Any) -> None"
     ),
     "UndeclaredEvent": "(self, /, *args, **kwargs)",
@@ -321,3 +323,41 @@ def test_public_name_has_its_own_docstring(module: ModuleType, name: str) -> Non
     doc = getattr(module, name).__doc__
     assert doc is not None
     assert doc.strip()
+
+
+# Methods that issue 21 (what Bocadillo 0.18 users relied on) added or widened.
+METHOD_SIGNATURES = {
+    (bocadillo.Router, "route"): (
+        "(self, path: str, *, methods: Methods = ('GET',), "
+        "**options: Unpack[RouteOptions]) -> Callable[[F], F]"
+    ),
+    (bocadillo.Router, "mount"): (
+        "(self, path: str, app: ASGIApp | WSGIApp, *, name: str | None = None) -> None"
+    ),
+    (bocadillo.Templates, "render"): (
+        "(self, name: str, /, context: Mapping[str, Any] | None = None, *, "
+        "status_code: int = 200, headers: Mapping[str, str] | None = None, "
+        "**values: Any) -> HTMLResponse"
+    ),
+    (bocadillo.Templates, "render_text"): (
+        "(self, name: str, context: Mapping[str, Any] | None = None, /, "
+        "**values: Any) -> str"
+    ),
+    (bocadillo.Templates, "render_sync"): (
+        "(self, name: str, context: Mapping[str, Any] | None = None, /, "
+        "**values: Any) -> str"
+    ),
+    (bocadillo.Templates, "render_string"): (
+        "(self, source: str, context: Mapping[str, Any] | None = None, /, "
+        "**values: Any) -> str"
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("owner", "method", "expected"),
+    [(owner, method, text) for (owner, method), text in METHOD_SIGNATURES.items()],
+    ids=[f"{owner.__name__}.{method}" for owner, method in METHOD_SIGNATURES],
+)
+def test_public_method_keeps_its_signature(owner: type, method: str, expected: str) -> None:
+    assert signature_text(getattr(owner, method)) == expected
