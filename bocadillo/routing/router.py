@@ -230,6 +230,7 @@ class Router:
         class-based view (a method per verb)."""
         methods = route_methods(methods, path)
         _check_options(options, _HTTP_OPTIONS, f"{', '.join(methods)} {path}")
+        compile_path(path)  # a malformed pattern fails here, before a handler is given
 
         def decorator(endpoint: F) -> F:
             self.add_route(path, endpoint, methods=methods, **options)
