@@ -122,3 +122,44 @@ def test_a_named_path_placeholder_is_the_catch_all() -> None:
     assert client.get("/").json() == "caught ''"
     assert client.get("/a/b").json() == "caught 'a/b'"
     assert client.get("/about").json() == "about"  # a static path wins, whatever the order
+
+
+@pytest.mark.parametrize("method", EVERY_METHOD)
+def test_a_view_class_handle_method_answers_every_method(method: str) -> None:
+    app = App()
+
+    @app.route("/items/{id}")
+    class Item:
+        async def handle(self, id: int, request: Request) -> str:
+            return f"{request.method} {id}"
+
+    response = TestClient(app).request(method, "/items/3")
+
+    assert response.status_code == 200
+    assert response.json() == f"{method} 3"
+
+
+def test_a_view_class_handle_method_is_one_operation_per_method() -> None:
+    app = App()
+
+    @app.route("/items/{id}")
+    class Item:
+        async def handle(self, id: int) -> str:
+            return "item"
+
+    operations = app.openapi()["paths"]["/items/{id}"]
+
+    assert sorted(operations) == sorted(m.lower() for m in EVERY_METHOD)
+    assert operations["put"]["operationId"] == "Item_put"
+
+
+def test_a_view_class_with_handle_and_a_verb_method_is_a_configuration_error() -> None:
+    app = App()
+
+    with pytest.raises(ConfigurationError, match=r"Both at '/both' defines handle and get"):
+
+        @app.route("/both")
+        class Both:
+            async def handle(self) -> None: ...
+
+            async def get(self) -> None: ...

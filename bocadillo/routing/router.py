@@ -181,7 +181,8 @@ class Router:
         """Register ``endpoint`` (a function, or a class with a method per verb).
 
         ``methods="*"`` registers a function for every method (``HEAD`` is then
-        answered by its ``GET``, as on every route). ``framework=True`` marks the
+        answered by its ``GET``, as on every route); so does a view class's
+        ``handle`` method. ``framework=True`` marks the
         framework's own routes (the API documents, the docs pages): left out of
         ``App.plans()`` and of autouse providers.
         """
@@ -189,10 +190,23 @@ class Router:
         _check_options(options, _HTTP_OPTIONS, f"{', '.join(methods)} {path}")
         if isinstance(endpoint, type):
             verbs = [m for m in _VIEW_METHODS if callable(getattr(endpoint, m, None))]
+            handle = getattr(endpoint, "handle", None)
+            if callable(handle):  # one method for every verb, as methods="*"
+                if verbs:
+                    raise ConfigurationError(
+                        f"view class {endpoint.__qualname__} at {path!r} defines handle "
+                        f"and {', '.join(verbs)}: handle answers every method; keep one"
+                    )
+                for method in route_methods("*", path):
+                    self._add(
+                        RouteDef(path, method, handle, endpoint), options, framework=framework
+                    )
+                return
             if not verbs:
                 raise ConfigurationError(
                     f"view class {endpoint.__qualname__} at {path!r} defines none of "
-                    f"{', '.join(_VIEW_METHODS)}: a route must answer at least one method"
+                    f"{', '.join(_VIEW_METHODS)} (or handle, for every method): a route "
+                    "must answer at least one method"
                 )
             for verb in verbs:
                 route = RouteDef(path, verb.upper(), getattr(endpoint, verb), endpoint)
