@@ -340,16 +340,13 @@ METHOD_SIGNATURES = {
         "**values: Any) -> HTMLResponse"
     ),
     (bocadillo.Templates, "render_text"): (
-        "(self, name: str, context: Mapping[str, Any] | None = None, /, "
-        "**values: Any) -> str"
+        "(self, name: str, context: Mapping[str, Any] | None = None, /, **values: Any) -> str"
     ),
     (bocadillo.Templates, "render_sync"): (
-        "(self, name: str, context: Mapping[str, Any] | None = None, /, "
-        "**values: Any) -> str"
+        "(self, name: str, context: Mapping[str, Any] | None = None, /, **values: Any) -> str"
     ),
     (bocadillo.Templates, "render_string"): (
-        "(self, source: str, context: Mapping[str, Any] | None = None, /, "
-        "**values: Any) -> str"
+        "(self, source: str, context: Mapping[str, Any] | None = None, /, **values: Any) -> str"
     ),
 }
 
