@@ -99,7 +99,7 @@ def static_folder(static: bool | str | os.PathLike[str], app_module: str | None)
     a path names the folder (a relative one read beside that module too), which
     must exist: a missing one is a ``ConfigurationError``.
     """
-    if static is False:
+    if static is False or static is None:
         return None
     module = sys.modules.get(app_module or "")
     file = getattr(module, "__file__", None)

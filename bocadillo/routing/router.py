@@ -182,9 +182,9 @@ class Router:
 
         ``methods="*"`` registers a function for every method (``HEAD`` is then
         answered by its ``GET``, as on every route); so does a view class's
-        ``handle`` method. ``framework=True`` marks the
-        framework's own routes (the API documents, the docs pages): left out of
-        ``App.plans()`` and of autouse providers.
+        ``handle`` method. ``framework=True`` marks the framework's own routes
+        (the API documents, the docs pages): left out of ``App.plans()`` and of
+        autouse providers.
         """
         methods = route_methods(methods, path)
         _check_options(options, _HTTP_OPTIONS, f"{', '.join(methods)} {path}")
