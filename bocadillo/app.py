@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import os
 import re
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -40,6 +41,9 @@ from bocadillo.http.middleware import (
     settings,
 )
 from bocadillo.http.origins import OriginCheck
+from bocadillo.http.static import static_folder
+from bocadillo.overrides import ProviderOverride
+from bocadillo.plugins import PluginEntry, apply_plugins
 from bocadillo.providers import (
     GLOBAL_PROVIDERS,
     Provider,
@@ -85,6 +89,11 @@ class App(Router):
     start-up, or the first request if the server sends no lifespan events); a
     handler the framework cannot serve raises ``ConfigurationError`` then.
     ``check()`` compiles on demand.
+
+    ``static=True`` serves the ``static`` folder beside the app's module at
+    ``/static`` (``static="assets"`` names another folder, which must exist).
+    ``plugins`` are called with the app at the end of ``__init__``, in order;
+    ``{plugin: condition}`` calls a plugin only when its condition is True.
     """
 
     def __init__(
@@ -115,6 +124,8 @@ class App(Router):
         broadcast: str | Backend | None = None,
         responses: Mapping[int, Any] | None = None,
         websocket_origins: Sequence[str] | None = None,
+        static: bool | str | os.PathLike[str] = False,
+        plugins: Sequence[PluginEntry[App]] = (),
     ) -> None:
         super().__init__(responses=responses, before=before, after=after)
         if not isinstance(error_format, ErrorFormat):
@@ -193,6 +204,10 @@ class App(Router):
             openapi=self.openapi,
             asyncapi=self.asyncapi,
         )
+        # static=True: the static/ folder beside the app's module, served at /static.
+        if (folder := static_folder(static, self._module)) is not None:
+            self.static("/static", folder)
+        apply_plugins(self, plugins)  # last: a plugin receives the app as configured
 
     @property
     def error_format(self) -> ErrorFormat:
@@ -413,7 +428,7 @@ class App(Router):
             replacement, name=name, scope=scope or original.scope, raises=original.raises
         )
         self._changed()
-        return ProviderOverride(self, name, previous)
+        return ProviderOverride(lambda: self._restore_override(name, previous))
 
     def _restore_override(self, name: str, previous: Provider | None) -> None:
         if previous is None:
@@ -574,25 +589,6 @@ class App(Router):
                     for key, value in child_state.items():
                         state.setdefault(key, value)
             yield state
-
-
-class ProviderOverride:
-    """An override made by ``App.override_provider``; leaving its ``with`` undoes it."""
-
-    def __init__(self, app: App, name: str, previous: Provider | None) -> None:
-        self._app = app
-        self._name = name
-        self._previous = previous
-
-    def __enter__(self) -> ProviderOverride:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.undo()
-
-    def undo(self) -> None:
-        """Put back what was there before the override."""
-        self._app._restore_override(self._name, self._previous)
 
 
 async def _call_hook(hook: Hook) -> None:

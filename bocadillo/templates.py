@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,18 +36,24 @@ class Templates:
     its context or in ``templates.env.globals``. Add filters and globals on
     ``templates.env``, a ``jinja2.Environment``.
 
-    A directory that does not exist is a ``ConfigurationError`` here. A
+    Without a directory, templates are read from the ``templates`` folder
+    beside the module that makes the ``Templates`` (the working directory's, if
+    that module has no file). A directory that does not exist is a
+    ``ConfigurationError`` here. A
     template that does not exist is ``jinja2.TemplateNotFound`` from
     ``render``: a bug in the app, answered with a 500 problem and logged.
     """
 
     def __init__(
         self,
-        directory: TemplateDirectory | Sequence[TemplateDirectory],
+        directory: TemplateDirectory | Sequence[TemplateDirectory] | None = None,
         *,
         auto_reload: bool = True,
         **env_options: Any,
     ) -> None:
+        if directory is None:  # the templates/ folder beside the module making this
+            file = sys._getframe(1).f_globals.get("__file__")
+            directory = (Path(file).parent if file else Path.cwd()) / "templates"
         if isinstance(directory, str | os.PathLike):
             directories = [Path(directory)]
         else:
@@ -68,6 +75,7 @@ class Templates:
             auto_reload=auto_reload,
             **env_options,
         )
+        self._sync_env: jinja2.Environment | None = None
 
     def get_template(self, name: str) -> jinja2.Template:
         """The template ``name``, loaded (and cached by the environment).
@@ -79,13 +87,47 @@ class Templates:
         except jinja2.TemplateNotFound as exc:
             raise self._not_found(exc, name) from None
 
-    async def render_text(self, name: str, /, **context: Any) -> str:
-        """The template ``name`` rendered with ``context``, as text."""
+    async def render_text(
+        self, name: str, context: Mapping[str, Any] | None = None, /, **values: Any
+    ) -> str:
+        """The template ``name`` rendered with ``context`` (a dict) and ``values``
+        (the keywords, which win), as text."""
         template = self.get_template(name)
         try:
-            return await template.render_async(**context)
+            return await template.render_async({**(context or {}), **values})
         except jinja2.TemplateNotFound as exc:  # an {% include %} or {% extends %}
             raise self._not_found(exc, name) from None
+
+    def render_sync(
+        self, name: str, context: Mapping[str, Any] | None = None, /, **values: Any
+    ) -> str:
+        """``render_text`` without ``await``, for code that is not async (a script,
+        a sync handler, a background task); the template must not call async
+        functions."""
+        try:
+            template = self._sync().get_template(name)
+            return template.render({**(context or {}), **values})
+        except jinja2.TemplateNotFound as exc:
+            raise self._not_found(exc, name) from None
+
+    def render_string(
+        self, source: str, context: Mapping[str, Any] | None = None, /, **values: Any
+    ) -> str:
+        """The template text ``source`` rendered with ``context`` and ``values``, at
+        once (no ``await``). Values are escaped, as in an ``.html`` template; an
+        ``{% include %}`` or ``{% extends %}`` reads the directories."""
+        try:
+            return self._sync().from_string(source).render({**(context or {}), **values})
+        except jinja2.TemplateNotFound as exc:
+            raise self._not_found(exc, "<string>") from None
+
+    def _sync(self) -> jinja2.Environment:
+        """The same templates, filters and globals, rendered without an event loop."""
+        if self._sync_env is None:
+            sync_env = self.env.overlay(cache_size=400)  # its own cache of compiled templates
+            sync_env.is_async = False
+            self._sync_env = sync_env
+        return self._sync_env
 
     def _not_found(self, exc: jinja2.TemplateNotFound, name: str) -> jinja2.TemplateNotFound:
         searched = ", ".join(repr(str(d)) for d in self.directories)
@@ -98,16 +140,17 @@ class Templates:
         self,
         name: str,
         /,
+        context: Mapping[str, Any] | None = None,
         *,
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
-        context: Mapping[str, Any] | None = None,
         **values: Any,
     ) -> HTMLResponse:
-        """An ``HTMLResponse`` of the template ``name`` rendered with ``values``.
+        """An ``HTMLResponse`` of the template ``name`` rendered with ``context``
+        (a dict, positional or ``context={...}``) and ``values`` (which win).
 
         ``status_code`` and ``headers`` set the response's; a value whose name is
-        one of these (or ``context``) can be passed in ``context={...}``.
+        one of these (or ``context``) can be passed in the ``context`` dict.
         """
-        text = await self.render_text(name, **{**(context or {}), **values})
+        text = await self.render_text(name, context, **values)
         return HTMLResponse(text, status_code=status_code, headers=headers)

@@ -51,7 +51,9 @@ SIGNATURES = {
         "hsts: bool | int = False, sessions: Sessions | Mapping[str, Any] | None = None, "
         "broadcast: str | Backend | None = None, "
         "responses: Mapping[int, Any] | None = None, "
-        "websocket_origins: Sequence[str] | None = None) -> None"
+        "websocket_origins: Sequence[str] | None = None, "
+        "static: bool | str | os.PathLike[str] = False, "
+        "plugins: Sequence[PluginEntry[App]] = ()) -> None"
     ),
     "BackgroundTasks": "(self, tasks: Sequence[BackgroundTask] | None = None)",
     "BasicCredentials": "(self, username: str, password: str) -> None",
@@ -202,7 +204,7 @@ SIGNATURES = {
     ),
     "Subscription": "(self, channel: Channel[T]) -> None",
     "Templates": (
-        "(self, directory: TemplateDirectory | Sequence[TemplateDirectory], *, "
+        "(self, directory: TemplateDirectory | Sequence[TemplateDirectory] | None = None, *, "
         "auto_reload: bool = True, **env_options: Any) -> None"
     ),
     "UndeclaredEvent": "(self, /, *args, **kwargs)",
@@ -340,7 +342,7 @@ def test_public_name_has_its_own_docstring(module: ModuleType, name: str) -> Non
     assert doc.strip()
 
 
-# Methods users call on WebSocket routes and streams (0.18's WebSocket API, SSE headers).
+# Methods that 0.18 users relied on, added or widened: WebSockets, SSE headers, routes, templates.
 METHOD_SIGNATURES = {
     "WebSocket.reject": (
         "(self, status_code: int = 403, detail: str | None = None, *, "
@@ -362,6 +364,27 @@ METHOD_SIGNATURES = {
         "event_names: Mapping[Any, str] | None = None, "
         "headers: Mapping[str, str] | None = None, "
         "**options: Unpack[SSERouteOptions]) -> Callable[[F], F]"
+    ),
+    "Router.route": (
+        "(self, path: str, *, methods: Methods = ('GET',), "
+        "**options: Unpack[RouteOptions]) -> Callable[[F], F]"
+    ),
+    "Router.mount": (
+        "(self, path: str, app: ASGIApp | WSGIApp, *, name: str | None = None) -> None"
+    ),
+    "Templates.render": (
+        "(self, name: str, /, context: Mapping[str, Any] | None = None, *, "
+        "status_code: int = 200, headers: Mapping[str, str] | None = None, "
+        "**values: Any) -> HTMLResponse"
+    ),
+    "Templates.render_text": (
+        "(self, name: str, context: Mapping[str, Any] | None = None, /, **values: Any) -> str"
+    ),
+    "Templates.render_sync": (
+        "(self, name: str, context: Mapping[str, Any] | None = None, /, **values: Any) -> str"
+    ),
+    "Templates.render_string": (
+        "(self, source: str, context: Mapping[str, Any] | None = None, /, **values: Any) -> str"
     ),
 }
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import anyio
 from starlette.datastructures import Headers
@@ -12,9 +14,9 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from bocadillo.errors import HTTPError
+from bocadillo.errors import ConfigurationError, HTTPError
 
-__all__ = ["ProblemStaticFiles"]
+__all__ = ["ProblemStaticFiles", "static_folder"]
 
 _STATIC_ERRORS = {
     400: "The Range header is not one this server can read.",
@@ -87,3 +89,28 @@ class ProblemStaticFiles(StaticFiles):
         await super().__call__(scope, receive, problem_send)
         if refused is not None:
             raise refused
+
+
+def static_folder(static: bool | str | os.PathLike[str], app_module: str | None) -> Path | None:
+    """The folder ``App(static=...)`` serves at ``/static``, or None for none.
+
+    ``True`` is the ``static`` folder beside the module that made the app (the
+    working directory's, if that module has no file), served only if it exists;
+    a path names the folder (a relative one read beside that module too), which
+    must exist: a missing one is a ``ConfigurationError``.
+    """
+    if static is False or static is None:
+        return None
+    module = sys.modules.get(app_module or "")
+    file = getattr(module, "__file__", None)
+    base = Path(file).parent if file else Path.cwd()
+    if static is True:
+        folder = base / "static"
+        return folder if folder.is_dir() else None
+    folder = base / static
+    if not folder.is_dir():
+        raise ConfigurationError(
+            f"App(static={str(static)!r}): directory {str(folder)!r} does not exist "
+            "(a relative path is read beside the module that makes the app)"
+        )
+    return folder

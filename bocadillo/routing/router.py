@@ -14,9 +14,11 @@ from typing_extensions import TypedDict, Unpack
 from bocadillo.errors import ConfigurationError
 from bocadillo.hooks import Hook, as_hooks
 from bocadillo.http.static import ProblemStaticFiles
+from bocadillo.http.wsgi import WSGIApp, as_asgi
 from bocadillo.routing.table import HTTP_METHODS, Mount, compile_path
 
 __all__ = [
+    "Methods",
     "RouteDef",
     "RouteOptions",
     "Router",
@@ -27,6 +29,30 @@ __all__ = [
 _VIEW_METHODS = tuple(m.lower() for m in HTTP_METHODS)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+# What ``methods=`` takes: method names, one name, or "*" for every method.
+Methods = Sequence[str] | Literal["*"]
+
+
+def route_methods(methods: Methods, path: str) -> list[str]:
+    """The methods a route declares, as a list: ``"*"`` is every method but
+    ``HEAD`` (which ``GET`` answers); none at all is a ``ConfigurationError``."""
+    if methods == "*":
+        return [m for m in HTTP_METHODS if m != "HEAD"]
+    if isinstance(methods, str):
+        return [methods]
+    if methods is all:  # type: ignore[comparison-overlap]
+        raise ConfigurationError(
+            f'route {path!r}: methods=all was Bocadillo 0.18\'s spelling; write methods="*"'
+        )
+    listed = list(methods)
+    if not listed:
+        raise ConfigurationError(
+            f"route {path!r} has methods=[]: a route must answer at least one method "
+            '(methods="*" answers every one)'
+        )
+    return listed
 
 
 class WebSocketRouteOptions(TypedDict, total=False):
@@ -157,23 +183,39 @@ class Router:
         path: str,
         endpoint: Callable[..., Any],
         *,
-        methods: Sequence[str] = ("GET",),
+        methods: Methods = ("GET",),
         framework: bool = False,
         **options: Unpack[RouteOptions],
     ) -> None:
         """Register ``endpoint`` (a function, or a class with a method per verb).
 
-        ``framework=True`` marks the framework's own routes (the API documents,
-        the docs pages): left out of ``App.plans()`` and of autouse providers.
+        ``methods="*"`` registers a function for every method (``HEAD`` is then
+        answered by its ``GET``, as on every route); so does a view class's
+        ``handle`` method. ``framework=True`` marks the framework's own routes
+        (the API documents, the docs pages): left out of ``App.plans()`` and of
+        autouse providers.
         """
-        if isinstance(methods, str):
-            methods = [methods]
+        methods = route_methods(methods, path)
         _check_options(options, _HTTP_OPTIONS, f"{', '.join(methods)} {path}")
         if isinstance(endpoint, type):
             verbs = [m for m in _VIEW_METHODS if callable(getattr(endpoint, m, None))]
+            handle = getattr(endpoint, "handle", None)
+            if callable(handle):  # one method for every verb, as methods="*"
+                if verbs:
+                    raise ConfigurationError(
+                        f"view class {endpoint.__qualname__} at {path!r} defines handle "
+                        f"and {', '.join(verbs)}: handle answers every method; keep one"
+                    )
+                for method in route_methods("*", path):
+                    self._add(
+                        RouteDef(path, method, handle, endpoint), options, framework=framework
+                    )
+                return
             if not verbs:
                 raise ConfigurationError(
-                    f"view class {endpoint.__qualname__} defines none of {', '.join(_VIEW_METHODS)}"
+                    f"view class {endpoint.__qualname__} at {path!r} defines none of "
+                    f"{', '.join(_VIEW_METHODS)} (or handle, for every method): a route "
+                    "must answer at least one method"
                 )
             for verb in verbs:
                 route = RouteDef(path, verb.upper(), getattr(endpoint, verb), endpoint)
@@ -216,12 +258,13 @@ class Router:
             parent._changed()
 
     def route(
-        self, path: str, *, methods: Sequence[str] = ("GET",), **options: Unpack[RouteOptions]
+        self, path: str, *, methods: Methods = ("GET",), **options: Unpack[RouteOptions]
     ) -> Callable[[F], F]:
-        """Register a function for ``methods``, or a class-based view (a method per verb)."""
-        if isinstance(methods, str):
-            methods = [methods]
+        """Register a function for ``methods`` (``"*"``: every method), or a
+        class-based view (a method per verb)."""
+        methods = route_methods(methods, path)
         _check_options(options, _HTTP_OPTIONS, f"{', '.join(methods)} {path}")
+        compile_path(path)  # a malformed pattern fails here, before a handler is given
 
         def decorator(endpoint: F) -> F:
             self.add_route(path, endpoint, methods=methods, **options)
@@ -352,14 +395,19 @@ class Router:
         router._parents.append(self)
         self._changed()
 
-    def mount(self, path: str, app: ASGIApp, *, name: str | None = None) -> None:
-        """Serve any ASGI app under ``path`` (its ``root_path`` is extended by ``path``)."""
+    def mount(self, path: str, app: ASGIApp | WSGIApp, *, name: str | None = None) -> None:
+        """Serve any ASGI app under ``path`` (its ``root_path`` is extended by ``path``).
+
+        A WSGI app (a Flask or Django app, say: a plain callable taking
+        ``(environ, start_response)``) is served through ``a2wsgi``, installed
+        by ``pip install 'bocadillo[wsgi]'``; its ``SCRIPT_NAME`` is ``path``.
+        """
         if not path.startswith("/") or path.endswith("/") or "{" in path:
             raise ConfigurationError(
                 f"mount path {path!r} must start with '/', not end with '/', and have no "
                 "placeholders"
             )
-        self._mounts.append(Mount(path, app, name))
+        self._mounts.append(Mount(path, as_asgi(app), name))
         self._changed()
 
     def static(

@@ -49,12 +49,21 @@ def compile_path(path: str) -> tuple[re.Pattern[str] | None, list[str]]:
     annotation, not the pattern.
     """
     if not path.startswith("/"):
-        raise ConfigurationError(f"route path {path!r} must start with '/'")
+        hint = ' (0.18\'s catch-all "{}" is "/{rest:path}" here)' if path == "{}" else ""
+        raise ConfigurationError(f"route path {path!r} must start with '/'{hint}")
     names: list[str] = []
     pattern = "^"
     end = 0
     for match in _PLACEHOLDER.finditer(path):
         name, converter = match.group(1), match.group(2)
+        if not name:
+            # Bocadillo 0.18's anonymous wildcard: here every segment a route
+            # matches is named, so it is read, validated and documented.
+            raise ConfigurationError(
+                f"route path {path!r}: an anonymous placeholder {{}} matches nothing here; "
+                "name it and take it in the handler ({rest}, or {rest:path} for the "
+                "rest of the path, with rest: str), as docs/routing.md shows"
+            )
         if not name.isidentifier():
             raise ConfigurationError(
                 f"route path {path!r}: placeholder {{{name}}} is not a valid Python name"
