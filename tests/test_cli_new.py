@@ -212,3 +212,9 @@ def test_the_wheel_in_a_fresh_venv_makes_a_project_that_passes(tmp_path: Path) -
     sh(venv / "bin" / "bocadillo", "new", "demo")
     output = sh(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path / "demo")
     assert "2 passed" in output
+
+
+def test_help_lists_new(tmp_path: Path) -> None:
+    result = run("-m", "bocadillo", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "\n    new       create a new project (app, providers, tests" in result.stdout

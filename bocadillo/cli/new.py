@@ -134,11 +134,14 @@ def _new(args: argparse.Namespace) -> int:
     print(f"Created the project {name!r} in {directory}/:")
     for path in made:
         print(f"  {path.relative_to(directory)}")
-    print(
-        "\nNext, in a virtual environment:\n"
-        f"  cd {directory}\n"
-        "  pip install -e '.[test]'\n"
-        "  pytest                          # the tests, the contract test among them\n"
-        f"  bocadillo dev {package}.app:app   # serve it on http://127.0.0.1:8000/docs"
-    )
+    steps = [
+        (f"cd {directory}", ""),
+        ("pip install -e '.[test]'", "the project and its test tools"),
+        ("pytest", "its tests, the contract test among them"),
+        (f"bocadillo dev {package}.app:app", "serve it on http://127.0.0.1:8000 (docs at /docs)"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    print("\nNext, in a virtual environment:")
+    for command, comment in steps:
+        print(f"  {command:{width}}   # {comment}" if comment else f"  {command}")
     return 0
