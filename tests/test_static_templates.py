@@ -89,7 +89,7 @@ def test_a_static_file_with_a_slash_after_it_is_a_404(
     app: App, client: TestClient, assets: Path
 ) -> None:
     app.static("/static", assets)
-    for path in ("/static/app.css/", "/static/js/app.js/"):
+    for path in ("/static/app.css/", "/static/js/app.js/", "/static/%00/", "/static/a%00b/"):
         response = client.get(path)
         assert response.status_code == 404
         assert response.headers["content-type"] == PROBLEM_JSON

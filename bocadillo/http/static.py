@@ -38,7 +38,10 @@ class ProblemStaticFiles(StaticFiles):
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if scope["path"].endswith("/") and path not in ("", "."):
-            _, found = await anyio.to_thread.run_sync(self.lookup_path, path)
+            try:
+                _, found = await anyio.to_thread.run_sync(self.lookup_path, path)
+            except (OSError, ValueError):  # a NUL, a name too long: Starlette answers them
+                found = None
             if found is not None and stat.S_ISREG(found.st_mode):
                 raise HTTPError(404, detail="No such folder: this path names a file.")
         return await super().get_response(path, scope)
