@@ -63,7 +63,7 @@ from bocadillo.templates import Templates
 
 register_typesystem()
 
-__version__ = "0.1.0"
+__version__ = "1.0.0a1"
 
 __all__ = [
     "CORS",
