@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from bocadillo.channels.channel import Backend, Channel, make_backend
 from bocadillo.compile.http import compile_endpoint
+from bocadillo.compile.parameters import check_placeholders
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.compile.sse import compile_sse
 from bocadillo.compile.websockets import compile_websocket
@@ -211,8 +212,7 @@ class App(Router):
 
     @property
     def error_format(self) -> ErrorFormat:
-        """How every error is answered (HTTP, and the WebSocket error message) and
-        documented: ``App(error_format=...)``, problem details by default."""
+        """How errors are answered and documented (``App(error_format=...)``)."""
         return self._error_format
 
     # -- configuration -------------------------------------------------------
@@ -236,9 +236,7 @@ class App(Router):
         self._middleware.add(MiddlewareEntry(middleware, args, options))
 
     def middleware(self, func: M) -> M:
-        """Run ``func`` around every HTTP request, in the stack with ``add_middleware``'s.
-
-        ::
+        """Run ``func`` around every HTTP request, in the stack with ``add_middleware``'s::
 
             @app.middleware
             async def timing(request: Request, call_next) -> Response:
@@ -476,6 +474,7 @@ class App(Router):
                     **route.websocket_options,
                 )
                 plan.error_format = self.error_format
+                check_placeholders(route.path, names, plan.params, route.endpoint)
                 ws_entries[route.path] = PathEntry(route.path, {"WEBSOCKET": plan})
                 continue
             entry = entries.setdefault(route.path, PathEntry(route.path, {}))
@@ -493,8 +492,9 @@ class App(Router):
 
     def _compile(self, route: RouteDef, graph: ProviderGraph) -> EndpointPlan:
         _, names = compile_path(route.path)
+        plan: EndpointPlan
         if route.sse_options is not None:
-            return compile_sse(
+            plan = compile_sse(
                 route.endpoint,
                 path_params=names,
                 graph=graph,
@@ -503,17 +503,20 @@ class App(Router):
                 autouse=not route.framework,
                 **route.sse_options,
             )
-        return compile_endpoint(
-            route.endpoint,
-            path_params=names,
-            status_code=route.status_code,
-            max_body_size=route.max_body_size or self.max_body_size,
-            view_class=route.view_class,
-            graph=graph,
-            app_values=self._app_providers.values,
-            autouse=not route.framework,
-            hooks=route.hooks,
-        )
+        else:
+            plan = compile_endpoint(
+                route.endpoint,
+                path_params=names,
+                status_code=route.status_code,
+                max_body_size=route.max_body_size or self.max_body_size,
+                view_class=route.view_class,
+                graph=graph,
+                app_values=self._app_providers.values,
+                autouse=not route.framework,
+                hooks=route.hooks,
+            )
+        check_placeholders(route.path, names, plan.params, route.endpoint)
+        return plan
 
     async def _start_app_providers(self) -> None:
         """Make the app providers the compiled routes need (once; again after an override)."""

@@ -469,3 +469,41 @@ def test_router_hooks_are_documented_on_each_route() -> None:
     assert [p["name"] for p in paths["/a"]["get"]["parameters"]] == ["x-api-key"]
     assert "403" not in paths["/b"]["get"]["responses"]
     assert "parameters" not in paths["/b"]["get"]
+
+
+def test_hooks_beside_useprovider_and_a_lazy_provider() -> None:
+    from bocadillo import Lazy, useprovider
+
+    made: list[str] = []
+    app = App()
+
+    @app.provider
+    async def audit() -> str:
+        made.append("audit")
+        return "audited"
+
+    @app.provider(lazy=True)
+    async def heavy() -> int:
+        made.append("heavy")
+        return 42
+
+    async def stamp(response: Response, audit: str) -> None:
+        response.headers["x-audit"] = audit
+
+    @app.get("/x")
+    @before(require_key, raises={403: "Wrong key."})
+    @after(stamp)
+    @useprovider("audit")
+    async def x(heavy: Lazy[int]) -> int:
+        return await heavy
+
+    with create_client(app) as client:
+        ok = client.get("/x", headers={"x-api-key": "s3cret"})
+        assert (ok.status_code, ok.json(), ok.headers["x-audit"]) == (200, 42, "audited")
+        assert made == ["audit", "heavy"]
+        refused = client.get("/x", headers={"x-api-key": "nope"})
+        assert refused.status_code == 403
+        assert "heavy" not in made[2:]  # the lazy provider is never made for a refusal
+    operation = app.openapi()["paths"]["/x"]["get"]
+    assert [p["name"] for p in operation["parameters"]] == ["x-api-key"]
+    assert "403" in operation["responses"]

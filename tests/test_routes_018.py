@@ -163,3 +163,61 @@ def test_a_view_class_with_handle_and_a_verb_method_is_a_configuration_error() -
             async def handle(self) -> None: ...
 
             async def get(self) -> None: ...
+
+
+def test_a_placeholder_no_parameter_reads_is_a_configuration_error() -> None:
+    app = App()
+
+    @app.get("/users/{user_id}")
+    async def user(userid: int) -> int:  # a typo: userid is a query parameter
+        return userid
+
+    with pytest.raises(ConfigurationError, match=r"/users/\{user_id\}.*\{user_id\}.*user_id: str"):
+        app.check()
+
+
+@pytest.mark.parametrize("kind", ["websocket", "sse"])
+def test_a_placeholder_no_parameter_reads_is_refused_on_streaming_routes(kind: str) -> None:
+    from collections.abc import AsyncIterator
+
+    from bocadillo import WebSocket
+
+    app = App()
+    if kind == "websocket":
+
+        @app.websocket("/rooms/{room}")
+        async def room(ws: WebSocket[str, str]) -> None:
+            await ws.send("hi")
+
+    else:
+
+        @app.sse("/rooms/{room}")
+        async def events() -> AsyncIterator[str]:
+            yield "hi"
+
+    with pytest.raises(ConfigurationError, match=r"\{room\} that no parameter reads"):
+        app.check()
+
+
+def test_a_placeholder_read_by_a_hook_or_a_provider_is_enough() -> None:
+    from bocadillo import before
+
+    seen: list[str] = []
+    app = App()
+
+    @app.provider
+    async def org(org_id: str) -> str:
+        return f"org {org_id}"
+
+    async def remember(page: str) -> None:
+        seen.append(page)
+
+    @app.get("/orgs/{org_id}/pages/{page}")
+    @before(remember)
+    async def page(org: str) -> str:
+        return org
+
+    response = TestClient(app).get("/orgs/7/pages/home")
+    assert (response.status_code, response.json(), seen) == (200, "org 7", ["home"])
+    parameters = app.openapi()["paths"]["/orgs/{org_id}/pages/{page}"]["get"]["parameters"]
+    assert sorted(p["name"] for p in parameters if p["in"] == "path") == ["org_id", "page"]

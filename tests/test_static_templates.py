@@ -372,12 +372,28 @@ def test_redirect_is_documented_with_its_status_and_location(app: App) -> None:
 def slash_app(*paths: str) -> App:
     app = App()
     for path in paths:
-        app.get(path)(echo)
+        app.get(path)(next((h for key, h in ECHOES.items() if key in path), echo))
     return app
 
 
 async def echo() -> str:
     return "found"
+
+
+async def echo_id(id: str) -> str:
+    return "found"
+
+
+async def echo_rest(rest: str) -> str:
+    return "found"
+
+
+async def echo_name(name: str) -> str:
+    return "found"
+
+
+# A handler reads every placeholder of its path.
+ECHOES = {"{id": echo_id, "{rest": echo_rest, "{name": echo_name}
 
 
 @pytest.mark.parametrize(

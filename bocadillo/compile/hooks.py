@@ -99,7 +99,7 @@ class RouteHooks:
         by_step: dict[str, list[ProviderArg]] = {}
         handler_args = []
         for arg in wiring.handler_args:
-            if arg.arg.startswith("@"):
+            if arg.arg is not None and arg.arg.startswith("@"):
                 step, _, name = arg.arg.partition(".")
                 by_step.setdefault(step, []).append(ProviderArg(name, arg.key, arg.from_app))
             else:

@@ -60,6 +60,7 @@ __all__ = [
     "DeclaredParameter",
     "SignatureContext",
     "SignatureParts",
+    "check_placeholders",
     "describe",
     "read_parameters",
     "type_hints",
@@ -76,6 +77,25 @@ def describe(func: Callable[..., Any]) -> str:
     except (OSError, TypeError):
         return name
     return f"{name} ({file}:{line})"
+
+
+def check_placeholders(
+    path: str, names: Collection[str], params: Collection[ParamSpec], func: Callable[..., Any]
+) -> None:
+    """Every placeholder of the route's path is read by a parameter (of the handler, its
+    hooks or its providers): one read by nothing is a typo, or a segment the API
+    document could not describe."""
+    read = {spec.key for spec in params if spec.source is ParamSource.PATH}
+    unread = [name for name in names if name not in read]
+    if unread:
+        takes = ", ".join(f"`{name}: str`" for name in unread)
+        raise ConfigurationError(
+            f"{describe(func)}: the path {path} has "
+            f"{'placeholders' if len(unread) > 1 else 'a placeholder'} "
+            f"{', '.join('{' + name + '}' for name in unread)} that no parameter reads; "
+            f"take it ({takes}, or another type the segment converts to) in the handler, "
+            "a hook or a provider, or change the path"
+        )
 
 
 def type_hints(func: Callable[..., Any], where: str) -> dict[str, Any]:
