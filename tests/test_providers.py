@@ -987,9 +987,7 @@ def test_sync_generator_swallowing_the_handlers_http_error_keeps_its_status(app,
     assert problem(client.get("/"), 404)["detail"] == "gone"
 
 
-def test_teardown_failing_after_a_successful_handler_is_answered_with_a_500(
-    app, client, caplog
-):
+def test_teardown_failing_after_a_successful_handler_is_answered_with_a_500(app, client, caplog):
     # The teardown runs before the response is sent: its error is the answer (a
     # 200 for a write that was not committed would be a lie).
     caplog.set_level(logging.ERROR, logger="bocadillo")

@@ -168,8 +168,8 @@ class Lazy(Generic[T]):
                 return Summary.short()
             return Summary.of(await report)
 
-    A generator provider's teardown runs after the response, with the others
-    (first, being made last); an error it raises comes out of the ``await``.
+    A generator provider's teardown runs with the others' (first, being made
+    last); an error it raises comes out of the ``await``.
     """
 
     __slots__ = ("_error", "_exits", "_func", "_kind", "_kwargs", "_made", "_value", "_waiting")
