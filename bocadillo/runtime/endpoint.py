@@ -192,7 +192,12 @@ class EndpointPlan:
             # be serialized included), and may replace it with another.
             if exits:
                 assert session is not None
-                await session.fail(exits, exc)
+                if isinstance(exc, ResponseAlreadyStarted) and exc.__cause__ is not None:
+                    # A streamed body failed midway: they see its error, and one
+                    # of their own can only be logged.
+                    await session.close(exits, exc.__cause__)
+                else:
+                    await session.fail(exits, exc)
             raise
         else:
             if exits:
