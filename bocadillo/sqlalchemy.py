@@ -38,6 +38,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
 )
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -239,14 +240,20 @@ def _prepare_sqlite(engine: AsyncEngine, url: URL, busy_timeout: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-async def begin_write(session: AsyncSession) -> None:
-    """Start ``session``'s transaction as a writer, before its first statement.
+async def begin_write(session: AsyncSession | AsyncConnection) -> None:
+    """Start the transaction of ``session`` (or of a connection) as a writer, before its
+    first statement.
 
     On SQLite a transaction that reads and then writes fails with "database is
     locked" (a ``503``) if another connection wrote in between; after
     ``await begin_write(session)`` it holds the write lock from the start (``BEGIN
     IMMEDIATE``, waiting up to ``busy_timeout`` for it), so it cannot. Elsewhere it only
-    opens the transaction's connection. Call it first in a handler that reads then
-    writes (later, SQLAlchemy warns that the connection is already established).
+    begins the transaction. Call it first in a handler that reads then writes (later,
+    SQLAlchemy warns that the connection is already established).
     """
+    if isinstance(session, AsyncConnection):
+        await session.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        if not session.in_transaction():
+            await session.begin()
+        return
     await session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})
