@@ -14,7 +14,9 @@
 
 On SQLite each connection gets ``journal_mode=WAL``, ``foreign_keys=ON``,
 ``busy_timeout`` and ``synchronous=FULL`` (a committed transaction is on disk before
-the commit returns), and the database's folder is created if it is missing.
+the commit returns), the pool holds one connection (SQLite has one writer at a time)
+unless ``engine_options`` say otherwise, and the database's folder is created if it is
+missing.
 
 Needs the ``sqlalchemy`` extra: ``pip install 'bocadillo[sqlalchemy]'``.
 """
@@ -36,6 +38,9 @@ from sqlalchemy.exc import (
     NoResultFound,
     OperationalError,
     SQLAlchemyError,
+)
+from sqlalchemy.exc import (
+    TimeoutError as PoolTimeout,
 )
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -114,8 +119,16 @@ class Database:
         """Make the engine for ``url()``: on SQLite, create the file's folder and set the
         connection pragmas (WAL, foreign keys, busy timeout, ``synchronous=FULL``)."""
         url = self.url()
-        engine = create_async_engine(url, **self.engine_options)
-        if url.get_backend_name() == "sqlite":
+        options = dict(self.engine_options)
+        sqlite = url.get_backend_name() == "sqlite"
+        if sqlite and url.database not in (None, "", ":memory:"):
+            # SQLite has one writer at a time: one connection per process queues the
+            # transactions in the event loop instead of in SQLite's busy handler (which
+            # sleeps and retries), for steadier latency. engine_options can say otherwise.
+            options.setdefault("pool_size", 1)
+            options.setdefault("max_overflow", 0)
+        engine = create_async_engine(url, **options)
+        if sqlite:
             _prepare_sqlite(engine, url, self.busy_timeout)
         return engine
 
@@ -191,6 +204,8 @@ def database_error(exc: SQLAlchemyError, *, retry_after: int = 1) -> HTTPError:
 
 
 def _worth_retrying(exc: SQLAlchemyError) -> bool:
+    if isinstance(exc, PoolTimeout):
+        return True  # no connection left in the pool in time
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
