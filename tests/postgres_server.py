@@ -83,7 +83,7 @@ def url(port: int, database: str) -> str:
 
 
 def sql(port: int, *statements: str, database: str = "postgres", timeout: float = 10.0) -> None:
-    """Run ``statements`` one by one on a fresh connection (autocommit, as CREATE DATABASE needs)."""
+    """Run ``statements`` on a fresh connection (autocommit, as CREATE DATABASE needs)."""
     import asyncpg
 
     async def run() -> None:
