@@ -419,8 +419,10 @@ def test_leaving_closes_the_generator_and_tears_providers_down() -> None:
     @app.provider
     async def session() -> AsyncIterator[str]:
         log.append("session opened")
-        yield "s"
-        log.append("session closed")
+        try:
+            yield "s"
+        finally:  # the client left mid-stream: ClientDisconnect is raised at the yield
+            log.append("session closed")
 
     @app.sse("/forever")
     async def forever(session: str) -> AsyncIterator[Tick]:
@@ -598,8 +600,10 @@ def test_a_server_disconnect_runs_the_teardown() -> None:
     @app.provider
     async def subscription() -> AsyncIterator[str]:
         log.append("subscribed")
-        yield "sub"
-        log.append("unsubscribed")
+        try:
+            yield "sub"
+        finally:  # the client left mid-stream: ClientDisconnect is raised at the yield
+            log.append("unsubscribed")
 
     @app.sse("/waits")
     async def waits(subscription: str) -> AsyncIterator[Tick]:

@@ -30,7 +30,9 @@ class ClientDisconnect(requests.ClientDisconnect):
     Raised where the body is read: ``async for chunk in request``,
     ``await request.body()``, ``.json()`` or ``.form()``. Catch it to clean up
     after an upload cut short; left uncaught, nothing is answered (nobody is
-    listening) and nothing is logged.
+    listening) and nothing is logged. A generator provider of an event stream
+    sees it at its ``yield`` when the stream was cut short (the client left,
+    or the server is shutting down).
     """
 
 

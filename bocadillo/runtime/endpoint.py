@@ -3,7 +3,8 @@
 A plan is made once, at start-up, by ``bocadillo.compile``. Serving a request
 runs it: read the declared inputs (all parameters validated in one pass, the
 body straight from bytes, or a form), make the route's providers, call the
-handler, dump the result to bytes, send, tear the providers down. Nothing here
+handler, dump the result to bytes, tear the providers down (a commit), send.
+A response that streams its own body is sent before the teardown. Nothing here
 inspects a signature or a type.
 """
 
@@ -176,6 +177,11 @@ class EndpointPlan:
                 result = await self._call(kwargs)
             # The one send path: the messages are built without a further coroutine.
             messages = self._messages(result, scope)
+            if exits and (messages is not None or type(result).__call__ is Response.__call__):
+                # A body known in full: the providers' teardown (a commit) finishes
+                # before the first byte goes out, and its error is answered instead.
+                assert session is not None
+                await session.finish(exits)  # empties exits
             if messages is None:
                 await send_response_object(result, scope, receive, send)
             else:
@@ -186,10 +192,17 @@ class EndpointPlan:
             # be serialized included), and may replace it with another.
             if exits:
                 assert session is not None
-                await session.fail(exits, exc)
+                if isinstance(exc, ResponseAlreadyStarted) and exc.__cause__ is not None:
+                    # A streamed body failed midway: they see its error, and one
+                    # of their own can only be logged.
+                    await session.close(exits, exc.__cause__)
+                else:
+                    await session.fail(exits, exc)
             raise
         else:
             if exits:
+                # A response that streams its own body may use the providers
+                # while it does: their teardown comes after its last byte.
                 assert session is not None
                 await session.close(exits)
         finally:

@@ -168,8 +168,8 @@ class Lazy(Generic[T]):
                 return Summary.short()
             return Summary.of(await report)
 
-    A generator provider's teardown runs after the response, with the others
-    (first, being made last); an error it raises comes out of the ``await``.
+    A generator provider's teardown runs with the others' (first, being made
+    last); an error it raises comes out of the ``await``.
     """
 
     __slots__ = ("_error", "_exits", "_func", "_kind", "_kwargs", "_made", "_value", "_waiting")
@@ -289,19 +289,22 @@ class ProviderSession:
 
     ``open`` makes the providers and hands the handler its provider arguments;
     it returns the request's teardown stack (its generator providers). After the
-    handler, ``fail`` (it raised: the error may be replaced) or ``close`` (it
-    finished, or its error was already answered: a teardown error is logged)
-    finishes them::
+    handler, ``fail`` (it raised: the error may be replaced), ``finish`` (it
+    succeeded and nothing is sent yet: a teardown error is raised, to be answered)
+    or ``close`` (the response is under way, or the connection over: a teardown
+    error is logged) finishes them. Each empties the stack, so the teardown runs
+    once whichever is called::
 
         exits = await session.open(kwargs, request)
         try:
             result = await handler(**kwargs)
+            if exits:
+                await session.finish(exits)   # a failed commit raises here
+            await send_response(result)
         except BaseException as exc:
             if exits:
                 await session.fail(exits, exc)
             raise
-        if exits:
-            await session.close(exits)
     """
 
     __slots__ = ("_app_values", "_handler_args", "_name", "_shielded", "_steps")
@@ -349,6 +352,14 @@ class ProviderSession:
         replacement = await self._teardown(exits, exc)
         if replacement is not None and replacement is not exc:
             raise replacement from exc
+
+    async def finish(self, exits: list[Any]) -> None:
+        """Tear down after the handler succeeded, before its response is sent (a
+        generator commits after its ``yield``): raise a teardown's error, which is
+        answered instead of the response."""
+        error = await self._teardown(exits, None)
+        if error is not None:
+            raise error
 
     async def close(self, exits: list[Any], failure: BaseException | None = None) -> None:
         """Tear down after the handler finished, or failed with ``failure`` already

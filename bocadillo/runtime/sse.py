@@ -16,7 +16,11 @@ raised (and logged) as a bug in the app.
 
 The stream ends when the generator returns, or when the client leaves: the
 generator is then closed at its current ``await`` or ``yield`` (its
-``finally`` runs), and the route's providers are torn down.
+``finally`` runs), and the route's providers are torn down. A generator
+provider sees at its ``yield`` what ended the stream: nothing when the
+generator ran to its end; ``ClientDisconnect`` when the stream was cut short
+(the client left, or the server is stopping); ``SlowSubscriber``; or the
+handler's error.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from starlette.types import Receive, Scope, Send
 
 from bocadillo.channels.channel import SlowSubscriber
 from bocadillo.errors import RequestValidationError
+from bocadillo.runtime.body import ClientDisconnect
 from bocadillo.runtime.endpoint import EndpointPlan, ResponseAlreadyStarted
 from bocadillo.runtime.responses import loop_turns
 from bocadillo.schemas.protocol import SchemaAdapter, SchemaValidationError
@@ -256,14 +261,21 @@ class SSEPlan(EndpointPlan):
         if session is not None:
             # Providers run before the first byte: their errors are problem responses.
             exits = await session.open(kwargs, request)
+        # What ended the stream, which the providers see at their yield: None when
+        # the generator ran to its end (they commit), else the error, the
+        # SlowSubscriber, or a ClientDisconnect for a stream cut short.
         failure: BaseException | None = None
         try:
             failure = await self._stream(self.endpoint(**kwargs), scope, receive, send)
+        except BaseException as exc:
+            # Cancelled (the server gave up on the connection), or a send failed.
+            failure = exc
+            raise
         finally:
             if exits:
                 assert session is not None
                 await session.close(exits, failure)
-        if failure is not None:
+        if failure is not None and not isinstance(failure, _NOT_BUGS):
             # The response is over; the app's error handling logs it (and a test
             # client raises it): a bug in the handler must not pass unseen.
             raise ResponseAlreadyStarted() from failure
@@ -311,9 +323,13 @@ class SSEPlan(EndpointPlan):
             with anyio.CancelScope(shield=True):
                 await asyncio.wait((pump, left))
         failure = None if pump.cancelled() else pump.result()
-        if not gone and not progress.gone:
-            with contextlib.suppress(OSError):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if gone or progress.gone:
+            return ClientDisconnect("The client left while the events were streaming.")
+        with contextlib.suppress(OSError):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if pump.cancelled():
+            # The server is stopping: the stream ends, its generator cut short.
+            return ClientDisconnect("The server ended the stream: it is shutting down.")
         return failure
 
     async def _pump(self, events: Any, send: Send, progress: _Progress) -> BaseException | None:
@@ -342,7 +358,7 @@ class SSEPlan(EndpointPlan):
             # The stream's subscription fell behind (overflow="disconnect"): end the
             # stream; the client reconnects, with Last-Event-ID where it can resume.
             logger.info("Ending the event stream of %s: %s", self.name, exc)
-            return None
+            return exc
         except Exception as exc:
             return exc
         finally:
@@ -359,6 +375,10 @@ async def _client_left(receive: Receive, scope: Scope) -> bool:
             return True
         if scope.get(SERVER_STOPPING):
             return False
+
+
+# How a stream may end that is no bug in the app: nothing is logged as an error.
+_NOT_BUGS = (ClientDisconnect, SlowSubscriber)
 
 
 def _type_name(tp: Any) -> str:

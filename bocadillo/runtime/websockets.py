@@ -135,7 +135,7 @@ class WebSocket(Generic[In, Out]):
 
     __bocadillo_websocket__ = True
 
-    __slots__ = ("_client_code", "_plan", "_receive", "_reported", "_send", "_ws")
+    __slots__ = ("_client_code", "_plan", "_receive", "_refused", "_reported", "_send", "_ws")
 
     def __init__(
         self, websocket: StarletteWebSocket, plan: WebSocketPlan, receive: Any, send: Any
@@ -151,6 +151,8 @@ class WebSocket(Generic[In, Out]):
         # The handler's exception `async with ws` closed the connection for (and
         # logged): the plan does not report it twice.
         self._reported: BaseException | None = None
+        # The close code and reason of a message the framework refused, if it did.
+        self._refused: tuple[int, str] | None = None
 
     # -- the connection --------------------------------------------------------
 
@@ -325,6 +327,7 @@ class WebSocket(Generic[In, Out]):
             await self._refuse(1007, "The message is not valid.")
 
     async def _refuse(self, code: int, reason: str) -> typing.NoReturn:
+        self._refused = (code, reason)
         await self.close(code, reason)
         raise _Closed(code)
 
@@ -463,6 +466,9 @@ class WebSocketPlan:
             await self._refuse_handshake(websocket, exc)
             return
         kwargs[self.ws_arg] = typed
+        # What ended the connection, which the providers see at their yield: None
+        # when the handler returned (they commit), unless the framework closed the
+        # connection for a refused message; else what the handler let through.
         failure: BaseException | None = None
         try:
             if self.auto_accept:
@@ -471,10 +477,11 @@ class WebSocketPlan:
         except _Closed:
             pass
         except StarletteWebSocketDisconnect as exc:
+            # The client left while the handler was at work (a close the route
+            # catches ends `async for` quietly instead): the providers see it. The
+            # client is gone: nothing to answer.
+            failure = exc
             if not self.catches(exc.code):
-                # A close the route does not catch, which the handler let through: the
-                # providers see it. The client is gone: nothing to answer.
-                failure = exc
                 logger.info("The client of %s closed with %s", self.name, exc.code)
         except Exception as exc:
             failure = exc
@@ -482,9 +489,25 @@ class WebSocketPlan:
                 await self._refuse_handshake(websocket, exc)  # logs it unless an HTTPError
             elif exc is not typed._reported:
                 await self.close_for(typed, exc)
+        except BaseException as exc:
+            failure = exc  # cancelled: the teardown (shielded) still runs, and sees it
+            raise
         finally:
-            if exits:
+            if failure is None and typed._refused is not None:
+                # A message was refused (1003, 1007, 1009): the conversation was cut.
+                failure = WebSocketDisconnect(*typed._refused)
+            if exits and failure is not None:
                 await self._session.close(exits, failure)
+        if exits:
+            # The handler succeeded: its providers' teardown (a commit) runs before
+            # the closing 1000, and a failed one closes with 1011 instead.
+            try:
+                await self._session.finish(exits)
+            except Exception as exc:
+                if websocket.application_state is WebSocketState.CONNECTED:
+                    await self.close_for(typed, exc)
+                else:
+                    logger.error("A provider's teardown failed after %s", self.name, exc_info=exc)
         if websocket.application_state is WebSocketState.CONNECTING:
             # auto_accept=False and the handler neither accepted nor refused.
             await self._refuse_handshake(
