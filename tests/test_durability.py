@@ -4,7 +4,8 @@
 database that outlives it (SQLite in a file, PostgreSQL from tests/postgres_server.py).
 ``CLIENTS`` threads, each with its own keep-alive connection, write at once: to-dos with
 tags, notes on their own to-dos, replacements of their own to-dos, and writes the
-server must refuse (a ``422`` body, a note on a missing to-do: ``404``). Once
+server must refuse (a ``422`` body, a note on a missing to-do: ``404``, a to-do with a tag
+twice: ``409``, refused by the database after the to-do's row was written). Once
 ``KILL_AFTER`` writes were acknowledged, the server's whole process group gets SIGKILL,
 whatever is in flight. Then the example starts again on the same database, and:
 
@@ -165,8 +166,17 @@ def writer(server: TodosServer, client: int, ledger: Ledger) -> None:
                 if status != 404:
                     ledger.failures.append(f"POST {path}: {status} {answer}, not 404")
                     return
+                # A tag sent twice breaks a unique constraint after the to-do's row was
+                # written: the 409 must roll the whole to-do back.
+                twice = {"title": f"{title}-409", "tags": ["twice", "twice"]}
                 with ledger.lock:
-                    ledger.refused += 2
+                    ledger.refused_titles.add(twice["title"])
+                status, answer = request(connection, "POST", "/todos", twice)
+                if status != 409:
+                    ledger.failures.append(f"POST /todos {twice}: {status} {answer}, not 409")
+                    return
+                with ledger.lock:
+                    ledger.refused += 3
     except (OSError, http.client.HTTPException):
         # No answer: the server was killed (or is being killed) with the request in flight.
         with ledger.lock:
