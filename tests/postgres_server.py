@@ -99,6 +99,29 @@ def sql(port: int, *statements: str, database: str = "postgres", timeout: float 
     asyncio.run(run())
 
 
+def fetch(
+    port: int, query: str, *, database: str = "postgres", timeout: float = 10.0
+) -> list[tuple[object, ...]]:
+    """The rows ``query`` returns, as tuples, read on a fresh connection."""
+    import asyncpg
+
+    async def run() -> list[tuple[object, ...]]:
+        connection = await asyncpg.connect(
+            host="127.0.0.1", port=port, user=USER, database=database, timeout=timeout
+        )
+        try:
+            return [tuple(row) for row in await connection.fetch(query, timeout=timeout)]
+        finally:
+            await connection.close(timeout=timeout)
+
+    return asyncio.run(run())
+
+
+def database_name(url: str) -> str:
+    """The database of a URL ``url()`` made."""
+    return url.rsplit("/", 1)[1]
+
+
 def _accepts_connections(port: int) -> bool:
     try:
         sql(port, "SELECT 1", timeout=2.0)
