@@ -85,6 +85,7 @@ class Ledger:
     refused_titles: set[str] = dataclasses.field(default_factory=set)
     refused_notes: set[str] = dataclasses.field(default_factory=set)
     failures: list[str] = dataclasses.field(default_factory=list)
+    early: list[str] = dataclasses.field(default_factory=list)  # no answer before the kill
 
     def ack(self) -> None:
         with self.lock:
@@ -177,10 +178,12 @@ def writer(server: TodosServer, client: int, ledger: Ledger) -> None:
                     return
                 with ledger.lock:
                     ledger.refused += 3
-    except (OSError, http.client.HTTPException):
+    except (OSError, http.client.HTTPException) as error:
         # No answer: the server was killed (or is being killed) with the request in flight.
         with ledger.lock:
             ledger.unanswered += 1
+            if not ledger.killed.is_set():
+                ledger.early.append(f"client {client}: {error!r}")
     finally:
         connection.close()
 
@@ -229,8 +232,10 @@ def test_nothing_acknowledged_is_lost_when_the_server_is_killed(
         for thread in threads:
             thread.join(60)
         assert not any(thread.is_alive() for thread in threads), "a client is stuck"
-    assert not ledger.failures, ledger.failures
-    assert ledger.acknowledged >= KILL_AFTER, f"only {ledger.acknowledged} writes acknowledged"
+        assert not ledger.failures, ledger.failures
+        assert ledger.acknowledged >= KILL_AFTER, (
+            f"only {ledger.acknowledged} writes acknowledged: {ledger.early}\n{server.log()}"
+        )
 
     with TodosServer(tmp_path, database_url, name="second") as server:
         todos, notes = read_back(server)

@@ -101,10 +101,18 @@ class TodosServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 pytest.fail(f"the server exited with {self.process.returncode}:\n{self.log()}")
-            if self.log().count(STARTED) >= self.workers:
+            # uvicorn logs the start-up before it binds its socket when it has one worker.
+            if self.log().count(STARTED) >= self.workers and self._accepts():
                 return
             time.sleep(0.05)
         pytest.fail(f"{self.workers} worker(s) did not start within {timeout} s:\n{self.log()}")
+
+    def _accepts(self) -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1.0).close()
+        except OSError:
+            return False
+        return True
 
     def connect(self, timeout: float = 30.0) -> http.client.HTTPConnection:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
