@@ -162,9 +162,15 @@ class Database:
         return engine
 
     def _session_provider(self) -> Callable[..., AsyncIterator[AsyncSession]]:
+        factories: dict[AsyncEngine, async_sessionmaker[AsyncSession]] = {}
+
         async def session(**engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             (bind,) = engine.values()
-            async with self.sessionmaker(bind)() as made, made.begin():
+            factory = factories.get(bind)
+            if factory is None:
+                factories.clear()  # one engine at a time (an override may replace it)
+                factory = factories[bind] = self.sessionmaker(bind)
+            async with factory() as made, made.begin():
                 # Committed when the handler succeeded, rolled back if anything raised.
                 yield made
 
