@@ -223,6 +223,7 @@ def connections_on_two_workers(
     return first, second, {one, other}
 
 
+@pytest.mark.slow
 def test_two_workers_serve_one_list(postgres_db: str, tmp_path: Path) -> None:
     # A fresh database: both workers apply the migrations at start-up, at the same time.
     with TodosServer(tmp_path, postgres_db, workers=2) as server:
