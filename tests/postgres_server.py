@@ -137,18 +137,20 @@ class PostgresServer:
         self.binaries = binaries
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
-        # Not pytest's tmp_path: as root, that is a folder only root may enter.
-        self.directory = Path(tempfile.mkdtemp(prefix="bocadillo-postgres-"))
-        self.data = self.directory / "data"
-        self.log_path = self.directory / "postgres.log"
         self._as: dict[str, object] = {}
+        account = None
         if os.geteuid() == 0:
             try:
                 account = pwd.getpwnam(USER)
             except KeyError:
                 pytest.skip(f"running as root and there is no {USER!r} user to run PostgreSQL as")
-            os.chown(self.directory, account.pw_uid, account.pw_gid)
             self._as = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+        # Not pytest's tmp_path: as root, that is a folder only root may enter.
+        self.directory = Path(tempfile.mkdtemp(prefix="bocadillo-postgres-"))
+        if account is not None:
+            os.chown(self.directory, account.pw_uid, account.pw_gid)
+        self.data = self.directory / "data"
+        self.log_path = self.directory / "postgres.log"
         self._names = itertools.count(1)
 
     def _run(self, *args: str) -> None:
