@@ -61,6 +61,9 @@ async def list_todos(
     sort: Literal["id", "-id", "title"] = "id",
 ) -> TodoPage:
     """List to-dos, filtered and one page at a time."""
+    if "\x00" in (q or "") or any("\x00" in t for t in tag):
+        # No title or tag holds a NUL (PostgreSQL's text cannot): nothing matches.
+        return TodoPage(items=[], total=0, limit=limit, offset=offset)
     where: list[ColumnElement[bool]] = []
     if done is not None:
         where.append(TodoRow.done == done)
@@ -83,7 +86,8 @@ async def list_todos(
         statement = statement.order_by(TodoRow.title, TodoRow.id)  # ties: oldest first
     else:
         statement = statement.order_by(TodoRow.id)
-    rows = list(await session.scalars(statement.limit(limit).offset(offset)))
+    # Past the last row any offset is the same; a BIGINT holds this one.
+    rows = list(await session.scalars(statement.limit(limit).offset(min(offset, 2**62))))
     total = await session.scalar(select(func.count()).select_from(TodoRow).where(*where))
     tags = await queries.tags_of(session, [row.id for row in rows])
     return TodoPage(

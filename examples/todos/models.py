@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-Title = Annotated[str, Field(min_length=1, max_length=100)]
+# No NUL character: PostgreSQL's text cannot hold one (a 422, on every database).
+Title = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
 Tag = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[a-z0-9-]+$")]
 
 

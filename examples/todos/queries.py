@@ -14,7 +14,7 @@ from bocadillo import HTTPError
 from .models import Todo, TodoIn
 from .tables import TagRow, TodoRow
 
-MAX_ID = 2**63 - 1  # the largest id a database's BIGINT holds
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds (4 bytes on PostgreSQL)
 
 
 def no_such_todo(todo_id: int) -> HTTPError:
