@@ -23,7 +23,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from bocadillo.compile.parameters import SignatureParts, describe, read_parameters, type_hints
+from bocadillo.compile.parameters import SignatureParts, describe, type_hints
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.errors import ConfigurationError
 from bocadillo.hooks import Hook, hooks_of
@@ -178,13 +178,10 @@ def _read_hook(
     func = _callable(hook.func)
     where = f"{route}: {hook.when} hook {describe(func)}"
     response_arg = _response_arg(func, where) if hook.when == "after" else None
-    parts = read_parameters(
+    parts = graph.read(
         func,
         where=where,
         path_params=path_params,
-        is_provider=graph.is_provider,
-        provider_of=graph.declared,
-        provider_names=graph.names,
         skip_first=response_arg is not None,
         field_prefix=f"{step}.",
         allow_body=False,

@@ -10,7 +10,7 @@ from pydantic.errors import PydanticSchemaGenerationError, PydanticUserError
 
 from bocadillo.compile.forms import form_spec
 from bocadillo.compile.hooks import compile_hooks, declared_hooks
-from bocadillo.compile.parameters import describe, read_parameters
+from bocadillo.compile.parameters import describe
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.compile.responses import response_spec
 from bocadillo.errors import ConfigurationError
@@ -38,13 +38,10 @@ def compile_endpoint(
     ``hooks`` are the route's routers' hooks, outermost first; the hooks declared on
     the view class and on ``func`` run inside them."""
     where = describe(func)
-    parts = read_parameters(
+    parts = graph.read(
         func,
         where=where,
         path_params=path_params,
-        is_provider=graph.is_provider,
-        provider_of=graph.declared,
-        provider_names=graph.names,
         skip_first=view_class is not None,
     )
     if parts.websocket_arg is not None:

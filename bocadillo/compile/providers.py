@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from bocadillo.compile.parameters import describe, read_parameters
+from bocadillo.compile.parameters import SignatureParts, describe, read_parameters
 from bocadillo.errors import ConfigurationError
 from bocadillo.providers import Provider, ProviderKind
 from bocadillo.runtime.providers import AppNode, ProviderArg, ProviderStep, RouteProviders
@@ -52,6 +52,34 @@ class ProviderGraph:
         """The provider ``name`` was registered as, not a test's override of it: the one
         whose type a parameter of that name must fit."""
         return self._declared(name) or self._lookup(name)
+
+    def read(
+        self,
+        func: Callable[..., Any],
+        *,
+        where: str,
+        path_params: Collection[str],
+        skip_first: bool = False,
+        field_prefix: str = "",
+        allow_body: bool = True,
+        implicit_headers: Collection[str] = (),
+        kind: str = "a provider",
+    ) -> SignatureParts:
+        """``read_parameters`` for a handler or hook of a route, with this graph's
+        providers: a parameter named after one is given it, and its type must fit."""
+        return read_parameters(
+            func,
+            where=where,
+            path_params=path_params,
+            is_provider=self.is_provider,
+            provider_of=self.declared,
+            provider_names=self.names,
+            skip_first=skip_first,
+            field_prefix=field_prefix,
+            allow_body=allow_body,
+            implicit_headers=implicit_headers,
+            kind=kind,
+        )
 
     def is_provider(self, name: str) -> bool:
         """Whether ``name`` resolves to a provider."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from bocadillo.compile.hooks import compile_hooks, declared_hooks
-from bocadillo.compile.parameters import SignatureParts, describe, read_parameters, type_hints
+from bocadillo.compile.parameters import SignatureParts, describe, type_hints
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.errors import ConfigurationError
 from bocadillo.hooks import Hook
@@ -226,13 +226,10 @@ def compile_sse(
     returns = _return_annotation(func, where)
     kinds = _event_kinds(returns, dict(event_names or {}), where)
     own_headers = response_headers(headers or {}, where)
-    parts = read_parameters(
+    parts = graph.read(
         func,
         where=where,
         path_params=path_params,
-        is_provider=graph.is_provider,
-        provider_of=graph.declared,
-        provider_names=graph.names,
         implicit_headers=(LAST_EVENT_ID,),
     )
     _check_parts(parts, where)

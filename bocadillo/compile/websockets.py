@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
 from bocadillo.compile.hooks import compile_hooks, declared_hooks
-from bocadillo.compile.parameters import SignatureParts, describe, read_parameters
+from bocadillo.compile.parameters import SignatureParts, describe
 from bocadillo.compile.providers import ProviderGraph
 from bocadillo.errors import ConfigurationError
 from bocadillo.hooks import Hook
@@ -83,14 +83,11 @@ def compile_websocket(
     if invalid_message not in ("close", "reply"):
         raise ConfigurationError(f"{where}: invalid_message is 'close' or 'reply'")
     caught = caught_codes(caught_close_codes, where)
-    parts = read_parameters(
+    parts = graph.read(
         func,
         where=where,
         path_params=path_params,
-        is_provider=graph.is_provider,
-        provider_of=graph.declared,
         kind="a WebSocket handler",
-        provider_names=graph.names,
         allow_body=False,
     )
     arg, annotation = _websocket_arg(parts, where)
