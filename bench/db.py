@@ -40,6 +40,7 @@ import pwd
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,10 @@ LOAD_CPU = 1
 DATABASE_CPU = 1  # PostgreSQL beside wrk, so that the app server has its core to itself
 FRAMEWORKS = {"bocadillo": "Bocadillo", "fastapi": "FastAPI"}
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+NOT_STORED = (
+    "{}: the rows were not stored in DATABASE_URL's {} database "
+    "(does the app read DATABASE_URL? is examples/todos on a database yet?)"
+)
 CREATE_BODY = {"title": "Write the benchmark", "tags": ["bench", "db"]}
 
 
@@ -138,6 +143,16 @@ def seed(port: int, count: int) -> None:
                 raise RuntimeError(f"seeding row {n}: {response.status} {answer[:300]!r}")
     finally:
         connection.close()
+
+
+def sqlite_tables(path: Path) -> int:
+    """How many tables the SQLite file at ``path`` holds (0 if there is no such file)."""
+    if not path.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        return int(
+            db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        )
 
 
 def comparable(value: Any) -> Any:
@@ -292,19 +307,25 @@ class Postgres:
     def log(self) -> str:
         return (self.directory / "postgres.log").read_text(errors="replace")
 
-    def sql(self, statement: str) -> None:
+    def sql(self, statement: str, database: str = "postgres") -> Any:
+        """Run one statement on a fresh connection; its first value."""
         import asyncpg
 
-        async def run() -> None:
+        async def run() -> Any:
             connection = await asyncpg.connect(
-                host="127.0.0.1", port=self.port, user="postgres", database="postgres", timeout=5
+                host="127.0.0.1", port=self.port, user="postgres", database=database, timeout=5
             )
             try:
-                await connection.execute(statement)
+                return await connection.fetchval(statement)
             finally:
                 await connection.close()
 
-        asyncio.run(run())
+        return asyncio.run(run())
+
+    def tables(self, database: str) -> int:
+        """How many tables ``database`` holds in its public schema."""
+        query = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        return int(self.sql(query, database))
 
     def database(self, name: str) -> str:
         self.sql(f'CREATE DATABASE "{name}"')
@@ -400,8 +421,15 @@ def run_backend(
             fw: start_server(fw, urls[fw], SERVER_CPU if pin else None, args.bocadillo_app)
             for fw in urls
         }
-        for server in servers.values():
+        for fw, server in servers.items():
             seed(server.port, args.seed)
+            stored = (
+                sqlite_tables(tmp / f"{fw}.db")
+                if postgres is None
+                else postgres.tables(f"bench_{fw}")
+            )
+            if not stored:
+                raise RuntimeError(NOT_STORED.format(FRAMEWORKS[fw], BACKENDS[backend]))
         ops = operations(args.seed)
         check({fw: s.port for fw, s in servers.items()}, ops, args.seed)
         scripts: dict[str, str | None] = {}
@@ -518,8 +546,10 @@ def check_only(args: argparse.Namespace) -> int:
                 )
                 for fw in args.frameworks
             }
-            for server in servers.values():
+            for fw, server in servers.items():
                 seed(server.port, args.seed)
+                if not sqlite_tables(Path(tmp) / f"{fw}.db"):
+                    raise RuntimeError(NOT_STORED.format(FRAMEWORKS[fw], "SQLite"))
             check({fw: s.port for fw, s in servers.items()}, operations(args.seed), args.seed)
         finally:
             sock.stop_all()
