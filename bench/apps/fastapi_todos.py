@@ -22,9 +22,22 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, DateTime, String, event, func, select
+from sqlalchemy import (
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    event,
+    func,
+    select,
+)
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.ext.orderinglist import ordering_list
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///todos-fastapi.db")
 
@@ -38,22 +51,59 @@ if engine.dialect.name == "sqlite":
     def _sqlite_pragmas(dbapi_connection, connection_record):  # type: ignore[no-untyped-def]
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
+
+
+# The example's tables (examples/todos/tables.py): a to-do, and its tags in order.
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
     pass
 
 
+class TagRow(Base):
+    __tablename__ = "todo_tags"
+    __table_args__ = (UniqueConstraint("todo_id", "name", name="uq_todo_tags_todo_id_name"),)
+
+    todo_id: Mapped[int] = mapped_column(
+        ForeignKey("todos.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(30), index=True)
+
+
 class TodoRow(Base):
     __tablename__ = "todos"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(100))
-    done: Mapped[bool] = mapped_column(default=False)
-    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    done: Mapped[bool] = mapped_column(default=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The tags, loaded with the to-do (SQLAlchemy's advice for asyncio: no lazy loads),
+    # as a list of names; ordering_list numbers their positions.
+    tag_rows: Mapped[list[TagRow]] = relationship(
+        order_by=TagRow.position,
+        collection_class=ordering_list("position"),
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    tags: AssociationProxy[list[str]] = association_proxy(
+        "tag_rows", "name", creator=lambda name: TagRow(name=name)
+    )
 
 
 Title = Annotated[str, Field(min_length=1, max_length=100)]
