@@ -1,60 +1,36 @@
-"""A stand-in for the todos example on SQLAlchemy 2 async, for ``bench/db.py --bocadillo-app``.
+"""The FastAPI app's code on Bocadillo, for ``bench/db.py --bocadillo-app bocadillo_todos:app``.
 
-The same three operations and tables as ``fastapi_todos.py``, written with Bocadillo's
-providers: an app-scoped engine, a request-scoped session that commits when the
-handler succeeds and rolls back when it raises. ``bench/db.py`` serves the real
-example (``examples.todos.app:app``) by default; this app is for comparing the
-two, or for running the benchmark where the example is not on a database.
+The same tables, queries and response shapes as ``fastapi_todos.py`` (the ORM rows,
+their tags loaded with them), with the database from ``bocadillo.sqlalchemy`` as the
+guide sets it up: ``App(plugins=[Database(...)])``, a session per request in a
+transaction that commits when the handler succeeds. ``bench/db.py`` times the real
+example (``examples.todos.app:app``) by default; this app puts the two frameworks
+around the very same SQLAlchemy code.
 
     DATABASE_URL=sqlite+aiosqlite:///todos.db bocadillo run bocadillo_todos:app --app-dir bench/apps
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any
 
-from fastapi_todos import Todo, TodoIn, TodoPage, TodoRow
-from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.ext.asyncio import create_async_engine as make_engine
+from fastapi_todos import Base, Todo, TodoIn, TodoPage, TodoRow
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bocadillo import App, HTTPError, Query
+from bocadillo.sqlalchemy import Database
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite+aiosqlite:///todos-bocadillo.db")
+db = Database("sqlite+aiosqlite:///todos-bocadillo.db", env="DATABASE_URL")
+app = App(title="Todos", plugins=[db])
 
-app = App(title="Todos")
 
-
-@app.provider(scope="app")
-async def engine() -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(DATABASE_URL)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def pragmas(dbapi_connection: Any, record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.close()
-
+@app.on_startup
+async def create_tables() -> None:
+    engine = db.create_engine()
     async with engine.begin() as conn:
-        await conn.run_sync(TodoRow.metadata.create_all)
-    yield engine
+        await conn.run_sync(Base.metadata.create_all)
     await engine.dispose()
-
-
-@app.provider(scope="app")
-async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
-
-
-@app.provider
-async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with sessions() as session, session.begin():
-        yield session
 
 
 @app.get("/todos")
@@ -81,5 +57,5 @@ async def get_todo(id: int, session: AsyncSession) -> Todo:
 async def create_todo(todo: TodoIn, session: AsyncSession) -> Todo:
     row = TodoRow(**todo.model_dump(), created_at=datetime.now(UTC))
     session.add(row)
-    await session.flush()
+    await session.flush()  # the id; the plugin commits when the handler returns
     return Todo.model_validate(row, from_attributes=True)
