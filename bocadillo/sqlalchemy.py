@@ -14,7 +14,9 @@
 
 On SQLite each connection gets ``journal_mode=WAL``, ``foreign_keys=ON``,
 ``busy_timeout`` and ``synchronous=FULL`` (a committed transaction is on disk before
-the commit returns), and the database's folder is created if it is missing.
+the commit returns), the pool holds one connection (SQLite has one writer at a time)
+unless ``engine_options`` say otherwise, and the database's folder is created if it is
+missing.
 
 Needs the ``sqlalchemy`` extra: ``pip install 'bocadillo[sqlalchemy]'``.
 """
@@ -37,7 +39,11 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
+from sqlalchemy.exc import (
+    TimeoutError as PoolTimeout,
+)
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -113,8 +119,16 @@ class Database:
         """Make the engine for ``url()``: on SQLite, create the file's folder and set the
         connection pragmas (WAL, foreign keys, busy timeout, ``synchronous=FULL``)."""
         url = self.url()
-        engine = create_async_engine(url, **self.engine_options)
-        if url.get_backend_name() == "sqlite":
+        options = dict(self.engine_options)
+        sqlite = url.get_backend_name() == "sqlite"
+        if sqlite and url.database not in (None, "", ":memory:"):
+            # SQLite has one writer at a time: one connection per process queues the
+            # transactions in the event loop instead of in SQLite's busy handler (which
+            # sleeps and retries), for steadier latency. engine_options can say otherwise.
+            options.setdefault("pool_size", 1)
+            options.setdefault("max_overflow", 0)
+        engine = create_async_engine(url, **options)
+        if sqlite:
             _prepare_sqlite(engine, url, self.busy_timeout)
         return engine
 
@@ -148,9 +162,15 @@ class Database:
         return engine
 
     def _session_provider(self) -> Callable[..., AsyncIterator[AsyncSession]]:
+        factories: dict[AsyncEngine, async_sessionmaker[AsyncSession]] = {}
+
         async def session(**engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             (bind,) = engine.values()
-            async with self.sessionmaker(bind)() as made, made.begin():
+            factory = factories.get(bind)
+            if factory is None:
+                factories.clear()  # one engine at a time (an override may replace it)
+                factory = factories[bind] = self.sessionmaker(bind)
+            async with factory() as made, made.begin():
                 # Committed when the handler succeeded, rolled back if anything raised.
                 yield made
 
@@ -190,6 +210,8 @@ def database_error(exc: SQLAlchemyError, *, retry_after: int = 1) -> HTTPError:
 
 
 def _worth_retrying(exc: SQLAlchemyError) -> bool:
+    if isinstance(exc, PoolTimeout):
+        return True  # no connection left in the pool in time
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True
@@ -239,14 +261,20 @@ def _prepare_sqlite(engine: AsyncEngine, url: URL, busy_timeout: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-async def begin_write(session: AsyncSession) -> None:
-    """Start ``session``'s transaction as a writer, before its first statement.
+async def begin_write(session: AsyncSession | AsyncConnection) -> None:
+    """Start the transaction of ``session`` (or of a connection) as a writer, before its
+    first statement.
 
     On SQLite a transaction that reads and then writes fails with "database is
     locked" (a ``503``) if another connection wrote in between; after
     ``await begin_write(session)`` it holds the write lock from the start (``BEGIN
     IMMEDIATE``, waiting up to ``busy_timeout`` for it), so it cannot. Elsewhere it only
-    opens the transaction's connection. Call it first in a handler that reads then
-    writes (later, SQLAlchemy warns that the connection is already established).
+    begins the transaction. Call it first in a handler that reads then writes (later,
+    SQLAlchemy warns that the connection is already established).
     """
+    if isinstance(session, AsyncConnection):
+        await session.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        if not session.in_transaction():
+            await session.begin()
+        return
     await session.connection(execution_options={_BEGIN_OPTION: "IMMEDIATE"})

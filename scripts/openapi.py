@@ -58,7 +58,7 @@ def regenerate() -> int:
 
 
 if __name__ == "__main__":
-    python = ensure()
+    python = ensure("sqlalchemy")  # the todos example runs on SQLAlchemy
     if Path(sys.prefix).resolve() != VENV.resolve():
         # Run again with the venv's python, which has bocadillo installed.
         os.execv(str(python), [str(python), __file__, *sys.argv[1:]])

@@ -14,7 +14,7 @@ import sys
 from _venv import ROOT, ensure
 
 if __name__ == "__main__":
-    python = ensure()
+    python = ensure("sqlalchemy")  # the todos example runs on SQLAlchemy
     args = [
         str(python),
         "-m",

@@ -2,7 +2,8 @@
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -12,6 +13,27 @@ from starlette.testclient import TestClient
 from bocadillo import App
 
 PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def session_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``DATABASE_URL`` for fixtures wider than a test (a server a module shares): set
+    before them, so that nothing ever opens the developer's ``data/todos.db``."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'session.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", url)
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def database_url(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh SQLite database for each test, in ``DATABASE_URL`` (which the todos example
+    and anything else using ``bocadillo.sqlalchemy.Database`` read when they start), so that
+    no test touches the developer's ``data/todos.db``. Servers a test starts inherit it."""
+    folder: Path = tmp_path_factory.mktemp("db")
+    url = f"sqlite+aiosqlite:///{folder / 'test.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    return url
 
 
 @pytest.fixture

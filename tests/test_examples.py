@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -117,12 +118,15 @@ def _request(url: str, method: str = "GET", body: bytes | None = None) -> tuple[
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[str]:
-    """The example served by uvicorn, as the README's run command serves it."""
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The example served by uvicorn, as the README's run command serves it (on a
+    database of its own)."""
     port = _free_port()
+    database = tmp_path_factory.mktemp("served") / "todos.db"
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "examples.todos.app:app", "--port", str(port)],
         cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

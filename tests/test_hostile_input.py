@@ -17,9 +17,10 @@ reach the app and the app's providers live as they do under a server.
 from __future__ import annotations
 
 import contextlib
-import copy
 import dataclasses
 import json
+import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,6 +51,7 @@ from hostile import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.engine import make_url
 
 from bocadillo import App
 from bocadillo.params import ParamSource
@@ -99,26 +101,33 @@ class Site:
 
 def _todos(stack: contextlib.ExitStack) -> Site:
     from examples.todos.app import app
-    from examples.todos.store import TodoStore
 
-    store = TodoStore()
-    client = stack.enter_context(create_client(app, overrides={"store": store}))
+    # The app's SQLite database (conftest.py's DATABASE_URL), read and reset beside it.
+    path = make_url(os.environ["DATABASE_URL"]).database
+    assert path is not None
+    client = stack.enter_context(create_client(app))
     for title in ("Buy bread", "Write report"):
         assert client.post("/todos", json={"title": title, "tags": ["a"]}).status_code == 201
     assert client.post("/todos/1/notes", json={"text": "Wholemeal"}).status_code == 201
-    seeded_todos, seeded_notes = dict(store.todos), copy.deepcopy(store.notes)
+    tables = ("todos", "todo_tags", "notes")
+
+    def rows() -> dict[str, list[tuple[Any, ...]]]:
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+            # sqlite_sequence: the next ids, so that a refused create took none.
+            names = ("sqlite_sequence", *tables)
+            return {name: sorted(db.execute(f"SELECT * FROM {name}").fetchall()) for name in names}
+
+    seeded = rows()
 
     def reset() -> None:
-        store.todos = dict(seeded_todos)
-        store.notes = copy.deepcopy(seeded_notes)
+        with contextlib.closing(sqlite3.connect(path, timeout=5)) as db, db:
+            for name in tables:
+                db.execute(f"DELETE FROM {name}")
+                for row in seeded[name]:
+                    db.execute(f"INSERT INTO {name} VALUES ({', '.join('?' * len(row))})", row)
 
     def snapshot() -> Any:
-        return (
-            repr(store._ids),  # count(n): the next id, so a refused create took none
-            repr(store._note_ids),
-            {key: todo.model_dump_json() for key, todo in store.todos.items()},
-            json.dumps(store.notes, sort_keys=True),
-        )
+        return rows()
 
     return Site("todos", app, Caller(client), snapshot, reset, {"id": "1"})
 

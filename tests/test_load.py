@@ -17,7 +17,7 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "load_todos.py"
 MiB = 1024 * 1024
-WRITES = 1500  # a wrk thread's
+WRITES = 150  # a wrk thread's writes in a wave (each a transaction committed to SQLite)
 
 
 def load_script() -> ModuleType:

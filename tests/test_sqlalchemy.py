@@ -11,6 +11,7 @@ import pytest
 from pydantic import BaseModel
 from sqlalchemy import CheckConstraint, ForeignKey, String, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -237,8 +238,12 @@ def test_lost_connections_and_serialization_failures_are_503s(
     async def lost(session: AsyncSession) -> None:
         raise DBAPIError("SELECT 1", {}, Exception("gone"), connection_invalidated=True)
 
+    @app.get("/pool-empty")
+    async def pool_empty(session: AsyncSession) -> None:
+        raise PoolTimeout("QueuePool limit reached")
+
     with create_client(app) as client:
-        for path in ("/serialization", "/lost"):
+        for path in ("/serialization", "/lost", "/pool-empty"):
             response = client.get(path)
             problem(response, 503)
             assert response.headers["retry-after"] == "1"

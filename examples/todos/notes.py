@@ -13,10 +13,13 @@ validated strictly against ``NoteIn``, the response is dumped by ``Note``
 from __future__ import annotations
 
 import typesystem
+from sqlalchemy import String, insert, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bocadillo import Router
 
-from .store import TodoStore
+from .queries import known_id, no_such_todo
+from .tables import NoteRow, TodoRow
 
 NoteIn = typesystem.Schema(
     title="NoteIn",
@@ -44,12 +47,33 @@ router = Router(prefix="/todos", tags=["notes"])
 
 
 @router.post("/{id}/notes", status_code=201, raises={404: "There is no to-do with that id."})
-async def add_note(id: int, note: NoteIn, store: TodoStore) -> Note:  # type: ignore[valid-type]
+async def add_note(id: int, note: NoteIn, session: AsyncSession) -> Note:  # type: ignore[valid-type]
     """Add a note to a to-do."""
-    return store.add_note(id, note["text"])  # type: ignore[index]
+    known_id(id)
+    # One statement that writes first: the note, if the to-do exists.
+    added = await session.execute(
+        insert(NoteRow)
+        .from_select(
+            ["todo_id", "text"],
+            select(TodoRow.id, literal(note["text"], String)).where(TodoRow.id == id),  # type: ignore[index]
+        )
+        .returning(NoteRow.id)
+    )
+    note_id = added.scalar_one_or_none()
+    if note_id is None:
+        raise no_such_todo(id)
+    return {"id": note_id, "todo_id": id, "text": note["text"]}  # type: ignore[index]
 
 
 @router.get("/{id}/notes", raises={404: "There is no to-do with that id."})
-async def list_notes(id: int, store: TodoStore) -> NoteList:  # type: ignore[valid-type]
+async def list_notes(id: int, session: AsyncSession) -> NoteList:  # type: ignore[valid-type]
     """A to-do's notes, oldest first."""
-    return store.get_notes(id)
+    known_id(id)
+    if await session.get(TodoRow, id) is None:
+        raise no_such_todo(id)
+    notes = await session.execute(
+        select(NoteRow.id, NoteRow.todo_id, NoteRow.text)
+        .where(NoteRow.todo_id == id)
+        .order_by(NoteRow.id)
+    )
+    return [row._asdict() for row in notes]

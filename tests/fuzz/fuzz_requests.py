@@ -43,19 +43,22 @@ import gzip
 import hashlib
 import json
 import logging
+import os
 import random
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 import traceback
 import zlib
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
 
 import itsdangerous
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -1046,23 +1049,37 @@ def default_apps() -> list[FuzzApp]:
     with _instrumenting_again():
         import fuzz_app
 
+        from bocadillo.sqlalchemy import Database
         from examples.chat.app import app as chat
         from examples.jobs.app import create_app
         from examples.jobs.runner import JobRunner
         from examples.todos.app import app as todos
-        from examples.todos.store import TodoStore
 
-    store = TodoStore()
-    todos.check()  # loads providerconf.py, where ``store`` is declared
-    store_override = todos.override_provider("store", store)
+    # The todos app on a SQLite database of its own, in a temporary folder.
+    folder = tempfile.mkdtemp(prefix="fuzz-todos-")
+    database = os.path.join(folder, "todos.db")
+    todos_db = Database(f"sqlite+aiosqlite:///{database}", env=None)
+
+    async def engine() -> AsyncIterator[AsyncEngine]:
+        made = todos_db.create_engine()
+        yield made
+        await made.dispose()
+
+    todos.check()
+    engine_override = todos.override_provider("engine", engine)
 
     def trim_todos() -> None:
-        if len(store.todos) > 200:
-            store.todos.clear()
-            store.notes.clear()
+        if not os.path.exists(database):
+            return
+        with contextlib.closing(sqlite3.connect(database, timeout=5)) as connection, connection:
+            (count,) = connection.execute("SELECT count(*) FROM todos").fetchone()
+            if count > 200:
+                for table in ("notes", "todo_tags", "todos"):
+                    connection.execute(f"DELETE FROM {table}")
 
     async def undo_todos() -> None:
-        store_override.undo()
+        engine_override.undo()
+        shutil.rmtree(folder, ignore_errors=True)
 
     jobs = create_app(step_seconds=0.0)
     runner = JobRunner(0.0)
