@@ -444,7 +444,13 @@ def run_backend(
         for op in ops:
             if args.warmup:
                 for fw in args.frameworks:
-                    load(servers[fw], op, args.warmup, scripts[op.key], args, None, load_cpu)
+                    warm, _, _ = load(
+                        servers[fw], op, args.warmup, scripts[op.key], args, None, load_cpu
+                    )
+                    if warm.errors:
+                        cells.setdefault((backend, op.key, fw), Cell()).errors.append(
+                            f"in the warm-up, {warm.errors}"
+                        )
             for r in range(args.rounds):
                 order = args.frameworks[r % len(args.frameworks) :]
                 order += args.frameworks[: r % len(args.frameworks)]
