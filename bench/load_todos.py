@@ -158,6 +158,8 @@ def serve_todos(directory: str, *options: str) -> Iterator[Server]:
         process = subprocess.Popen(
             [sys.executable, "-m", "bocadillo", "run", APP, "--port", "0", *options],
             cwd=REPO,
+            # A database of its own in `directory`, unless DATABASE_URL names one.
+            env={"DATABASE_URL": f"sqlite+aiosqlite:///{directory}/todos.db", **os.environ},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

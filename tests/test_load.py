@@ -17,7 +17,7 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "load_todos.py"
 MiB = 1024 * 1024
-WRITES = 150  # a wrk thread's writes in a wave (each a transaction committed to SQLite)
+WRITES = 50  # a wrk thread's writes in a wave: each a transaction committed to disk (fsync)
 
 
 def load_script() -> ModuleType:

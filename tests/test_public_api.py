@@ -1,4 +1,5 @@
-"""The names ``bocadillo`` and ``bocadillo.testing`` export: pinned, with their signatures.
+"""The names ``bocadillo``, ``bocadillo.testing`` and ``bocadillo.sqlalchemy`` export: pinned,
+with their signatures.
 
 The tables below are the public API as a user imports and calls it. A change to one of them
 is a change to the API: make it on purpose, here, in the same commit.
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 import bocadillo
+import bocadillo.sqlalchemy
 import bocadillo.testing
 
 SIGNATURES = {
@@ -296,6 +298,18 @@ def shown(annotation: Any) -> Any:
     return AnnotationText(inspect.formatannotation(annotation))
 
 
+# bocadillo.sqlalchemy, the optional `sqlalchemy` extra.
+SQLALCHEMY_SIGNATURES = {
+    "Database": (
+        "(self, url: str | URL, *, env: str | None = 'DATABASE_URL', engine: str = 'engine', "
+        "session: str = 'session', engine_options: Mapping[str, Any] | None = None, "
+        "retry_after: int = 1, busy_timeout: int = 5000) -> None"
+    ),
+    "begin_write": "(session: AsyncSession | AsyncConnection) -> None",
+    "database_error": "(exc: SQLAlchemyError, *, retry_after: int = 1) -> HTTPError",
+}
+
+
 def signature_text(obj: Callable[..., Any]) -> str:
     """``str(inspect.signature(...))`` of a function, or of a class's ``__init__``."""
     signature = inspect.signature(obj.__init__ if inspect.isclass(obj) else obj)
@@ -318,9 +332,15 @@ def test_testing_all_lists_exactly_its_public_names() -> None:
     assert bocadillo.testing.__all__ == list(TESTING_SIGNATURES)
 
 
-CASES = [(bocadillo, name, text) for name, text in SIGNATURES.items()] + [
-    (bocadillo.testing, name, text) for name, text in TESTING_SIGNATURES.items()
-]
+def test_sqlalchemy_all_lists_exactly_its_public_names() -> None:
+    assert bocadillo.sqlalchemy.__all__ == list(SQLALCHEMY_SIGNATURES)
+
+
+CASES = (
+    [(bocadillo, name, text) for name, text in SIGNATURES.items()]
+    + [(bocadillo.testing, name, text) for name, text in TESTING_SIGNATURES.items()]
+    + [(bocadillo.sqlalchemy, name, text) for name, text in SQLALCHEMY_SIGNATURES.items()]
+)
 
 
 @pytest.mark.parametrize(
