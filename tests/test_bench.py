@@ -5,6 +5,7 @@ import dataclasses
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -222,3 +223,21 @@ def test_targets_report_says_which_goals_a_run_met() -> None:
     assert "POST pydantic body → model: 9.00x FastAPI (met, goal 5x)" in lines
     assert "POST pydantic body → model: 2.00x Litestar (missed, goal 2.5x)" in lines
     assert "POST: 1.20x the raw-ASGI floor (met, goal at most 1.5x)" in lines
+
+
+def test_database_bench_starts_seeds_and_checks_both_apps() -> None:
+    """``bench/db.py --check``: the todos example under ``bocadillo run`` and the FastAPI
+    app of ``bench/apps`` on fresh SQLite files answer list, read and create alike."""
+    pytest.importorskip("fastapi", reason="install the bench extra: pip install -e '.[bench]'")
+    pytest.importorskip("aiosqlite", reason="install the sqlalchemy extra")
+    pytest.importorskip("httptools")
+    script = BENCH.parent / "db.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check", "--seed", "20", "--timeout", "60"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Bocadillo, FastAPI: list, read and create answer" in done.stdout
