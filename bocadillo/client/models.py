@@ -41,17 +41,12 @@ def fold_nullable(schema: Any) -> Any:
 def generate_models(document: dict[str, Any]) -> str:
     """The models module's text for an OpenAPI document's ``components.schemas``."""
     try:
-        from datamodel_code_generator import (
-            DataModelType,
-            InputFileType,
-            PythonVersion,
-            generate,
-        )
-        from datamodel_code_generator.format import Formatter
+        from datamodel_code_generator import generate
+        from datamodel_code_generator.enums import DataModelType, InputFileType
+        from datamodel_code_generator.format import Formatter, PythonVersion
     except ImportError:  # pragma: no cover - the extra is missing
         raise ConfigurationError(
-            "generating a client needs datamodel-code-generator: "
-            "pip install 'bocadillo[client]'"
+            "generating a client needs datamodel-code-generator: pip install 'bocadillo[client]'"
         ) from None
     schemas = document.get("components", {}).get("schemas", {})
     if not schemas:

@@ -46,7 +46,17 @@ def imports(source: str, names: dict[str, str]) -> str:
     for name, module in names.items():
         if uses(source, name):
             wanted.setdefault(module, []).append(name)
-    return "".join(f"from {module} import {', '.join(sorted(found))}\n" for module, found in sorted(wanted.items()))
+    return "".join(
+        f"from {module} import {', '.join(sorted(found))}\n"
+        for module, found in sorted(wanted.items())
+    )
+
+
+def error_names(error_models: list[str]) -> list[str]:
+    """The names ``errors.py`` exports."""
+    return sorted(
+        ["ApiError", "ClientError", "UndocumentedResponse", *map(error_class, error_models)]
+    )
 
 
 def render_errors(error_models: list[str]) -> str:
@@ -56,9 +66,11 @@ def render_errors(error_models: list[str]) -> str:
 class {error_class(model)}(ApiError):
     """A documented error answer whose body is a ``{model}``, in ``body``."""
 
-    def __init__(self, operation: str, response: httpx.Response, body: models.{model}) -> None:
-        summary = body.model_dump_json(exclude_none=True)
-        super().__init__(operation, response, f"{{operation}}: {{response.status_code}} {{summary}}")
+    def __init__(
+        self, operation: str, response: httpx.Response, body: models.{model}
+    ) -> None:
+        summary = f"{{operation}}: {{response.status_code}} {{body.model_dump_json()}}"
+        super().__init__(operation, response, summary)
         self.body = body
 
     @classmethod
@@ -73,7 +85,7 @@ from __future__ import annotations
 
 import httpx
 {"" if not error_models else chr(10) + "from . import models" + chr(10)}
-__all__ = [{", ".join(f'"{name}"' for name in sorted(["ApiError", "ClientError", "UndocumentedResponse", *map(error_class, error_models)]))}]
+__all__ = [{", ".join(f'"{name}"' for name in error_names(error_models))}]
 
 
 class ClientError(Exception):
@@ -137,7 +149,9 @@ def argument(parameter: ParameterSpec) -> str:
 
 
 def pairs(operation: OperationSpec, location: str) -> list[str]:
-    return [f"({literal(p.wire)}, {p.name})" for p in operation.parameters if p.location == location]
+    return [
+        f"({literal(p.wire)}, {p.name})" for p in operation.parameters if p.location == location
+    ]
 
 
 def adapter_name(kind: str) -> str:
@@ -197,7 +211,8 @@ def render_operations(operations: list[OperationSpec]) -> str:
     functions = []
     for operation in operations:
         results = ", ".join(
-            f"{r.status}: " + ("no_content" if r.type == "None" else f"json_result({adapters[r.type]})")
+            f"{r.status}: "
+            + ("no_content" if r.type == "None" else f"json_result({adapters[r.type]})")
             for r in operation.results
         )
         if operation.body_type is None:
@@ -208,12 +223,16 @@ def render_operations(operations: list[OperationSpec]) -> str:
             body = f"None if body is None else dump({adapters[operation.body_type]}, body)"
         functions.append(
             "\n\n"
-            + def_line("", "def ", operation.name, signature(operation), f"Call[{operation.result_type}]")
+            + def_line(
+                "", "def ", operation.name, signature(operation), f"Call[{operation.result_type}]"
+            )
             + docstring(operation_doc(operation), INDENT)
             + f"{INDENT}return Call(\n"
             + f"{INDENT * 2}operation={literal(operation.name)},\n"
             + f"{INDENT * 2}method={literal(operation.method)},\n"
-            + wrapped(INDENT * 2, "path=path", [literal(operation.path), *pairs(operation, "path")], ",")
+            + wrapped(
+                INDENT * 2, "path=path", [literal(operation.path), *pairs(operation, "path")], ","
+            )
             + wrapped(INDENT * 2, "query=query", pairs(operation, "query"), ",")
             + wrapped(INDENT * 2, "headers=fields", pairs(operation, "header"), ",")
             + wrapped(INDENT * 2, "cookies=fields", pairs(operation, "cookie"), ",")
@@ -229,7 +248,9 @@ def render_operations(operations: list[OperationSpec]) -> str:
     head = imports(code, {"Any": "typing", "Literal": "typing", "Sequence": "collections.abc"})
     uses_models = uses(code, "models")
     uses_errors = uses(code, "errors")
-    local = ", ".join(name for name, used in (("errors", uses_errors), ("models", uses_models)) if used)
+    local = ", ".join(
+        name for name, used in (("errors", uses_errors), ("models", uses_models)) if used
+    )
     helpers = ", ".join(
         name
         for name in ("Call", "dump", "fields", "json_result", "no_content", "path", "query")
@@ -252,8 +273,7 @@ def render_client(operations: list[OperationSpec], title: str) -> str:
     for operation in operations:
         arguments = signature(operation)
         passed = ", ".join(
-            f"{name}={name}"
-            for name in (each.split(":")[0] for each in arguments if each != "*")
+            f"{name}={name}" for name in (each.split(":")[0] for each in arguments if each != "*")
         )
         doc = docstring(operation_doc(operation), INDENT * 2)
         call = f"operations.{operation.name}({passed})"
@@ -299,14 +319,11 @@ def render_init(title: str, version: str, error_models: list[str]) -> str:
         ["ApiError", "AsyncClient", "Client", "ClientError", "UndocumentedResponse", "models"]
         + [error_class(model) for model in error_models]
     )
-    error_names = sorted(
-        ["ApiError", "ClientError", "UndocumentedResponse", *map(error_class, error_models)]
-    )
     return (
         f'"""A client of the {title} API ({version}), generated by ``bocadillo client`` from\n'
         'its OpenAPI document: do not edit, generate it again."""\n\n'
         "from . import models\n"
         "from .client import AsyncClient, Client\n"
-        f"from .errors import {', '.join(error_names)}\n\n"
+        f"from .errors import {', '.join(error_names(error_models))}\n\n"
         "__all__ = [\n" + "".join(f'    "{name}",\n' for name in names) + "]\n"
     )

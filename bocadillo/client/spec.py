@@ -166,7 +166,9 @@ def read_operation(
     name: str, method: str, path: str, operation: dict[str, Any], shared: list[Any]
 ) -> OperationSpec:
     where = f"{method.upper()} {path}"
-    parameters = [read_parameter(each, where) for each in [*shared, *operation.get("parameters", [])]]
+    parameters = [
+        read_parameter(each, where) for each in [*shared, *operation.get("parameters", [])]
+    ]
     body_type, body_required = read_body(operation.get("requestBody"), where)
     taken = {"self", "body"}
     for parameter in parameters:
@@ -191,7 +193,9 @@ def read_operation(
         if 200 <= status < 300:
             results.append(ResultSpec(status, "None" if not content else annotation(schema)))
         elif isinstance(schema, dict) and "$ref" in schema:
-            errors.append(ErrorSpec(status, model_name(schema["$ref"]), response.get("description", "")))
+            errors.append(
+                ErrorSpec(status, model_name(schema["$ref"]), response.get("description", ""))
+            )
     return OperationSpec(
         name=name,
         method=method.upper(),
