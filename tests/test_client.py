@@ -36,6 +36,8 @@ def todos_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def load(folder: Path) -> ModuleType:
     """The generated package, imported under its folder's name."""
+    for name in [name for name in sys.modules if name.split(".")[0] == folder.name]:
+        del sys.modules[name]  # an earlier test's package of the same name
     sys.path.insert(0, str(folder.parent))
     try:
         return importlib.import_module(folder.name)
