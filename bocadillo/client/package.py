@@ -22,10 +22,9 @@ __all__ = ["generate_client", "write_client"]
 def generate_client(openapi: dict[str, Any]) -> dict[str, str]:
     """The client package's files (name to text) for an OpenAPI document.
 
-    The same document always gives the same text. Operations that answer with
-    an event stream are left out for now.
+    The same document always gives the same text.
     """
-    operations = [each for each in read_operations(openapi) if not each.streams]
+    operations = read_operations(openapi)
     error_models = sorted({error.model for each in operations for error in each.errors})
     info = openapi.get("info", {})
     title, version = str(info.get("title", "API")), str(info.get("version", ""))

@@ -107,11 +107,15 @@ class UndocumentedResponse(ClientError):
     does not list, or a body that does not match its schema."""
 
     def __init__(self, operation: str, response: httpx.Response, reason: str) -> None:
+        try:
+            text = response.text[:200]
+        except httpx.ResponseNotRead:  # an event stream's, read as it comes
+            text = ""
         super().__init__(
             operation,
             response,
             f"{{operation}}: undocumented response {{response.status_code}} ({{reason}}): "
-            f"{{response.text[:200]!r}}",
+            f"{{text!r}}",
         )
         self.reason = reason
 
@@ -173,6 +177,11 @@ def operation_doc(operation: OperationSpec) -> str:
         f"``{name}`` ({', '.join(str(status) for status in statuses)})"
         for name, statuses in errors_by_class(operation).items()
     )
+    if operation.events:
+        text += (
+            "\n\nYields each event's data as it comes, until the server ends the stream;\n"
+            "after a dropped connection it reconnects with ``Last-Event-ID``."
+        )
     return text + (f"\n\nRaises {raises}." if raises else "")
 
 
@@ -205,7 +214,12 @@ def errors_map(operation: OperationSpec) -> str:
 def render_operations(operations: list[OperationSpec]) -> str:
     adapters: dict[str, str] = {}
     for operation in operations:
-        for kind in [operation.body_type, *(result.type for result in operation.results)]:
+        kinds = [
+            operation.body_type,
+            *(result.type for result in operation.results),
+            *(event.type for event in operation.events if event.json),
+        ]
+        for kind in kinds:
             if kind is not None and kind != "None" and kind not in adapters:
                 adapters[kind] = adapter_name(kind)
     functions = []
@@ -221,13 +235,23 @@ def render_operations(operations: list[OperationSpec]) -> str:
             body = f"dump({adapters[operation.body_type]}, body)"
         else:
             body = f"None if body is None else dump({adapters[operation.body_type]}, body)"
+        kind = "Stream" if operation.events else "Call"
+        if operation.events:
+            readers = ", ".join(
+                f"{literal(e.name)}: "
+                + (f"{adapters[e.type]}.validate_json" if e.json else "text_event")
+                for e in operation.events
+            )
+            outcome = f"{INDENT * 2}events={{{readers}}},\n"
+        else:
+            outcome = f"{INDENT * 2}results={{{results}}},\n"
         functions.append(
             "\n\n"
             + def_line(
-                "", "def ", operation.name, signature(operation), f"Call[{operation.result_type}]"
+                "", "def ", operation.name, signature(operation), f"{kind}[{operation.result_type}]"
             )
             + docstring(operation_doc(operation), INDENT)
-            + f"{INDENT}return Call(\n"
+            + f"{INDENT}return {kind}(\n"
             + f"{INDENT * 2}operation={literal(operation.name)},\n"
             + f"{INDENT * 2}method={literal(operation.method)},\n"
             + wrapped(
@@ -237,7 +261,7 @@ def render_operations(operations: list[OperationSpec]) -> str:
             + wrapped(INDENT * 2, "headers=fields", pairs(operation, "header"), ",")
             + wrapped(INDENT * 2, "cookies=fields", pairs(operation, "cookie"), ",")
             + f"{INDENT * 2}body={body},\n"
-            + f"{INDENT * 2}results={{{results}}},\n"
+            + outcome
             + f"{INDENT * 2}errors={errors_map(operation)},\n"
             + f"{INDENT})\n"
         )
@@ -253,7 +277,17 @@ def render_operations(operations: list[OperationSpec]) -> str:
     )
     helpers = ", ".join(
         name
-        for name in ("Call", "dump", "fields", "json_result", "no_content", "path", "query")
+        for name in (
+            "Call",
+            "Stream",
+            "dump",
+            "fields",
+            "json_result",
+            "no_content",
+            "path",
+            "query",
+            "text_event",
+        )
         if uses(code, name)
     )
     return (
@@ -278,6 +312,24 @@ def render_client(operations: list[OperationSpec], title: str) -> str:
         doc = docstring(operation_doc(operation), INDENT * 2)
         call = f"operations.{operation.name}({passed})"
         result = operation.result_type
+        if operation.events:  # an iterator of the events, not a coroutine
+            methods["async"].append(
+                "\n"
+                + def_line(
+                    INDENT, "def ", operation.name, ["self", *arguments], f"AsyncIterator[{result}]"
+                )
+                + doc
+                + f"{INDENT * 2}return self.stream({call})\n"
+            )
+            methods["sync"].append(
+                "\n"
+                + def_line(
+                    INDENT, "def ", operation.name, ["self", *arguments], f"Iterator[{result}]"
+                )
+                + doc
+                + f"{INDENT * 2}return self.stream({call})\n"
+            )
+            continue
         methods["async"].append(
             "\n"
             + def_line(INDENT, "async def ", operation.name, ["self", *arguments], result)
@@ -300,7 +352,16 @@ def render_client(operations: list[OperationSpec], title: str) -> str:
         + docstring(f"The {title} API, blocking: ``with Client(base_url) as api: ...``.", INDENT)
         + "".join(methods["sync"])
     )
-    head = imports(code, {"Any": "typing", "Literal": "typing", "Sequence": "collections.abc"})
+    head = imports(
+        code,
+        {
+            "Any": "typing",
+            "AsyncIterator": "collections.abc",
+            "Iterator": "collections.abc",
+            "Literal": "typing",
+            "Sequence": "collections.abc",
+        },
+    )
     local = ", ".join(name for name in ("models", "operations") if uses(code, name))
     return (
         '"""The async and the blocking client: one method per operation, each calling the\n'

@@ -14,6 +14,7 @@ from bocadillo.errors import ConfigurationError
 
 __all__ = [
     "ErrorSpec",
+    "EventSpec",
     "OperationSpec",
     "ParameterSpec",
     "ResultSpec",
@@ -122,6 +123,15 @@ class ErrorSpec:
 
 
 @dataclasses.dataclass(frozen=True)
+class EventSpec:
+    """One event an event stream sends: its name and its data's type."""
+
+    name: str
+    type: str
+    json: bool  # the data is JSON of ``type``; else it is the text itself (``str``)
+
+
+@dataclasses.dataclass(frozen=True)
 class OperationSpec:
     name: str
     method: str
@@ -133,10 +143,13 @@ class OperationSpec:
     body_required: bool
     results: tuple[ResultSpec, ...]
     errors: tuple[ErrorSpec, ...]
-    streams: bool  # a text/event-stream answer: a server-sent events route
+    events: tuple[EventSpec, ...]  # a text/event-stream answer's events: an SSE route
 
     @property
     def result_type(self) -> str:
+        """What a call returns; for an event stream, what each event is."""
+        if self.events:
+            return union([event.type for event in self.events])
         return union([result.type for result in self.results]) if self.results else "None"
 
 
@@ -180,14 +193,14 @@ def read_operation(
         taken.add(parameter.name)
     results: list[ResultSpec] = []
     errors: list[ErrorSpec] = []
-    streams = False
+    events: list[EventSpec] = []
     for status_text, response in operation.get("responses", {}).items():
         if not status_text.isdigit():
             continue  # "default", "4XX": nothing to type a status by
         status = int(status_text)
         content = response.get("content", {})
         if "text/event-stream" in content:
-            streams = True
+            events.extend(read_events(content["text/event-stream"].get("schema"), where))
             continue
         schema = next((content[kind].get("schema") for kind in content if kind in JSON_TYPES), None)
         if 200 <= status < 300:
@@ -207,7 +220,7 @@ def read_operation(
         body_required=body_required,
         results=tuple(results),
         errors=tuple(errors),
-        streams=streams,
+        events=tuple(events),
     )
 
 
@@ -237,3 +250,21 @@ def read_body(body: dict[str, Any] | None, where: str) -> tuple[str | None, bool
             f"{where}: a client sends JSON bodies only, not {kinds} (forms come later)"
         )
     return annotation(content["application/json"].get("schema")), bool(body.get("required"))
+
+
+def read_events(schema: Any, where: str) -> list[EventSpec]:
+    """The events of a stream's schema: ``oneOf`` event objects, each with its
+    ``event`` name as a ``const`` and its ``data`` as JSON of a ``contentSchema``."""
+    if not isinstance(schema, dict):
+        raise ConfigurationError(f"{where}: the event stream has no schema")
+    options = schema.get("oneOf", [schema])
+    events = []
+    for option in options:
+        properties = option.get("properties", {}) if isinstance(option, dict) else {}
+        name = properties.get("event", {}).get("const", "message")
+        data = properties.get("data", {})
+        if "contentSchema" in data:
+            events.append(EventSpec(str(name), annotation(data["contentSchema"]), json=True))
+        else:
+            events.append(EventSpec(str(name), "str", json=False))
+    return events
