@@ -40,7 +40,7 @@ def add_client(commands: Commands) -> None:
 def _client(args: argparse.Namespace) -> int:
     app = load_app(args.app, app_dir=args.app_dir)
     try:
-        files = generate_client(app.openapi())
+        files = generate_client(app.openapi(), app.asyncapi())
     except ConfigurationError as exc:
         raise CLIError(f"{args.app}: {exc}", APP_ERROR) from None
     folder = Path(args.output)

@@ -6,10 +6,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bocadillo.client.spec import OperationSpec, ParameterSpec, identifier, literal
+from bocadillo.client.spec import (
+    ChannelSpec,
+    OperationSpec,
+    ParameterSpec,
+    identifier,
+    literal,
+)
 
 __all__ = [
     "HTTP_MODULE",
+    "WS_MODULE",
     "error_class",
     "render_client",
     "render_errors",
@@ -18,6 +25,7 @@ __all__ = [
 ]
 
 HTTP_MODULE = (Path(__file__).parent / "templates" / "http.py.txt").read_text()
+WS_MODULE = (Path(__file__).parent / "templates" / "ws.py.txt").read_text()
 INDENT = "    "
 
 
@@ -52,14 +60,73 @@ def imports(source: str, names: dict[str, str]) -> str:
     )
 
 
-def error_names(error_models: list[str]) -> list[str]:
+def error_names(error_models: list[str], closes: dict[int, str]) -> list[str]:
     """The names ``errors.py`` exports."""
-    return sorted(
-        ["ApiError", "ClientError", "UndocumentedResponse", *map(error_class, error_models)]
+    names = ["ApiError", "ClientError", "UndocumentedResponse", *map(error_class, error_models)]
+    if closes:
+        names += ["ClosedError", "HandshakeRefused", "UndocumentedClose", "UndocumentedMessage"]
+        names += [f"Closed{code}" for code in closes]
+    return sorted(names)
+
+
+def render_close_errors(closes: dict[int, str]) -> str:
+    """The WebSocket errors: a close (one class per documented code), a refused
+    handshake, a message the document does not describe."""
+    if not closes:
+        return ""
+    classes = "".join(
+        f"\n\nclass Closed{code}(ClosedError):\n"
+        + docstring(f"Close code {code}: {text}", INDENT)
+        + f"\n{INDENT}description = {literal(text)}\n"
+        for code, text in sorted(closes.items())
+    )
+    return (
+        """
+
+class ClosedError(Exception):
+    \"\"\"A WebSocket connection closed: ``code`` and ``reason``, and ``operation``
+    the method's name. Each close code the document lists has its subclass.\"\"\"
+
+    description = ""
+
+    def __init__(self, operation: str, code: int, reason: str) -> None:
+        said = f" ({reason})" if reason else ""
+        meaning = f": {self.description}" if self.description else ""
+        super().__init__(f"{operation}: closed with {code}{said}{meaning}")
+        self.operation = operation
+        self.code = code
+        self.reason = reason
+
+
+class UndocumentedClose(ClosedError):
+    \"\"\"A close code the document does not list for the route.\"\"\"
+
+
+class HandshakeRefused(Exception):
+    \"\"\"The server answered the WebSocket handshake with an HTTP ``status``
+    (``body``, a problem as JSON where the server could send one).\"\"\"
+
+    def __init__(self, operation: str, status: int, body: bytes) -> None:
+        super().__init__(f"{operation}: handshake refused with {status}: {body[:200]!r}")
+        self.operation = operation
+        self.status = status
+        self.body = body
+
+
+class UndocumentedMessage(Exception):
+    \"\"\"A message that matches none of the route's documented types.\"\"\"
+
+    def __init__(self, operation: str, data: str, reason: str) -> None:
+        super().__init__(f"{operation}: undocumented message {data!r}: {reason}")
+        self.operation = operation
+        self.data = data
+        self.reason = reason
+"""
+        + classes
     )
 
 
-def render_errors(error_models: list[str]) -> str:
+def render_errors(error_models: list[str], closes: dict[int, str]) -> str:
     classes = "".join(
         f'''
 
@@ -85,7 +152,7 @@ from __future__ import annotations
 
 import httpx
 {"" if not error_models else chr(10) + "from . import models" + chr(10)}
-__all__ = [{", ".join(f'"{name}"' for name in error_names(error_models))}]
+__all__ = [{", ".join(f'"{name}"' for name in error_names(error_models, closes))}]
 
 
 class ClientError(Exception):
@@ -122,7 +189,7 @@ class UndocumentedResponse(ClientError):
 
 class ApiError(ClientError):
     """A documented error answer; each error body's model has its subclass."""
-{classes}'''
+{classes}''' + render_close_errors(closes)
 
 
 def signature(operation: OperationSpec) -> list[str]:
@@ -201,6 +268,14 @@ def wrapped(indent: str, head: str, items: list[str], tail: str = "") -> str:
     return f"{indent}{head}(\n{inner}{indent}){tail}\n"
 
 
+def import_line(module: str, names: list[str]) -> str:
+    """``from module import names``, one name a line when it is too long (as isort)."""
+    one = f"from {module} import {', '.join(names)}\n"
+    if len(one) <= 88:
+        return one
+    return f"from {module} import (\n" + "".join(f"{INDENT}{name},\n" for name in names) + ")\n"
+
+
 def errors_map(operation: OperationSpec) -> str:
     parts = [
         f"dict.fromkeys({literal(statuses)}, errors.{name}.parse)"
@@ -211,8 +286,71 @@ def errors_map(operation: OperationSpec) -> str:
     return parts[0] if len(parts) == 1 else "{" + ", ".join(f"**{part}" for part in parts) + "}"
 
 
-def render_operations(operations: list[OperationSpec]) -> str:
+def channel_signature(channel: ChannelSpec) -> list[str]:
+    """Path parameters positional, the query's and headers' keyword-only."""
+    positional = [f"{p.name}: {p.type}" for p in channel.parameters if p.location == "path"]
+    keyword = [argument(p) for p in channel.parameters if p.location != "path"]
+    return [*positional, *(["*", *keyword] if keyword else [])]
+
+
+def channel_types(channel: ChannelSpec) -> str:
+    return f"{channel.send}, {channel.receive}"
+
+
+def channel_doc(channel: ChannelSpec) -> str:
+    codes = ", ".join(f"``Closed{code}``" for code, _ in channel.closes)
+    text = channel.description or f"The WebSocket at {channel.path}."
+    text += (
+        "\n\nA typed connection, to use with ``async with``: ``send`` a message,\n"
+        "``async for`` the messages the server sends."
+    )
+    return text + (f"\n\nA close raises its ``ClosedError``: {codes}." if codes else "")
+
+
+def render_channel(channel: ChannelSpec, adapters: dict[str, str]) -> str:
+    send = adapters[channel.send] if channel.send_kind == "json" else "None"
+    receive = adapters[channel.receive] if channel.receive_kind == "json" else "None"
+    closes = ", ".join(f"{code}: errors.Closed{code}" for code, _ in channel.closes)
+    return (
+        "\n\n"
+        + def_line(
+            "",
+            "def ",
+            channel.name,
+            channel_signature(channel),
+            f"Channel[{channel_types(channel)}]",
+        )
+        + docstring(channel_doc(channel), INDENT)
+        + f"{INDENT}return Channel(\n"
+        + f"{INDENT * 2}operation={literal(channel.name)},\n"
+        + wrapped(
+            INDENT * 2,
+            "path=path",
+            [literal(channel.path), *(pairs_of(channel.parameters, "path"))],
+            ",",
+        )
+        + wrapped(INDENT * 2, "query=query", pairs_of(channel.parameters, "query"), ",")
+        + wrapped(INDENT * 2, "headers=fields", pairs_of(channel.parameters, "header"), ",")
+        + f"{INDENT * 2}send={send},\n"
+        + f"{INDENT * 2}receive={receive},\n"
+        + f"{INDENT * 2}closes={{{closes}}},\n"
+        + f"{INDENT})\n"
+    )
+
+
+def pairs_of(parameters: tuple[ParameterSpec, ...], location: str) -> list[str]:
+    return [f"({literal(p.wire)}, {p.name})" for p in parameters if p.location == location]
+
+
+def render_operations(operations: list[OperationSpec], channels: list[ChannelSpec]) -> str:
     adapters: dict[str, str] = {}
+    for channel in channels:
+        for message, framing in (
+            (channel.send, channel.send_kind),
+            (channel.receive, channel.receive_kind),
+        ):
+            if framing == "json" and message not in adapters:
+                adapters[message] = adapter_name(message)
     for operation in operations:
         kinds = [
             operation.body_type,
@@ -265,6 +403,7 @@ def render_operations(operations: list[OperationSpec]) -> str:
             + f"{INDENT * 2}errors={errors_map(operation)},\n"
             + f"{INDENT})\n"
         )
+    functions += [render_channel(channel, adapters) for channel in channels]
     constants = "".join(
         f"{name}: TypeAdapter[{kind}] = TypeAdapter({kind})\n" for kind, name in adapters.items()
     )
@@ -298,12 +437,32 @@ def render_operations(operations: list[OperationSpec]) -> str:
         + ("from pydantic import TypeAdapter\n\n" if adapters else "")
         + (f"from . import {local}\n" if local else "")
         + (f"from ._http import {helpers}\n" if helpers else "")
+        + ("from ._ws import Channel\n" if channels else "")
         + code
     )
 
 
-def render_client(operations: list[OperationSpec], title: str) -> str:
+def render_client(operations: list[OperationSpec], channels: list[ChannelSpec], title: str) -> str:
     methods: dict[str, list[str]] = {"async": [], "sync": []}
+    for channel in channels:
+        arguments = channel_signature(channel)
+        passed = ", ".join(
+            f"{name}={name}" for name in (each.split(":")[0] for each in arguments if each != "*")
+        )
+        methods["async"].append(
+            "\n"
+            + def_line(
+                INDENT,
+                "def ",
+                channel.name,
+                ["self", *arguments],
+                f"Connection[{channel_types(channel)}]",
+            )
+            + docstring(channel_doc(channel), INDENT * 2)
+            + f"{INDENT * 2}channel = operations.{channel.name}({passed})\n"
+            + f"{INDENT * 2}url = channel.url(self.http.base_url)\n"
+            + f"{INDENT * 2}return Connection(channel, url, self.headers)\n"
+        )
     for operation in operations:
         arguments = signature(operation)
         passed = ", ".join(
@@ -369,22 +528,22 @@ def render_client(operations: list[OperationSpec], title: str) -> str:
         "from __future__ import annotations\n\n"
         + (head + "\n" if head else "")
         + (f"from . import {local}\n" if local else "")
-        + "from ._http import BaseAsyncClient, BaseClient\n\n"
+        + "from ._http import BaseAsyncClient, BaseClient\n"
+        + ("from ._ws import Connection\n" if channels else "")
+        + "\n"
         + '__all__ = ["AsyncClient", "Client"]\n'
         + code
     )
 
 
-def render_init(title: str, version: str, error_models: list[str]) -> str:
-    names = sorted(
-        ["ApiError", "AsyncClient", "Client", "ClientError", "UndocumentedResponse", "models"]
-        + [error_class(model) for model in error_models]
-    )
+def render_init(title: str, version: str, error_models: list[str], closes: dict[int, str]) -> str:
+    names = sorted(["AsyncClient", "Client", "models", *error_names(error_models, closes)])
     return (
         f'"""A client of the {title} API ({version}), generated by ``bocadillo client`` from\n'
         'its OpenAPI document: do not edit, generate it again."""\n\n'
         "from . import models\n"
         "from .client import AsyncClient, Client\n"
-        f"from .errors import {', '.join(error_names(error_models))}\n\n"
+        + import_line(".errors", error_names(error_models, closes))
+        + "\n"
         "__all__ = [\n" + "".join(f'    "{name}",\n' for name in names) + "]\n"
     )

@@ -13,6 +13,7 @@ from typing import Any
 from bocadillo.errors import ConfigurationError
 
 __all__ = [
+    "ChannelSpec",
     "ErrorSpec",
     "EventSpec",
     "OperationSpec",
@@ -21,6 +22,7 @@ __all__ = [
     "annotation",
     "identifier",
     "literal",
+    "read_channels",
     "read_operations",
 ]
 
@@ -268,3 +270,126 @@ def read_events(schema: Any, where: str) -> list[EventSpec]:
         else:
             events.append(EventSpec(str(name), "str", json=False))
     return events
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelSpec:
+    """A WebSocket route, from the AsyncAPI document: what the client sends
+    (``send``) and receives, each ``json``, ``text`` or ``bytes``, its handshake's
+    parameters and its documented close codes."""
+
+    name: str
+    path: str
+    description: str
+    parameters: tuple[ParameterSpec, ...]
+    send: str
+    send_kind: str
+    receive: str
+    receive_kind: str
+    closes: tuple[tuple[int, str], ...]
+
+
+def read_channels(document: dict[str, Any]) -> list[ChannelSpec]:
+    """The WebSocket channels of an AsyncAPI document (its SSE channels are in
+    the OpenAPI document already), in its order."""
+    channels = document.get("channels", {})
+    payloads: dict[str, dict[str, list[Any]]] = {}
+    for operation in document.get("operations", {}).values():
+        key = operation.get("channel", {}).get("$ref", "").rpartition("/")[2]
+        side = "send" if operation.get("action") == "receive" else "receive"  # the app's view
+        for message in operation.get("messages", []):
+            found = resolve(document, message.get("$ref", ""))
+            payloads.setdefault(key, {}).setdefault(side, []).append(found.get("payload"))
+    found_channels = []
+    for key, channel in channels.items():
+        binding = channel.get("bindings", {}).get("ws")
+        if binding is None or "x-sse" in channel:
+            continue
+        where = f"the WebSocket channel {key!r}"
+        parameters = [
+            path_parameter(name, each) for name, each in channel.get("parameters", {}).items()
+        ]
+        for place, location in (("query", "query"), ("headers", "header")):
+            schema = binding.get(place, {})
+            required = set(schema.get("required", []))
+            for name, each in schema.get("properties", {}).items():
+                parameters.append(
+                    ParameterSpec(
+                        name=identifier(name),
+                        wire=name,
+                        location=location,
+                        type=annotation(each),
+                        required=name in required,
+                        default=each.get("default"),
+                        description=each.get("description", ""),
+                    )
+                )
+        sides = payloads.get(key, {})
+        send, send_kind = message_type(sides.get("send", []), where)
+        receive, receive_kind = message_type(sides.get("receive", []), where)
+        closes = tuple(
+            (int(code), str(text)) for code, text in channel.get("x-close-codes", {}).items()
+        )
+        found_channels.append(
+            ChannelSpec(
+                name=identifier(key),
+                path=channel.get("address", "/"),
+                description=channel.get("summary", "") or channel.get("description", ""),
+                parameters=tuple(parameters),
+                send=send,
+                send_kind=send_kind,
+                receive=receive,
+                receive_kind=receive_kind,
+                closes=closes,
+            )
+        )
+    return found_channels
+
+
+def resolve(document: dict[str, Any], ref: str) -> dict[str, Any]:
+    """The object a local ``#/a/b`` reference names."""
+    found: Any = document
+    for part in ref.removeprefix("#/").split("/"):
+        found = found.get(part, {}) if isinstance(found, dict) else {}
+    return found if isinstance(found, dict) else {}
+
+
+def path_parameter(name: str, parameter: dict[str, Any]) -> ParameterSpec:
+    """A channel's path parameter; its schema is in its description, as
+    ``JSON Schema: {...}`` (AsyncAPI 3 parameters have no schema of their own)."""
+    description = parameter.get("description", "")
+    schema: Any = {}
+    if "JSON Schema: " in description:
+        try:
+            schema = json.loads(description.partition("JSON Schema: ")[2].split("\n")[0])
+        except ValueError:
+            schema = {}
+    return ParameterSpec(
+        name=identifier(name),
+        wire=name,
+        location="path",
+        type=annotation(schema) if schema else "str",
+        required=True,
+        default=None,
+        description=description,
+    )
+
+
+def message_type(payloads: list[Any], where: str) -> tuple[str, str]:
+    """The type of the messages of one side, and how they are framed."""
+    if not payloads:
+        raise ConfigurationError(f"{where} documents no message on one side")
+    kinds = set()
+    for payload in payloads:
+        if payload == {"type": "string"}:
+            kinds.add("text")
+        elif payload == {"type": "string", "format": "binary"}:
+            kinds.add("bytes")
+        else:
+            kinds.add("json")
+    if len(kinds) > 1:
+        raise ConfigurationError(f"{where} mixes JSON, text and binary messages on one side")
+    kind = kinds.pop()
+    if kind != "json":
+        return ("str" if kind == "text" else "bytes"), kind
+    return union([annotation(payload) for payload in payloads]), kind
