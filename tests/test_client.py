@@ -71,22 +71,39 @@ def test_the_package_has_models_operations_two_clients_and_errors(todos_package:
         ), path.name
 
 
-def test_the_generated_code_passes_mypy_strict_and_ruff(todos_package: Path) -> None:
+EXAMPLES = ("todos", "jobs", "feed", "chat")
+
+
+@pytest.fixture(scope="module")
+def every_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The client of every example, each a package in one folder."""
+    folder = tmp_path_factory.mktemp("examples")
+    for name in EXAMPLES:
+        generate(f"examples.{name}.app:app", folder / f"{name}_api")
+    return folder
+
+
+def test_every_examples_client_passes_mypy_strict_and_ruff(every_example: Path) -> None:
+    packages = [f"{name}_api" for name in EXAMPLES]
     checks = [
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", todos_package.name],
-        [sys.executable, "-m", "ruff", "check", "--isolated", todos_package.name],
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", *packages],
+        [sys.executable, "-m", "ruff", "check", "--isolated", *packages],
     ]
     for command in checks:
         done = subprocess.run(
-            command, cwd=todos_package.parent, capture_output=True, text=True, timeout=300
+            command, cwd=every_example, capture_output=True, text=True, timeout=300
         )
         assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_generating_again_gives_the_same_bytes(todos_package: Path, tmp_path: Path) -> None:
-    first = {path.name: path.read_bytes() for path in todos_package.iterdir() if path.is_file()}
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_generating_again_gives_the_same_bytes(
+    every_example: Path, tmp_path: Path, name: str
+) -> None:
+    folder = every_example / f"{name}_api"
+    first = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
 
-    assert generate("examples.todos.app:app", tmp_path / "again") == first
+    assert generate(f"examples.{name}.app:app", tmp_path / "again") == first
 
 
 def test_every_operation_of_the_blocking_client(todos: Any, server: LiveServer) -> None:
