@@ -104,3 +104,20 @@ def test_a_refused_handshake_raises_with_its_status(chat: Any, server: LiveServe
 
     assert caught.value.status == 422  # the room's name does not match its pattern
     assert caught.value.operation == "chat"
+
+
+def test_the_blocking_client_has_the_same_typed_connection(chat: Any, server: LiveServer) -> None:
+    models = chat.models
+    with chat.Client(server.url) as api, api.chat("lobby") as conn:
+        conn.send(models.Join(type="join", name="cy"))
+        joined = conn.receive()
+        conn.send(models.Leave(type="leave"))
+        rest = list(conn)
+
+    assert isinstance(joined, models.Joined) and joined.name == "cy"
+    assert all(isinstance(message, models.Left) for message in rest)
+
+    api = chat.Client(server.url)
+    with api, api.chat("lobby") as conn, pytest.raises(chat.Closed1003):
+        conn.connected().send(b"\x00binary")
+        list(conn)

@@ -297,12 +297,13 @@ def channel_types(channel: ChannelSpec) -> str:
     return f"{channel.send}, {channel.receive}"
 
 
-def channel_doc(channel: ChannelSpec) -> str:
+def channel_doc(channel: ChannelSpec, *, blocking: bool = False) -> str:
     codes = ", ".join(f"``Closed{code}``" for code, _ in channel.closes)
     text = channel.description or f"The WebSocket at {channel.path}."
+    way = "" if blocking else "async "
     text += (
-        "\n\nA typed connection, to use with ``async with``: ``send`` a message,\n"
-        "``async for`` the messages the server sends."
+        f"\n\nA typed connection, to use with ``{way}with``: ``send`` a message,\n"
+        f"``{way}for`` the messages the server sends."
     )
     return text + (f"\n\nA close raises its ``ClosedError``: {codes}." if codes else "")
 
@@ -463,6 +464,20 @@ def render_client(operations: list[OperationSpec], channels: list[ChannelSpec], 
             + f"{INDENT * 2}url = channel.url(self.http.base_url)\n"
             + f"{INDENT * 2}return Connection(channel, url, self.headers)\n"
         )
+        methods["sync"].append(
+            "\n"
+            + def_line(
+                INDENT,
+                "def ",
+                channel.name,
+                ["self", *arguments],
+                f"SyncConnection[{channel_types(channel)}]",
+            )
+            + docstring(channel_doc(channel, blocking=True), INDENT * 2)
+            + f"{INDENT * 2}channel = operations.{channel.name}({passed})\n"
+            + f"{INDENT * 2}url = channel.url(self.http.base_url)\n"
+            + f"{INDENT * 2}return SyncConnection(channel, url, self.headers)\n"
+        )
     for operation in operations:
         arguments = signature(operation)
         passed = ", ".join(
@@ -529,7 +544,7 @@ def render_client(operations: list[OperationSpec], channels: list[ChannelSpec], 
         + (head + "\n" if head else "")
         + (f"from . import {local}\n" if local else "")
         + "from ._http import BaseAsyncClient, BaseClient\n"
-        + ("from ._ws import Connection\n" if channels else "")
+        + ("from ._ws import Connection, SyncConnection\n" if channels else "")
         + "\n"
         + '__all__ = ["AsyncClient", "Client"]\n'
         + code
