@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bocadillo import App, HTTPError
+from bocadillo import App, Form, HTTPError
 from bocadillo.cli.main import main
 from bocadillo.testing import LiveServer
 
@@ -234,3 +234,22 @@ def test_a_body_that_does_not_match_the_document_is_undocumented(todos: Any) -> 
 
     assert caught.value.status == 200
     assert "undocumented response 200" in str(caught.value)
+
+
+FORMS = App(title="Forms", version="1")
+
+
+@FORMS.post("/upload")
+async def upload(name: str = Form()) -> dict[str, str]:
+    return {"name": name}
+
+
+def test_what_the_client_cannot_send_yet_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["client", "tests.test_client:FORMS", "-o", str(tmp_path / "forms")]) == 1
+    assert main(["client", "tests.no_such_module:app", "-o", str(tmp_path / "none")]) == 2
+
+    err = capsys.readouterr().err
+    assert "POST /upload: a client sends JSON bodies only" in err
+    assert not (tmp_path / "forms").exists()
