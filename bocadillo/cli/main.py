@@ -15,6 +15,7 @@
                     [--no-contract] [--seed N|random] [--app-dir DIR]
     bocadillo openapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
     bocadillo asyncapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
+    bocadillo client MODULE:APP -o PATH [--app-dir DIR]
     bocadillo new NAME [--dir DIR]
 
 ``run`` serves the app with uvicorn (production defaults), ``dev`` serves it
@@ -22,8 +23,9 @@ with reload and debug logging (both in ``serve.py``, with the protocols of
 ``server.py``), ``routes`` prints the route table (``routes.py``), ``check``
 compiles every plan and both documents and runs the contract tests
 (``check.py``), ``openapi`` and ``asyncapi`` print a document
-(``documents.py``), ``new`` creates a project from the templates in
-``templates/project`` (``new.py``).
+(``documents.py``), ``client`` writes a typed client package (``client.py``,
+the generator is ``bocadillo/client/``), ``new`` creates a project from the
+templates in ``templates/project`` (``new.py``).
 
 Each command module has a function that adds its parser (``add_<name>``),
 which sets the function that runs it (taking the parsed arguments and
@@ -42,6 +44,7 @@ import sys
 from collections.abc import Sequence
 
 from bocadillo.cli.check import add_check
+from bocadillo.cli.client import add_client
 from bocadillo.cli.documents import add_asyncapi, add_openapi
 from bocadillo.cli.loader import CLIError, load_app
 from bocadillo.cli.new import add_new
@@ -68,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     add_check(commands)
     add_openapi(commands)
     add_asyncapi(commands)
+    add_client(commands)
     add_new(commands)
     return parser
 
