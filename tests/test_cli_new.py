@@ -175,6 +175,9 @@ def test_the_wheel_ships_the_project_templates(tmp_path: Path) -> None:
         templates + "package/providerconf.py.tmpl",
         templates + "tests/test_app.py.tmpl",
     } <= names
+    # bocadillo client's templates ship too.
+    client_templates = "bocadillo/client/templates/"
+    assert {client_templates + "http.py.txt", client_templates + "ws.py.txt"} <= names
 
 
 @pytest.mark.slow
