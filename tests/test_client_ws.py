@@ -121,3 +121,25 @@ def test_the_blocking_client_has_the_same_typed_connection(chat: Any, server: Li
     with api, api.chat("lobby") as conn, pytest.raises(chat.Closed1003):
         conn.connected().send(b"\x00binary")
         list(conn)
+
+
+def test_the_chat_http_operations_see_the_room_a_connection_joined(
+    chat: Any, server: LiveServer
+) -> None:
+    models = chat.models
+
+    async def scenario() -> tuple[list[Any], list[Any], Any]:
+        async with chat.AsyncClient(server.url) as api:
+            before = await api.list_rooms()
+            async with api.chat("lobby") as conn:
+                await conn.send(models.Join(type="join", name="ada"))
+                await conn.receive()
+                during = await api.list_rooms()
+                health = await api.health()
+                await conn.send(models.Leave(type="leave"))
+            return before, during, health
+
+    before, during, health = run(scenario())
+    assert before == []
+    assert during == [models.Room(name="lobby", members=1)]
+    assert isinstance(health, models.Health)
