@@ -1,0 +1,99 @@
+"""``bocadillo diff OLD NEW``: what changed between two versions of an API, and whether it breaks.
+
+Each side is a document file (OpenAPI or AsyncAPI, JSON or YAML) or an app
+(``MODULE:APP``, both its documents). The documents both sides have are compared;
+the exit code is 1 when a change is at least as severe as ``--fail-on`` (breaking,
+by default), 0 otherwise, 2 for a usage error (a side that is neither a file nor an
+app, an unreadable document, two sides with no document kind in common).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+import yaml
+
+from bocadillo.cli.arguments import Commands, add_app_dir
+from bocadillo.cli.loader import APP_ERROR, CLIError, load_app
+from bocadillo.diff import (
+    Severity,
+    diff_documents,
+    document_kind,
+    has_breaking,
+    render_json,
+    render_text,
+)
+from bocadillo.errors import ConfigurationError
+
+__all__ = ["add_diff", "load_side"]
+
+
+def add_diff(commands: Commands) -> None:
+    """``bocadillo diff``: compare two versions of an app's documents."""
+    parser = commands.add_parser(
+        "diff",
+        help="compare two versions of an API and say which changes break clients",
+        description=(
+            "Compare the OpenAPI and AsyncAPI documents of OLD and NEW (each a document "
+            "file or a MODULE:APP) and print each change with its severity; exit 1 when "
+            "a change breaks clients."
+        ),
+    )
+    parser.add_argument("old", metavar="OLD", help="the old version: a document file or MODULE:APP")
+    parser.add_argument("new", metavar="NEW", help="the new version: a document file or MODULE:APP")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="the output's format"
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=("breaking", "maybe-breaking"),
+        default="breaking",
+        help="exit 1 when a change is at least this severe (default: breaking)",
+    )
+    add_app_dir(parser)
+    parser.set_defaults(handler=_diff)
+
+
+def load_side(side: str, *, app_dir: str = ".") -> dict[str, dict[str, Any]]:
+    """The documents of one side, by kind (``openapi``, ``asyncapi``).
+
+    A path to an existing file is read as one document (YAML, which JSON is a part
+    of); anything else must be ``MODULE:APP``, whose two documents are built.
+    """
+    if os.path.isfile(side):
+        try:
+            with open(side, "rb") as file:
+                document = yaml.safe_load(file)
+        except (OSError, yaml.YAMLError) as exc:
+            raise CLIError(f"could not read {side}: {exc}") from None
+        kind = document_kind(document) if isinstance(document, dict) else None
+        if kind is None:
+            raise CLIError(f"{side} is neither an OpenAPI nor an AsyncAPI document")
+        return {kind: document}
+    if ":" not in side:
+        raise CLIError(f"{side!r} is neither a file nor MODULE:APP")
+    app = load_app(side, app_dir=app_dir)
+    try:
+        return {"openapi": app.openapi(), "asyncapi": app.asyncapi()}
+    except ConfigurationError as exc:
+        raise CLIError(f"{side} is misconfigured: {exc}", APP_ERROR) from None
+
+
+def _diff(args: argparse.Namespace) -> int:
+    old = load_side(args.old, app_dir=args.app_dir)
+    new = load_side(args.new, app_dir=args.app_dir)
+    kinds = [kind for kind in ("openapi", "asyncapi") if kind in old and kind in new]
+    if not kinds:
+        raise CLIError(
+            f"nothing to compare: {args.old} has {', '.join(old)}, {args.new} has {', '.join(new)}"
+        )
+    changes = [change for kind in kinds for change in diff_documents(old[kind], new[kind])]
+    changes.sort(key=lambda change: change.severity.rank)
+    output = render_json(changes) if args.format == "json" else render_text(changes)
+    sys.stdout.write(output)
+    sys.stdout.flush()
+    fail_on = Severity(args.fail_on)
+    return 1 if has_breaking(changes, fail_on=fail_on) else 0
