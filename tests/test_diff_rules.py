@@ -548,7 +548,9 @@ def verdicts(changes: list[Change]) -> set[tuple[str, str]]:
     return {(change.rule, change.severity.value) for change in changes}
 
 
-@pytest.mark.parametrize(("old", "new", "rule", "severity"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("old", "new", "rule", "severity"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_each_rule_gives_its_verdict(old: Schema, new: Schema, rule: str, severity: str) -> None:
     changes = diff_documents(old, new)
     assert (rule, severity) in verdicts(changes), [c.as_dict() for c in changes]
