@@ -247,19 +247,25 @@ class _Operation:
         if old == new:
             return
         pointer = self.new_ptr + "/security" if "security" in self.new_op else "/security"
+        if {} in new:  # public now (or still): every client gets in
+            if {} not in old:
+                message = "security requirements removed: the operation is public now"
+                self.emit(SAFE, "api-security-removed", pointer, message)
+            return
+        if {} in old:
+            message = "security requirement added: the operation was public"
+            self.emit(BREAKING, "api-security-added", pointer, message)
+            return
         for alternative in old:
             if any(_satisfies(alternative, candidate) for candidate in new):
                 continue
             shown = _show_requirement(alternative)
-            if not alternative:
-                message = "security requirement added: the operation was public"
-                self.emit(BREAKING, "api-security-added", pointer, message)
-            elif any(set(c) == set(alternative) for c in new):
+            if any(set(c) == set(alternative) for c in new):
                 message = f"security requirement {shown} now needs more scopes"
                 self.emit(BREAKING, "api-security-scope-added", pointer, message)
             else:
                 message = f"security requirement {shown} no longer accepted"
-                self.emit(BREAKING, "api-security-removed", pointer, message)
+                self.emit(BREAKING, "api-security-alternative-removed", pointer, message)
         for alternative in new:
             if alternative not in old:
                 message = f"security requirement {_show_requirement(alternative)} now accepted"
