@@ -230,6 +230,13 @@ CASES: list[tuple[str, Schema, Schema, str, str]] = [
         openapi(params=(query("q", {"type": "string", "pattern": "^a"}),)),
         openapi(params=(query("q", {"type": "string", "pattern": "^b"}),)),
         "request-parameter-pattern-changed",
+        "breaking",
+    ),
+    (
+        "response pattern changed",
+        openapi(response={"type": "string", "pattern": "^a"}),
+        openapi(response={"type": "string", "pattern": "^b"}),
+        "response-body-pattern-changed",
         "maybe-breaking",
     ),
     (

@@ -301,7 +301,10 @@ class _Compare:
         elif after is None:
             self.emit(self.verdict(False), "pattern-removed", f"pattern {before!r} removed")
         else:
-            self.emit(WARNING, "pattern-changed", f"pattern changed from {before!r} to {after!r}")
+            # A changed pattern may refuse values the old one took: breaking on input (as
+            # oasdiff says), maybe breaking on output (old clients may not check it).
+            severity = BREAKING if self.flow.accepts else WARNING
+            self.emit(severity, "pattern-changed", f"pattern changed from {before!r} to {after!r}")
 
     def properties(self, old: Schema, new: Schema) -> None:
         old_props: Mapping[str, Any] = old.get("properties") or {}
