@@ -378,3 +378,57 @@ def test_a_discriminated_union_variant_removed_and_added() -> None:
         ("request-body-one-of-removed", "breaking", "request body: variant dog removed"),
         ("response-body-one-of-added", "breaking", "200 response body: variant dog added"),
     }
+
+
+SSE_V1 = """
+from collections.abc import AsyncIterator
+
+from pydantic import BaseModel
+
+from bocadillo import App
+
+app = App(title="Ticks", version="1")
+
+class Tick(BaseModel):
+    n: int
+
+@app.sse("/ticks")
+async def ticks() -> AsyncIterator[Tick]:
+    yield Tick(n=1)
+"""
+
+SSE_V2 = """
+from collections.abc import AsyncIterator
+
+from pydantic import BaseModel
+
+from bocadillo import App
+
+app = App(title="Ticks", version="2")
+
+class Tick(BaseModel):
+    n: str
+
+class Done(BaseModel):
+    total: int
+
+@app.sse("/ticks")
+async def ticks() -> AsyncIterator[Tick | Done]:
+    yield Tick(n="1")
+"""
+
+
+def test_sse_events_changed_in_both_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_imports: None
+) -> None:
+    old = write_app(tmp_path, "diff_sse1", SSE_V1)
+    new = write_app(tmp_path, "diff_sse2", SSE_V2)
+    code, out, _ = run(capsys, old, new, "--app-dir", str(tmp_path), "--format", "json")
+    assert code == 1
+    found = {(c["document"], c["rule"], c["severity"]) for c in json.loads(out)["changes"]}
+    assert found >= {
+        ("openapi", "response-property-type-changed", "breaking"),  # the event's data
+        ("openapi", "response-body-one-of-added", "breaking"),  # a new event type
+        ("asyncapi", "sent-message-property-type-changed", "breaking"),
+        ("asyncapi", "sent-message-added", "breaking"),
+    }, found

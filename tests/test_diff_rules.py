@@ -518,7 +518,7 @@ CASES: list[tuple[str, Schema, Schema, str, str]] = [
         asyncapi(sent={"tick": STR}),
         asyncapi(sent={"tick": STR, "done": STR}),
         "sent-message-added",
-        "maybe-breaking",
+        "breaking",
     ),
     (
         "received message property made required",

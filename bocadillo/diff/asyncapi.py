@@ -18,7 +18,7 @@ from bocadillo.diff.schemas import Flow, SchemaContext, compare_schema, escape, 
 
 __all__ = ["diff_asyncapi"]
 
-BREAKING, WARNING, SAFE = Severity.BREAKING, Severity.WARNING, Severity.SAFE
+BREAKING, SAFE = Severity.BREAKING, Severity.SAFE
 
 Document = Mapping[str, Any]
 
@@ -139,8 +139,8 @@ class _Channel:
                     message = f"received message {key} added"
                     self.ctx.emit(SAFE, "received-message-added", pointer, message)
                 else:
-                    message = f"sent message {key} added: clients may not expect it"
-                    self.ctx.emit(WARNING, "sent-message-added", pointer, message)
+                    message = f"sent message {key} added: old clients do not expect it"
+                    self.ctx.emit(BREAKING, "sent-message-added", pointer, message)
 
     def close_codes(self) -> None:
         old_codes = self.old_channel.get("x-close-codes")

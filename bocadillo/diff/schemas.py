@@ -159,12 +159,18 @@ class _Compare:
         self.properties(old, new)
         if isinstance(old.get("items"), Mapping) and isinstance(new.get("items"), Mapping):
             self.child(old["items"], new["items"], "/items", "/items", "[]")
+        if isinstance(old.get("contentSchema"), Mapping) and isinstance(
+            new.get("contentSchema"), Mapping
+        ):  # the JSON inside a string: an SSE event's data
+            self.child(
+                old["contentSchema"], new["contentSchema"], "/contentSchema", "/contentSchema", ""
+            )
         old_extra, new_extra = old.get("additionalProperties"), new.get("additionalProperties")
         if isinstance(old_extra, Mapping) and isinstance(new_extra, Mapping):
             self.child(old_extra, new_extra, "/additionalProperties", "/additionalProperties", "{}")
 
     def child(self, old: Any, new: Any, old_suffix: str, new_suffix: str, step: str) -> None:
-        if step.startswith(("[", "{")):
+        if not step or step.startswith(("[", "{")):
             path = f"{self.path}{step}" if self.path else step
         else:
             path = f"{self.path}.{step}" if self.path else step
@@ -383,8 +389,12 @@ def _variant_key(root: Schema, option: Any, discriminator: Any) -> str:
             if target == ref:
                 return f"value:{value}"
     resolved, _ = resolve(root, option, "")
-    if isinstance(name, str):
-        prop = (resolved.get("properties") or {}).get(name)
+    properties: Mapping[str, Any] = resolved.get("properties") or {}
+    # The declared discriminator, else the first required property holding a constant
+    # (a Literal tag, an SSE event's name): the variant's identity.
+    names = [name] if isinstance(name, str) else list(resolved.get("required") or ())
+    for candidate in names:
+        prop = properties.get(candidate)
         if isinstance(prop, Mapping):
             prop, _ = resolve(root, prop, "")
             values = _enum(prop)
