@@ -73,6 +73,9 @@ def query(name: str, schema: Schema | None = None, *, required: bool = False) ->
     return {"name": name, "in": "query", "required": required, "schema": schema or INT}
 
 
+HEADER: Schema = {"schema": STR}
+HEADER_REQUIRED: Schema = {"schema": STR, "required": True}
+HEADER_INT: Schema = {"schema": INT}
 PATH_ID = {"name": "id", "in": "path", "required": True, "schema": INT}
 
 
@@ -244,6 +247,20 @@ CASES: list[tuple[str, Schema, Schema, str, str]] = [
         openapi(params=(query("q", {"anyOf": [INT, {"type": "null"}]}),)),
         openapi(params=(query("q", INT),)),
         "request-parameter-became-not-nullable",
+        "breaking",
+    ),
+    (
+        "parameter default changed",
+        openapi(params=(query("q", {"type": "integer", "default": 20}),)),
+        openapi(params=(query("q", {"type": "integer", "default": 10}),)),
+        "request-parameter-default-value-changed",
+        "breaking",
+    ),
+    (
+        "parameter default removed",
+        openapi(params=(query("q", {"type": "integer", "default": 20}),)),
+        openapi(params=(query("q", INT),)),
+        "request-parameter-default-value-removed",
         "breaking",
     ),
     # request bodies
@@ -425,6 +442,41 @@ CASES: list[tuple[str, Schema, Schema, str, str]] = [
             responses={"200": {"description": "OK", "content": {"text/plain": {"schema": STR}}}}
         ),
         "response-media-type-removed",
+        "breaking",
+    ),
+    (
+        "required response header removed",
+        openapi(responses={"200": {"description": "OK", "headers": {"ETag": HEADER_REQUIRED}}}),
+        openapi(responses={"200": {"description": "OK"}}),
+        "response-required-header-removed",
+        "breaking",
+    ),
+    (
+        "optional response header removed",
+        openapi(responses={"200": {"description": "OK", "headers": {"ETag": HEADER}}}),
+        openapi(responses={"200": {"description": "OK"}}),
+        "response-optional-header-removed",
+        "maybe-breaking",
+    ),
+    (
+        "response header became optional",
+        openapi(responses={"200": {"description": "OK", "headers": {"ETag": HEADER_REQUIRED}}}),
+        openapi(responses={"200": {"description": "OK", "headers": {"etag": HEADER}}}),
+        "response-header-became-optional",
+        "breaking",
+    ),
+    (
+        "response header added",
+        openapi(responses={"200": {"description": "OK"}}),
+        openapi(responses={"200": {"description": "OK", "headers": {"ETag": HEADER}}}),
+        "response-header-added",
+        "safe",
+    ),
+    (
+        "response header widened",
+        openapi(responses={"200": {"description": "OK", "headers": {"Retry-After": HEADER_INT}}}),
+        openapi(responses={"200": {"description": "OK", "headers": {"Retry-After": HEADER}}}),
+        "response-header-type-changed",
         "breaking",
     ),
     # security

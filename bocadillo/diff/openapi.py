@@ -129,6 +129,7 @@ class _Operation:
                 )
                 message = f"{label}: now required" if now else f"{label}: no longer required"
                 self.emit(BREAKING if now else SAFE, rule, new_pointer, message)
+            self.default(label, param, new_param, new_pointer)
             flow = Flow(True, "request", "request-parameter", label)
             compare_schema(
                 self.ctx,
@@ -147,6 +148,23 @@ class _Operation:
                 self.emit(BREAKING, "new-required-request-parameter", pointer, message)
             else:
                 self.emit(SAFE, "new-optional-request-parameter", pointer, f"{label} added")
+
+    def default(self, label: str, old: Document, new: Document, pointer: str) -> None:
+        """An optional parameter's default: what a client that leaves it out gets (oasdiff:
+        setting, changing or removing it is breaking)."""
+        old_schema, _ = resolve(self.old, old.get("schema", {}), "")
+        new_schema, _ = resolve(self.new, new.get("schema", {}), "")
+        if new.get("required") or old_schema.get("default") == new_schema.get("default"):
+            return
+        before, after = old_schema.get("default"), new_schema.get("default")
+        if "default" not in old_schema:
+            rule, message = "request-parameter-default-value-added", f"default {after!r} set"
+        elif "default" not in new_schema:
+            rule, message = "request-parameter-default-value-removed", f"default {before!r} removed"
+        else:
+            rule = "request-parameter-default-value-changed"
+            message = f"default changed from {before!r} to {after!r}"
+        self.emit(BREAKING, rule, pointer + "/schema/default", f"{label}: {message}")
 
     # -- request body -----------------------------------------------------------
     def request_body(self) -> None:
@@ -234,11 +252,49 @@ class _Operation:
             if old_r is not None and new_r is not None:
                 label = f"{status} response body"
                 self.content(old_r, new_r, old_r_ptr, new_r_ptr, accepts=False, label=label)
+                self.headers(status, old_r, new_r, old_r_ptr, new_r_ptr)
         for status in new:
             if status not in old:
                 kind = "success" if status[:1] in "23" else "non-success"
                 pointer = f"{self.new_ptr}/responses/{escape(status)}"
                 self.emit(SAFE, f"response-{kind}-status-added", pointer, f"status {status} added")
+
+    def headers(
+        self, status: str, old: Document, new: Document, old_ptr: str, new_ptr: str
+    ) -> None:
+        """A response's headers: what the server sends, so they may only narrow."""
+        old_headers = {k.lower(): (k, v) for k, v in (old.get("headers") or {}).items()}
+        new_headers = {k.lower(): (k, v) for k, v in (new.get("headers") or {}).items()}
+        for key, (name, raw) in old_headers.items():
+            header, pointer = resolve(self.old, raw, f"{old_ptr}/headers/{escape(name)}")
+            label = f"{status} response header {name}"
+            required = bool(header.get("required"))
+            if key not in new_headers:
+                kind = "required" if required else "optional"
+                rule = f"response-{kind}-header-removed"
+                self.emit(BREAKING if required else WARNING, rule, pointer, f"{label} removed")
+                continue
+            new_name, new_raw = new_headers[key]
+            new_header, new_pointer = resolve(
+                self.new, new_raw, f"{new_ptr}/headers/{escape(new_name)}"
+            )
+            if required and not new_header.get("required"):
+                message = f"{label}: no longer always sent"
+                self.emit(BREAKING, "response-header-became-optional", new_pointer, message)
+            flow = Flow(False, "response", "response-header", label)
+            compare_schema(
+                self.ctx,
+                flow,
+                header.get("schema", {}),
+                new_header.get("schema", {}),
+                pointer + "/schema",
+                new_pointer + "/schema",
+            )
+        for key, (name, _) in new_headers.items():
+            if key not in old_headers:
+                pointer = f"{new_ptr}/headers/{escape(name)}"
+                message = f"{status} response header {name} added"
+                self.emit(SAFE, "response-header-added", pointer, message)
 
     # -- security ---------------------------------------------------------------
     def security(self) -> None:
