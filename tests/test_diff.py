@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -432,3 +433,53 @@ def test_sse_events_changed_in_both_documents(
         ("asyncapi", "sent-message-property-type-changed", "breaking"),
         ("asyncapi", "sent-message-added", "breaking"),
     }, found
+
+
+# -- --base REV -----------------------------------------------------------------------
+
+
+def git(directory: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=directory,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_base_compares_the_app_at_a_git_revision(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], isolated_imports: None
+) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / "pkg").mkdir()
+    write_app(tmp_path / "pkg", "diff_shop", V1)
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "v1")
+    write_app(tmp_path / "pkg", "diff_shop", V2)  # not committed: the working tree's app
+    app_dir = str(tmp_path / "pkg")
+    code, out, err = run(capsys, "--base", "HEAD", "diff_shop:app", "--app-dir", app_dir)
+    assert (code, err) == (1, "")
+    assert "  GET /items: query parameter shop added as required\n" in out
+    assert "channel /chat: received message in property to: added as required" in out
+    git(tmp_path, "commit", "-qam", "v2")
+    assert run(capsys, "--base", "HEAD", "diff_shop:app", "--app-dir", app_dir)[:2] == (
+        0,
+        "No changes.\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--base", "no-such-revision", "examples.todos.app:app"], "git archive: "),
+        (["--base", "HEAD", "a:app", "b:app"], "with --base REV, give one side"),
+        (["examples.todos.app:app"], "give two sides, OLD and NEW"),
+    ],
+)
+def test_base_usage_errors_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith("bocadillo diff: error: ")
+    assert message in err

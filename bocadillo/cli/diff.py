@@ -1,10 +1,12 @@
 """``bocadillo diff OLD NEW``: what changed between two versions of an API, and whether it breaks.
 
 Each side is a document file (OpenAPI or AsyncAPI, JSON or YAML) or an app
-(``MODULE:APP``, both its documents). The documents both sides have are compared;
-the exit code is 1 when a change is at least as severe as ``--fail-on`` (breaking,
-by default), 0 otherwise, 2 for a usage error (a side that is neither a file nor an
-app, an unreadable document, two sides with no document kind in common).
+(``MODULE:APP``, both its documents); ``--base REV MODULE:APP`` compares the app
+at a git revision (``revision.py``) with the app as it is. The documents both
+sides have are compared; the exit code is 1 when a change is at least as severe
+as ``--fail-on`` (breaking, by default), 0 otherwise, 2 for a usage error (a side
+that is neither a file nor an app, an unreadable document, two sides with no
+document kind in common, a revision git does not know).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import yaml
 
 from bocadillo.cli.arguments import Commands, add_app_dir
 from bocadillo.cli.loader import APP_ERROR, CLIError, load_app
+from bocadillo.cli.revision import documents_at_revision
 from bocadillo.diff import (
     Severity,
     diff_documents,
@@ -42,8 +45,18 @@ def add_diff(commands: Commands) -> None:
             "a change breaks clients."
         ),
     )
-    parser.add_argument("old", metavar="OLD", help="the old version: a document file or MODULE:APP")
-    parser.add_argument("new", metavar="NEW", help="the new version: a document file or MODULE:APP")
+    parser.add_argument(
+        "sides",
+        nargs="+",
+        metavar="OLD NEW",
+        help="the old and the new version, each a document file or MODULE:APP; "
+        "with --base, only NEW (a MODULE:APP)",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="REV",
+        help="compare the app NEW names as it was at the git revision REV with NEW",
+    )
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="the output's format"
     )
@@ -83,8 +96,18 @@ def load_side(side: str, *, app_dir: str = ".") -> dict[str, dict[str, Any]]:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    old = load_side(args.old, app_dir=args.app_dir)
-    new = load_side(args.new, app_dir=args.app_dir)
+    if args.base is not None:
+        if len(args.sides) != 1 or os.path.isfile(args.sides[0]):
+            raise CLIError("with --base REV, give one side: the app, as MODULE:APP")
+        args.old, args.new = f"{args.sides[0]} at {args.base}", args.sides[0]
+        new = load_side(args.new, app_dir=args.app_dir)
+        old = documents_at_revision(args.base, args.new, app_dir=args.app_dir)
+    elif len(args.sides) != 2:
+        raise CLIError("give two sides, OLD and NEW (or one, with --base REV)")
+    else:
+        args.old, args.new = args.sides
+        old = load_side(args.old, app_dir=args.app_dir)
+        new = load_side(args.new, app_dir=args.app_dir)
     kinds = [kind for kind in ("openapi", "asyncapi") if kind in old and kind in new]
     if not kinds:
         raise CLIError(

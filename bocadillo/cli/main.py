@@ -15,8 +15,8 @@
                     [--no-contract] [--seed N|random] [--app-dir DIR]
     bocadillo openapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
     bocadillo asyncapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
-    bocadillo diff OLD NEW [--format text|json] [--fail-on breaking|maybe-breaking]
-                   [--app-dir DIR]
+    bocadillo diff (OLD NEW | --base REV MODULE:APP) [--format text|json]
+                   [--fail-on breaking|maybe-breaking] [--app-dir DIR]
     bocadillo new NAME [--dir DIR]
 
 ``run`` serves the app with uvicorn (production defaults), ``dev`` serves it
