@@ -2,7 +2,7 @@
 
 Each side is a document file (OpenAPI or AsyncAPI, JSON or YAML) or an app
 (``MODULE:APP``, both its documents); ``--base REV MODULE:APP`` compares the app
-at a git revision (``revision.py``) with the app as it is. The documents both
+at a git revision with the app as it is. The documents both
 sides have are compared; the exit code is 1 when a change is at least as severe
 as ``--fail-on`` (breaking, by default), 0 otherwise, 2 for a usage error (a side
 that is neither a file nor an app, an unreadable document, two sides with no
@@ -12,15 +12,21 @@ document kind in common, a revision git does not know).
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
+import subprocess
 import sys
+import tarfile
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+import bocadillo
 from bocadillo.cli.arguments import Commands, add_app_dir
 from bocadillo.cli.loader import APP_ERROR, CLIError, load_app
-from bocadillo.cli.revision import documents_at_revision
 from bocadillo.diff import (
     Severity,
     diff_documents,
@@ -31,7 +37,7 @@ from bocadillo.diff import (
 )
 from bocadillo.errors import ConfigurationError
 
-__all__ = ["add_diff", "load_side"]
+__all__ = ["add_diff", "documents_at_revision", "load_side"]
 
 
 def add_diff(commands: Commands) -> None:
@@ -120,3 +126,64 @@ def _diff(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     fail_on = Severity(args.fail_on)
     return 1 if has_breaking(changes, fail_on=fail_on) else 0
+
+
+# -- --base REV: the app at a git revision ---------------------------------------------
+#
+# The revision's files are extracted (``git archive``) into a temporary folder, and a
+# child process builds the app's documents there with the running Bocadillo: the
+# contract is read from the code at that revision, by today's framework, and the old
+# modules never meet the new ones in one interpreter.
+
+BUILD = """
+import json, sys
+from bocadillo.cli.loader import compiled_app
+app = compiled_app(sys.argv[1], sys.argv[2], documents=True)
+json.dump({"openapi": app.openapi(), "asyncapi": app.asyncapi()}, sys.stdout)
+"""
+
+
+def _git(args: list[str], cwd: str) -> bytes:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False)
+    except OSError as exc:
+        raise CLIError(f"could not run git: {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["git failed"]
+        raise CLIError(f"git {args[0]}: {lines[-1]}")
+    return done.stdout
+
+
+def documents_at_revision(revision: str, target: str, *, app_dir: str = ".") -> dict[str, Any]:
+    """The OpenAPI and AsyncAPI documents of ``target`` (``MODULE:APP``) at ``revision``.
+
+    ``app_dir`` is resolved inside the repository holding it. A revision git does not
+    know is a usage error (exit code 2); an app that fails to load at that revision
+    exits with code 1.
+    """
+    if revision.startswith("-"):
+        raise CLIError(f"{revision!r} is not a git revision")
+    here = os.path.abspath(app_dir)
+    root = _git(["rev-parse", "--show-toplevel"], here).decode().strip()
+    archive = _git(["archive", "--format=tar", revision], root)
+    with tempfile.TemporaryDirectory(prefix="bocadillo-base-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        old_dir = str(Path(folder, os.path.relpath(here, root)))
+        package_parent = str(Path(bocadillo.__file__).resolve().parent.parent)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [package_parent, *filter(None, [env.get("PYTHONPATH")])]
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", BUILD, target, old_dir],
+            capture_output=True,
+            check=False,
+            env=env,
+            cwd=os.getcwd(),
+        )
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines() or ["no output"]
+        raise CLIError(f"{target} at {revision} could not be loaded: {lines[-1]}", APP_ERROR)
+    documents: dict[str, Any] = json.loads(done.stdout)
+    return documents
