@@ -483,3 +483,80 @@ def test_base_usage_errors_exit_2(
     assert (code, out) == (2, "")
     assert err.startswith("bocadillo diff: error: ")
     assert message in err
+
+
+# -- bocadillo check --baseline -----------------------------------------------------
+
+OPENAPI_DIR = Path(__file__).parent.parent / "openapi"
+
+
+def check(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["check", *argv, "--no-contract"])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_against_committed_baselines_json_and_yaml(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncapi = json.loads((OPENAPI_DIR / "chat.asyncapi.json").read_text())
+    (tmp_path / "chat.asyncapi.yaml").write_text(yaml.safe_dump(asyncapi))
+    code, out, err = check(
+        capsys,
+        "examples.chat.app:app",
+        "--baseline",
+        str(OPENAPI_DIR / "chat.json"),
+        "--baseline",
+        str(tmp_path / "chat.asyncapi.yaml"),
+    )
+    assert (code, err) == (0, "")
+    assert out.endswith(
+        f"against {OPENAPI_DIR / 'chat.json'} (openapi):\nNo changes.\n"
+        f"against {tmp_path / 'chat.asyncapi.yaml'} (asyncapi):\nNo changes.\n"
+    )
+
+
+def test_check_fails_on_a_breaking_change_from_the_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads((OPENAPI_DIR / "todos.json").read_text())
+    document["paths"]["/gone"] = document["paths"]["/todos"]  # the app has no /gone
+    (tmp_path / "todos.json").write_text(json.dumps(document))
+    code, out, err = check(
+        capsys, "examples.todos.app:app", "--baseline", str(tmp_path / "todos.json")
+    )
+    assert (code, err) == (1, "")
+    assert "breaking (1):\n  /gone: path /gone removed\n" in out
+    assert out.endswith("1 breaking, 0 maybe-breaking, 0 safe.\n")
+
+
+def test_check_a_safe_change_from_the_baseline_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads((OPENAPI_DIR / "todos.json").read_text())
+    del document["paths"]["/todos"]["post"]  # the app has it: an operation added
+    (tmp_path / "todos.json").write_text(json.dumps(document))
+    code, out, _ = check(
+        capsys, "examples.todos.app:app", "--baseline", str(tmp_path / "todos.json")
+    )
+    assert code == 0
+    assert "safe (1):\n  POST /todos: operation added\n" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("just words", "is neither an OpenAPI nor an AsyncAPI document"),
+    ],
+)
+def test_check_a_bad_baseline_is_a_usage_error(
+    content: str | None, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "baseline.json"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = check(capsys, "examples.todos.app:app", "--baseline", str(path))
+    assert (code, out) == (2, "")
+    assert err.startswith("bocadillo check: error: ")
+    assert message in err
