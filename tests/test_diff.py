@@ -381,6 +381,46 @@ def test_a_discriminated_union_variant_removed_and_added() -> None:
     }
 
 
+ITEM = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+NOTE = {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}
+REF = {"$ref": "#/components/schemas/Item"}
+
+
+def refs(*options: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": list(options)}
+
+
+@pytest.mark.parametrize("plain", [REF, ITEM], ids=["a $ref", "inline"])
+def test_a_plain_object_against_a_union_holding_it_is_only_the_new_variant(
+    plain: dict[str, Any],
+) -> None:
+    schemas = {"Item": ITEM, "Note": NOTE}
+    note = {"$ref": "#/components/schemas/Note"}
+    old = document(schemas, plain, plain)
+    nullable = document(schemas, refs(REF, {"type": "null"}), refs(REF, {"type": "null"}))
+    assert {(c.rule, c.severity.value) for c in diff_documents(old, nullable)} == {
+        ("request-body-became-nullable", "safe"),
+        ("response-body-became-nullable", "breaking"),
+    }
+    widened = document(schemas, refs(note, REF), refs(note, REF))
+    assert {(c.rule, c.severity.value, c.message) for c in diff_documents(old, widened)} == {
+        ("request-body-any-of-added", "safe", "request body: variant Note added"),
+        ("response-body-any-of-added", "breaking", "200 response body: variant Note added"),
+    }
+    assert {(c.rule, c.severity.value) for c in diff_documents(widened, old)} == {
+        ("request-body-any-of-removed", "breaking"),
+        ("response-body-any-of-removed", "safe"),
+    }
+    # The variant that stands for the plain schema is still compared with it.
+    loud = {**ITEM, "properties": {**ITEM["properties"], "size": {"type": "integer"}}}
+    grown = document({**schemas, "Item": loud}, refs(REF, {"type": "null"}), REF)
+    assert {(c.rule, c.severity.value) for c in diff_documents(old, grown)} == {
+        ("request-body-became-nullable", "safe"),
+        ("new-optional-request-property", "safe"),
+        ("response-optional-property-added", "safe"),
+    }
+
+
 SSE_V1 = """
 from collections.abc import AsyncIterator
 

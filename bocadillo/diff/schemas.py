@@ -10,7 +10,8 @@ The same difference is therefore breaking one way and safe the other.
 already being compared is not compared again, so recursive schemas end. ``oneOf`` and
 ``anyOf`` variants are matched by their discriminator value, then by their ``$ref``
 name, then by their type, never by position, so renaming a component or reordering
-the variants is no change.
+the variants is no change. A schema that is not a union, against one, stands for the
+variant equal to it, else for the only variant of its type.
 """
 
 from __future__ import annotations
@@ -197,6 +198,14 @@ class _Compare:
         if new_variants is None:
             new_variants = {_variant_key(self.ctx.new_root, new, None): (new, "")}
         name = "one-of" if keyword == "oneOf" else "any-of"
+        if len(old_variants) == 1 and "oneOf" not in old and "anyOf" not in old:
+            old_variants = self.pair(
+                old_variants, new_variants, self.ctx.old_root, self.ctx.new_root
+            )
+        elif len(new_variants) == 1 and "oneOf" not in new and "anyOf" not in new:
+            new_variants = self.pair(
+                new_variants, old_variants, self.ctx.new_root, self.ctx.old_root
+            )
         for key in old_variants.keys() - new_variants.keys():
             if key == "type:null":
                 self.emit(self.verdict(True), "became-not-nullable", "null no longer allowed")
@@ -222,6 +231,37 @@ class _Compare:
                 self.new_ptr + new_suffix,
                 self.path,
             )
+
+    def pair(
+        self,
+        plain: dict[str, tuple[Any, str]],
+        union: dict[str, tuple[Any, str]],
+        plain_root: Schema,
+        union_root: Schema,
+    ) -> dict[str, tuple[Any, str]]:
+        """Key a schema that is not a union as the other side's variant it stands for.
+
+        A plain schema is keyed by its content (its ``$ref`` was followed before the
+        comparison got here), a union's variants by their ``$ref`` names: the variant
+        equal to it, else the only one of its type, is the one it was or became.
+        """
+        ((key, (schema, suffix)),) = plain.items()
+        if key in union:
+            return plain
+        resolved, _ = resolve(plain_root, schema, "")
+        free = {
+            other: resolve(union_root, option, "")[0]
+            for other, (option, _) in union.items()
+            if other not in plain and other != "type:null"
+        }
+        equal = [other for other, variant in free.items() if variant == resolved]
+        same_type = [
+            other for other, variant in free.items() if _types(variant) == _types(resolved)
+        ]
+        found = equal or same_type
+        if len(found) != 1 and not equal:
+            return plain
+        return {found[0]: (schema, suffix)}
 
     def types(self, old: Schema, new: Schema) -> bool:
         """Compare the types; False when they changed incompatibly."""
