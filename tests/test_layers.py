@@ -125,6 +125,18 @@ def test_the_docs_read_plans_never_the_app_or_a_request() -> None:
     assert not found, "docs/ reads the compiled plans, not App or a request:\n" + "\n".join(found)
 
 
+def test_the_diff_works_on_documents_alone() -> None:
+    found = [
+        str(found)
+        for found in ALL_IMPORTS
+        if within(found.importer, "bocadillo.diff")
+        and within(found.target, "bocadillo")
+        and not within(found.target, "bocadillo.diff")
+    ]
+
+    assert not found, "diff/ compares documents; it imports nothing else:\n" + "\n".join(found)
+
+
 def test_nothing_in_the_package_imports_testing_or_the_cli() -> None:
     found = [
         str(found)

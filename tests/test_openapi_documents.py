@@ -19,6 +19,7 @@ from openapi_spec_validator import validate
 
 from bocadillo import App
 from bocadillo.cli.main import main
+from bocadillo.diff import Severity, diff_documents, render_text
 from bocadillo.testing import create_client
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,18 +67,55 @@ def check_committed(command: str, name: str, filename: str, tmp_path: Path) -> N
     assert committed.exists(), f"openapi/{filename} is missing; create it with: {regenerate}"
     old, new = committed.read_bytes(), fresh.read_bytes()
     if old != new:
-        diff = difflib.unified_diff(
-            old.decode(errors="replace").splitlines(),
-            new.decode(errors="replace").splitlines(),
-            f"openapi/{filename} (committed)",
-            f"examples.{name}.app:app (now)",
-            lineterm="",
-        )
         pytest.fail(
             f"openapi/{filename} no longer matches examples/{name}/app.py; "
-            f"regenerate it with: {regenerate}\n" + "\n".join(list(diff)[:40]),
+            f"regenerate it with: {regenerate}\n"
+            + drift_report(old, new, f"openapi/{filename} (committed)", f"examples.{name}.app:app"),
             pytrace=False,
         )
+
+
+def drift_report(old: bytes, new: bytes, old_name: str, new_name: str) -> str:
+    """What changed in the contract (``bocadillo.diff``'s verdicts), then the text's diff."""
+    try:
+        changes = diff_documents(json.loads(old), json.loads(new))
+    except ValueError as exc:  # not JSON, or not two documents of one kind
+        contract = f"the contract could not be compared: {exc}\n"
+    else:
+        breaking = sum(change.severity is Severity.BREAKING for change in changes)
+        if not changes:
+            verdict = "no change to the contract (only the text differs)"
+        elif breaking:
+            verdict = f"BREAKING: {breaking} change(s) break clients"
+        else:
+            verdict = "no breaking change"
+        contract = f"{verdict}; the changes, {old_name} to {new_name}:\n" + render_text(changes)
+    diff = difflib.unified_diff(
+        old.decode(errors="replace").splitlines(),
+        new.decode(errors="replace").splitlines(),
+        old_name,
+        f"{new_name} (now)",
+        lineterm="",
+    )
+    return contract + "\n" + "\n".join(list(diff)[:40])
+
+
+def test_the_drift_report_says_which_changes_break() -> None:
+    document = json.loads((DOCUMENTS / "todos.json").read_text())
+    changed = json.loads(json.dumps(document))
+    del changed["paths"]["/todos"]["post"]
+    changed["paths"]["/todos/{id}"]["get"]["deprecated"] = True
+    old = json.dumps(document).encode()
+    report = drift_report(old, json.dumps(changed).encode(), "committed", "app")
+    assert report.startswith("BREAKING: 1 change(s) break clients; the changes, committed to app")
+    assert "breaking (1):\n  POST /todos: operation removed\n" in report
+    assert "1 breaking, 0 maybe-breaking," in report
+    reformatted = json.dumps(document, indent=1).encode()
+    assert drift_report(old, reformatted, "committed", "app").startswith(
+        "no change to the contract (only the text differs); "
+    )
+    safe = drift_report(json.dumps(changed).encode(), old, "committed", "app")
+    assert safe.startswith("no breaking change; the changes, committed to app:\nsafe (")
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

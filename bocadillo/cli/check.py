@@ -1,5 +1,8 @@
 """``bocadillo check``: compile the plans and documents, then run the contract tests.
 
+With ``--baseline FILE`` (repeatable), the app's documents are also compared with
+committed OpenAPI or AsyncAPI documents by ``bocadillo.diff``: a breaking change fails.
+
 The contract runner (``bocadillo.testing.contract``) is imported only when the
 tests run: it needs the ``testing`` extra, which a server need not have.
 """
@@ -7,6 +10,8 @@ tests run: it needs the ``testing`` extra, which a server need not have.
 from __future__ import annotations
 
 import argparse
+import os
+from typing import Any
 
 from bocadillo.cli.arguments import (
     Commands,
@@ -15,8 +20,10 @@ from bocadillo.cli.arguments import (
     positive_int,
     seed_option,
 )
+from bocadillo.cli.diff import load_side
 from bocadillo.cli.loader import APP_ERROR, CLIError, compiled_app
 from bocadillo.cli.output import write_stdout
+from bocadillo.diff import diff_documents, has_breaking, render_text
 from bocadillo.errors import ConfigurationError
 
 __all__ = ["add_check"]
@@ -73,11 +80,27 @@ def add_check(commands: Commands) -> None:
             "printed so the run can be repeated)"
         ),
     )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=(
+            "an OpenAPI or AsyncAPI document (JSON or YAML) to compare the app's with; "
+            "a breaking change fails the check (repeatable)"
+        ),
+    )
     add_app_dir(parser)
     parser.set_defaults(handler=_check)
 
 
 def _check(args: argparse.Namespace) -> int:
+    baselines: list[tuple[str, str, dict[str, Any]]] = []
+    for path in args.baseline:
+        if not os.path.isfile(path):
+            raise CLIError(f"--baseline {path}: no such file")
+        ((kind, document),) = load_side(path).items()
+        baselines.append((path, kind, document))
     app = compiled_app(args.app, args.app_dir, documents=True)
     http_count = len(app.plans())
     ws_count = len(app.websocket_plans())
@@ -86,8 +109,15 @@ def _check(args: argparse.Namespace) -> int:
         f"{_count(ws_count, 'WebSocket route')} compiled",
         flush=True,
     )
+    broken = False
+    for path, kind, document in baselines:
+        built = app.openapi() if kind == "openapi" else app.asyncapi()
+        changes = diff_documents(document, built)
+        broken = broken or has_breaking(changes)
+        print(f"against {path} ({kind}):", flush=True)
+        write_stdout(render_text(changes).encode())
     if not args.contract:
-        return 0
+        return APP_ERROR if broken else 0
     if args.seed is None:
         import random
 
@@ -117,7 +147,7 @@ def _check(args: argparse.Namespace) -> int:
     if not report.ok:
         output += "\n" + report.failure_text().rstrip("\n") + "\n"
     write_stdout(output.encode())
-    return 0 if report.ok else APP_ERROR
+    return 0 if report.ok and not broken else APP_ERROR
 
 
 def _count(n: int, noun: str) -> str:

@@ -16,6 +16,8 @@
     bocadillo openapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
     bocadillo asyncapi MODULE:APP [-o FILE] [--yaml] [--app-dir DIR]
     bocadillo client MODULE:APP -o PATH [--app-dir DIR]
+    bocadillo diff (OLD NEW | --base REV MODULE:APP) [--format text|json]
+                   [--fail-on breaking|maybe-breaking] [--app-dir DIR]
     bocadillo new NAME [--dir DIR]
 
 ``run`` serves the app with uvicorn (production defaults), ``dev`` serves it
@@ -24,14 +26,16 @@ with reload and debug logging (both in ``serve.py``, with the protocols of
 compiles every plan and both documents and runs the contract tests
 (``check.py``), ``openapi`` and ``asyncapi`` print a document
 (``documents.py``), ``client`` writes a typed client package (``client.py``,
-the generator is ``bocadillo/client/``), ``new`` creates a project from the
-templates in ``templates/project`` (``new.py``).
+the generator is ``bocadillo/client/``), ``diff`` compares two versions of the
+documents and says which changes break clients (``diff.py``), ``new`` creates a
+project from the templates in ``templates/project`` (``new.py``).
 
 Each command module has a function that adds its parser (``add_<name>``),
 which sets the function that runs it (taking the parsed arguments and
 returning the exit code); ``main`` wires them together. Exit codes: 0
 success; 1 the app is misconfigured (a ``ConfigurationError``), a file could
-not be written, or ``check`` found a contract failure; 2 a usage error (a bad
+not be written, ``check`` found a contract failure, or ``diff`` a breaking
+change; 2 a usage error (a bad
 ``MODULE:APP``, a missing module or attribute, an object that is not an app,
 options that do not go together); 3 uvicorn could not start the server (the
 port is taken, say: uvicorn's own code, its message in the log).
@@ -45,6 +49,7 @@ from collections.abc import Sequence
 
 from bocadillo.cli.check import add_check
 from bocadillo.cli.client import add_client
+from bocadillo.cli.diff import add_diff
 from bocadillo.cli.documents import add_asyncapi, add_openapi
 from bocadillo.cli.loader import CLIError, load_app
 from bocadillo.cli.new import add_new
@@ -72,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     add_openapi(commands)
     add_asyncapi(commands)
     add_client(commands)
+    add_diff(commands)
     add_new(commands)
     return parser
 
