@@ -583,6 +583,21 @@ def test_check_a_safe_change_from_the_baseline_passes(
     assert "safe (1):\n  POST /todos: operation added\n" in out
 
 
+def test_check_runs_the_contract_tests_then_fails_on_the_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = json.loads((OPENAPI_DIR / "chat.json").read_text())
+    document["paths"]["/gone"] = next(iter(document["paths"].values()))
+    (tmp_path / "chat.json").write_text(json.dumps(document))
+    argv = ["check", "examples.chat.app:app", "--max-examples", "2", "--no-stateful"]
+    code = main([*argv, "--baseline", str(tmp_path / "chat.json")])
+    out, _ = capsys.readouterr()
+    assert code == 1
+    assert "breaking (1):\n  /gone: path /gone removed\n" in out
+    assert "total " in out  # the contract tests ran, and passed
+    assert main([*argv, "--baseline", str(OPENAPI_DIR / "chat.json")]) == 0
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
