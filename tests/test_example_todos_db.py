@@ -8,15 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +20,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bocadillo.testing import create_client
+from tests.todos_server import TodosServer
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _request(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
@@ -47,40 +37,14 @@ def _request(url: str, method: str = "GET", body: Any = None) -> tuple[int, Any]
         return error.code, json.loads(error.read())
 
 
-@contextmanager
-def bocadillo_run(tmp_path: Path) -> Iterator[str]:
-    """``bocadillo run examples.todos.app:app`` on a free port, stopped at the end."""
-    port = _free_port()
-    log = (tmp_path / f"server-{port}.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bocadillo", "run", "examples.todos.app:app", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("bocadillo run did not start serving the example")
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
-
-
 def test_a_todo_survives_a_restart_of_the_server(tmp_path: Path, database_url: str) -> None:
-    with bocadillo_run(tmp_path) as base:
+    with TodosServer(tmp_path, database_url, name="first") as server:
+        base = f"http://127.0.0.1:{server.port}"
         status, created = _request(f"{base}/todos", "POST", {"title": "Buy bread", "tags": ["a"]})
         assert status == 201
         assert _request(f"{base}/todos/{created['id']}/notes", "POST", {"text": "Rye"})[0] == 201
-    with bocadillo_run(tmp_path) as base:  # a new process, the same database
+    with TodosServer(tmp_path, database_url, name="second") as server:  # the same database
+        base = f"http://127.0.0.1:{server.port}"
         assert _request(f"{base}/todos/{created['id']}") == (200, created)
         status, notes = _request(f"{base}/todos/{created['id']}/notes")
         assert (status, [note["text"] for note in notes]) == (200, ["Rye"])
