@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import os
 import re
@@ -44,7 +43,7 @@ from bocadillo.http.middleware import (
 from bocadillo.http.origins import OriginCheck
 from bocadillo.http.static import static_folder
 from bocadillo.overrides import ProviderOverride
-from bocadillo.plugins import PluginEntry, apply_plugins
+from bocadillo.plugins import PluginEntry, apply_plugins, call_hook
 from bocadillo.providers import (
     GLOBAL_PROVIDERS,
     Provider,
@@ -58,6 +57,8 @@ from bocadillo.routing.table import PathEntry, RouteTable, compile_path
 from bocadillo.runtime.endpoint import EndpointPlan
 from bocadillo.runtime.providers import AppNode, AppProviders
 from bocadillo.runtime.websockets import WebSocketPlan
+from bocadillo.telemetry.config import Telemetry
+from bocadillo.telemetry.install import install as install_telemetry
 
 __all__ = ["App"]
 
@@ -95,6 +96,8 @@ class App(Router):
     ``/static`` (``static="assets"`` names another folder, which must exist).
     ``plugins`` are called with the app at the end of ``__init__``, in order;
     ``{plugin: condition}`` calls a plugin only when its condition is True.
+    ``telemetry=True`` (or a ``Telemetry``) traces, measures and logs every
+    request, connection and stream (the Observability guide).
     """
 
     def __init__(
@@ -127,6 +130,7 @@ class App(Router):
         websocket_origins: Sequence[str] | None = None,
         static: bool | str | os.PathLike[str] = False,
         plugins: Sequence[PluginEntry[App]] = (),
+        telemetry: Telemetry | bool = False,
     ) -> None:
         super().__init__(responses=responses, before=before, after=after)
         if not isinstance(error_format, ErrorFormat):
@@ -208,6 +212,8 @@ class App(Router):
         # static=True: the static/ folder beside the app's module, served at /static.
         if (folder := static_folder(static, self._module)) is not None:
             self.static("/static", folder)
+        if telemetry is not False:
+            install_telemetry(Telemetry.of(telemetry), self)
         apply_plugins(self, plugins)  # last: a plugin receives the app as configured
 
     @property
@@ -574,9 +580,9 @@ class App(Router):
             stack.push_async_callback(self._stop_app_providers)
             await self._start_app_providers()
             for hook in self._on_startup:
-                await _call_hook(hook)
+                await call_hook(hook)
             for hook in reversed(self._on_shutdown):
-                stack.push_async_callback(_call_hook, hook)
+                stack.push_async_callback(call_hook, hook)
             if self._lifespan is not None:
                 value = await stack.enter_async_context(self._lifespan(self))
                 if isinstance(value, Mapping):
@@ -592,9 +598,3 @@ class App(Router):
                     for key, value in child_state.items():
                         state.setdefault(key, value)
             yield state
-
-
-async def _call_hook(hook: Hook) -> None:
-    result = hook()
-    if inspect.isawaitable(result):
-        await result

@@ -3,12 +3,13 @@ and add routes, providers, middleware and start-up work to it."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import TypeAlias, TypeVar
 
 from bocadillo.errors import ConfigurationError
 
-__all__ = ["PluginEntry", "apply_plugins"]
+__all__ = ["PluginEntry", "apply_plugins", "call_hook"]
 
 AppT = TypeVar("AppT")
 
@@ -53,3 +54,10 @@ def apply_plugins(app: AppT, plugins: Iterable[PluginEntry[AppT]]) -> None:
 
 def _name(plugin: object) -> str:
     return str(getattr(plugin, "__qualname__", None) or repr(plugin))
+
+
+async def call_hook(hook: Callable[[], object]) -> None:
+    """Call a start-up or shutdown hook (``on_startup``), sync or async."""
+    result = hook()
+    if inspect.isawaitable(result):
+        await result

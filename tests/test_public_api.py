@@ -55,7 +55,7 @@ SIGNATURES = {
         "responses: Mapping[int, Any] | None = None, "
         "websocket_origins: Sequence[str] | None = None, "
         "static: bool | str | os.PathLike[str] = False, "
-        "plugins: Sequence[PluginEntry[App]] = ()) -> None"
+        "plugins: Sequence[PluginEntry[App]] = (), telemetry: Telemetry | bool = False) -> None"
     ),
     "BackgroundTasks": "(self, tasks: Sequence[BackgroundTask] | None = None)",
     "BasicCredentials": "(self, username: str, password: str) -> None",

@@ -550,6 +550,14 @@ class MiddlewareStack:
         self.entries: list[MiddlewareEntry] = []
         self.app: ASGIApp | None = None  # the built stack; None until built, again after add
         self.bare = False  # built, and without a single layer
+        self.outermost: Callable[[ASGIApp], ASGIApp] | None = None  # telemetry's layer
+
+    def set_outermost(self, layer: Callable[[ASGIApp], ASGIApp]) -> None:
+        """Wrap the whole stack, the settings layers included, in ``layer(stack)``
+        (telemetry's: it sees every request and its final answer)."""
+        self.outermost = layer
+        self.app = None
+        self.bare = False
 
     def add(self, entry: MiddlewareEntry) -> None:
         """Add a middleware inside the ones already added (the stack is rebuilt)."""
@@ -573,6 +581,8 @@ class MiddlewareStack:
             app = HSTS(app, self.hsts)
         if self.https_redirect:
             app = HTTPSRedirect(app, self.error_format)
+        if self.outermost is not None:
+            app = self.outermost(app)
         self.bare = isinstance(app, OwnMessages)
         # Without layers, no copy of each message either: dispatch is the stack.
         self.app = dispatch if self.bare else AnswerErrors(app, answer)
