@@ -45,8 +45,14 @@ class Observation(Protocol):
     def message_received(self, type_name: str, size: int) -> None:
         """A message of ``size`` bytes was received and validated as ``type_name``."""
 
-    def message_invalid(self, size: int, errors: int) -> None:
-        """A message of ``size`` bytes failed validation with ``errors`` errors."""
+    def message_invalid(self, size: int, errors: int, close_code: int | None) -> None:
+        """A message of ``size`` bytes was refused: it failed validation with ``errors``
+        errors (or was too large, or a frame of the wrong kind: one error). The
+        connection is then closed with ``close_code`` (1003, 1007, 1009), or, where
+        ``close_code`` is ``None``, the message is answered with an error and skipped."""
+
+    def websocket_closed(self, code: int, by: Literal["client", "server"]) -> None:
+        """The connection was closed with ``code``, first by ``by``."""
 
     def message_sent(self, type_name: str, size: int) -> None:
         """A message of ``type_name``, ``size`` bytes once serialized, was sent."""
@@ -67,6 +73,10 @@ class Observation(Protocol):
     def delivered(self, channel: str, context: Mapping[str, str] | None) -> None:
         """A message of ``channel`` reached this scope's subscription; ``context`` is the
         trace context it was published under (W3C ``traceparent``...), if any."""
+
+    def dropped(self, channel: str, reason: Literal["drop_oldest", "disconnect"]) -> None:
+        """This scope's subscription of ``channel`` fell behind: its oldest message was
+        dropped (``drop_oldest``), or the subscription ended (``disconnect``)."""
 
 
 CURRENT: ContextVar[Observation | None] = ContextVar("bocadillo.observation", default=None)

@@ -33,10 +33,13 @@ import asyncio
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
+import orjson
+
 from bocadillo.errors import ConfigurationError, HTTPError
+from bocadillo.observe import CURRENT, Observation
 from bocadillo.schemas.protocol import SchemaAdapter, SchemaValidationError
 from bocadillo.schemas.registry import adapter_for
 
@@ -62,6 +65,14 @@ logger = logging.getLogger("bocadillo.channels")
 
 # The WebSocket close code for a subscriber that could not keep up ("Try Again Later").
 SLOW_SUBSCRIBER_CLOSE_CODE = 1013
+
+# A message's trace context (W3C traceparent, tracestate...), as telemetry gathers it.
+TraceContext = dict[str, str]
+# On Redis, a message published under a trace context is
+# RS + the context as a JSON object + RS + the message's JSON; a message without
+# one is its JSON alone (as before the context was sent). JSON never starts with RS.
+_RS = b"\x1e"
+MAX_CONTEXT_SIZE = 4096  # bytes of context a message may carry; past it, ignored
 
 
 class SlowSubscriber(Exception):
@@ -101,7 +112,7 @@ _CLOSED = _Closed()
 class Subscription(Generic[T]):
     """One subscriber's messages: ``async for message in sub`` or ``await sub.get()``."""
 
-    __slots__ = ("_event", "_failure", "_queue", "channel", "dropped")
+    __slots__ = ("_event", "_failure", "_observation", "_queue", "channel", "dropped")
 
     def __init__(self, channel: Channel[T]) -> None:
         self.channel = channel
@@ -109,20 +120,30 @@ class Subscription(Generic[T]):
         self._queue: collections.deque[Any] = collections.deque()
         self._event = asyncio.Event()
         self._failure: BaseException | None = None
+        # The request, connection or stream that subscribed, when telemetry is on.
+        self._observation: Observation | None = CURRENT.get()
 
-    def _put(self, value: Any) -> None:
-        """Queue ``value`` without waiting (called by the backend, for every message)."""
+    def _put(self, value: Any, context: TraceContext | None = None) -> None:
+        """Queue ``value`` without waiting (called by the backend, for every message);
+        ``context``: the trace context it was published under, if any."""
         if self._failure is not None:
             return
         queue = self._queue
+        observation = self._observation
         if len(queue) >= self.channel.max_queue:
             if self.channel.overflow == "disconnect":
+                if observation is not None:
+                    observation.dropped(self.channel.name, "disconnect")
                 self._fail(SlowSubscriber(self.channel.name, self.channel.max_queue))
                 return
             queue.popleft()
             self.dropped += 1
+            if observation is not None:
+                observation.dropped(self.channel.name, "drop_oldest")
         queue.append(value)
         self._event.set()
+        if observation is not None:
+            observation.delivered(self.channel.name, context)
 
     def _fail(self, error: BaseException) -> None:
         self._failure = error
@@ -147,7 +168,12 @@ class Subscription(Generic[T]):
 
 
 class Backend(Protocol):
-    """Carries published messages to the subscriptions of every process."""
+    """Carries published messages to the subscriptions of every process.
+
+    A backend with a ``trace_context`` attribute (the two built in) carries the
+    trace context of each message too: telemetry sets it to a function that
+    gathers the active one (``None``, the default: nothing is gathered).
+    """
 
     async def start(self) -> None: ...
 
@@ -186,22 +212,51 @@ class _Fanout:
         del self.subscriptions[name]
         return True
 
-    def deliver(self, name: str, payload: bytes) -> None:
+    def deliver(self, name: str, data: bytes) -> None:
         """Decode a message that came from elsewhere (Redis) once, and queue it."""
         subs = self.subscriptions.get(name)
         if not subs:
             return
         channel = next(iter(subs)).channel
+        payload, context = open_envelope(data)
         try:
             value = channel.adapter.validate_json(payload)
         except Exception:  # another app (version) published something else
             logger.warning("A message on %r does not fit its type; dropped", name, exc_info=True)
             return
-        self.deliver_value(name, value)
+        self.deliver_value(name, value, context)
 
-    def deliver_value(self, name: str, value: Any) -> None:
+    def deliver_value(self, name: str, value: Any, context: TraceContext | None = None) -> None:
         for sub in self.subscriptions.get(name, ()):
-            sub._put(value)
+            sub._put(value, context)
+
+
+def envelope(payload: bytes, context: TraceContext | None) -> bytes:
+    """A message as it goes over Redis: its JSON, after its trace context if it has one."""
+    if not context:
+        return payload
+    return _RS + orjson.dumps(context) + _RS + payload
+
+
+def open_envelope(data: bytes) -> tuple[bytes, TraceContext | None]:
+    """A message from Redis: its JSON, and the trace context it carries (``None``
+    without one, or with one that is too large or not an object of strings)."""
+    if not data.startswith(_RS):
+        return data, None
+    end = data.find(_RS, 1, MAX_CONTEXT_SIZE + 2)
+    if end == -1:
+        # No context within bounds: the rest is not a message this version sent.
+        return data, None
+    payload = data[end + 1 :]
+    try:
+        context = orjson.loads(data[1:end])
+    except orjson.JSONDecodeError:
+        return payload, None
+    if not isinstance(context, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) for key, value in context.items()
+    ):
+        return payload, None
+    return payload, context
 
 
 class MemoryBackend:
@@ -209,6 +264,7 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self._fanout = _Fanout()
+        self.trace_context: Callable[[], TraceContext | None] | None = None
 
     async def start(self) -> None:
         pass
@@ -219,7 +275,8 @@ class MemoryBackend:
                 sub._fail(ConnectionError("the app is shutting down"))
 
     async def publish(self, channel: Channel[Any], payload: bytes, value: Any) -> None:
-        self._fanout.deliver_value(channel.name, value)
+        gather = self.trace_context
+        self._fanout.deliver_value(channel.name, value, None if gather is None else gather())
 
     async def subscribe(self, subscription: Subscription[Any]) -> None:
         self._fanout.add(subscription)
@@ -252,6 +309,7 @@ class RedisBackend:
         self._reader: asyncio.Task[None] | None = None
         self._confirmed: dict[str, asyncio.Future[None]] = {}
         self._lock = asyncio.Lock()
+        self.trace_context: Callable[[], TraceContext | None] | None = None
 
     async def start(self) -> None:
         import redis.asyncio
@@ -289,6 +347,9 @@ class RedisBackend:
 
     async def publish(self, channel: Channel[Any], payload: bytes, value: Any) -> None:
         client, _ = self._started()
+        gather = self.trace_context
+        if gather is not None:
+            payload = envelope(payload, gather())
         try:
             await client.publish(channel.name, payload)
         except Exception as exc:  # redis.exceptions.ConnectionError, TimeoutError...

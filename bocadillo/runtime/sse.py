@@ -37,6 +37,7 @@ from starlette.types import Receive, Scope, Send
 
 from bocadillo.channels.channel import SlowSubscriber
 from bocadillo.errors import RequestValidationError
+from bocadillo.observe import CURRENT, Observation, StreamEnd
 from bocadillo.runtime.body import ClientDisconnect
 from bocadillo.runtime.endpoint import EndpointPlan, ResponseAlreadyStarted
 from bocadillo.runtime.responses import loop_turns
@@ -265,11 +266,16 @@ class SSEPlan(EndpointPlan):
         # the generator ran to its end (they commit), else the error, the
         # SlowSubscriber, or a ClientDisconnect for a stream cut short.
         failure: BaseException | None = None
+        observation = CURRENT.get()
         try:
-            failure = await self._stream(self.endpoint(**kwargs), scope, receive, send)
+            failure = await self._stream(self.endpoint(**kwargs), scope, receive, send, observation)
         except BaseException as exc:
             # Cancelled (the server gave up on the connection), or a send failed.
             failure = exc
+            if observation is not None:
+                observation.stream_ended(
+                    "disconnect" if isinstance(exc, asyncio.CancelledError) else "error"
+                )
             raise
         finally:
             if exits:
@@ -281,17 +287,26 @@ class SSEPlan(EndpointPlan):
             raise ResponseAlreadyStarted() from failure
 
     async def _stream(
-        self, events: Any, scope: Scope, receive: Receive, send: Send
+        self,
+        events: Any,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        observation: Observation | None = None,
     ) -> BaseException | None:
+        if observation is not None:
+            observation.stream_started()
         await send({"type": "http.response.start", "status": 200, "headers": self.response_headers})
         scope[EVENT_STREAM] = True  # see SERVER_STOPPING
         if scope["method"] == "HEAD":
             await events.aclose()
             await send({"type": "http.response.body", "body": b""})
+            if observation is not None:
+                observation.stream_ended("complete")
             return None
         loop = asyncio.get_running_loop()
         progress = _Progress(loop.time())
-        pump = loop.create_task(self._pump(events, send, progress))
+        pump = loop.create_task(self._pump(events, send, progress, observation))
         left = loop.create_task(_client_left(receive, scope))
         keepalive = self.keepalive
         gone = False
@@ -324,15 +339,21 @@ class SSEPlan(EndpointPlan):
                 await asyncio.wait((pump, left))
         failure = None if pump.cancelled() else pump.result()
         if gone or progress.gone:
+            if observation is not None:
+                observation.stream_ended("disconnect")
             return ClientDisconnect("The client left while the events were streaming.")
         with contextlib.suppress(OSError):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         if pump.cancelled():
             # The server is stopping: the stream ends, its generator cut short.
-            return ClientDisconnect("The server ended the stream: it is shutting down.")
+            failure = ClientDisconnect("The server ended the stream: it is shutting down.")
+        if observation is not None:
+            observation.stream_ended(_end_of(failure))
         return failure
 
-    async def _pump(self, events: Any, send: Send, progress: _Progress) -> BaseException | None:
+    async def _pump(
+        self, events: Any, send: Send, progress: _Progress, observation: Observation | None
+    ) -> BaseException | None:
         """Send the generator's events, one at a time: the next is asked for only
         once the previous one went out, so a slow reader holds the generator back."""
         loop = asyncio.get_running_loop()
@@ -352,6 +373,10 @@ class SSEPlan(EndpointPlan):
                     return None
                 progress.sending = False
                 progress.last = loop.time()
+                if observation is not None:
+                    data = item.data if type(item) is Event else item
+                    kind = self.kind_of(data)
+                    observation.event_sent(None if kind is None else kind.name, len(body))
                 if next(turns):
                     await asyncio.sleep(0)
         except SlowSubscriber as exc:
@@ -379,6 +404,17 @@ async def _client_left(receive: Receive, scope: Scope) -> bool:
 
 # How a stream may end that is no bug in the app: nothing is logged as an error.
 _NOT_BUGS = (ClientDisconnect, SlowSubscriber)
+
+
+def _end_of(failure: BaseException | None) -> StreamEnd:
+    """How a stream that the server ended ended, as telemetry names it."""
+    if failure is None:
+        return "complete"
+    if isinstance(failure, SlowSubscriber):
+        return "slow_subscriber"
+    if isinstance(failure, ClientDisconnect):
+        return "shutdown"  # the only ClientDisconnect that reaches here
+    return "error"
 
 
 def _type_name(tp: Any) -> str:

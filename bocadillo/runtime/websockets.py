@@ -50,6 +50,7 @@ from bocadillo.errors import (
     RequestValidationError,
 )
 from bocadillo.http.handshake import refuse_handshake
+from bocadillo.observe import CURRENT
 from bocadillo.runtime.parameters import ParameterReader
 from bocadillo.runtime.providers import ProviderSession, RouteProviders
 from bocadillo.runtime.specs import ParamSpec
@@ -135,7 +136,16 @@ class WebSocket(Generic[In, Out]):
 
     __bocadillo_websocket__ = True
 
-    __slots__ = ("_client_code", "_plan", "_receive", "_refused", "_reported", "_send", "_ws")
+    __slots__ = (
+        "_client_code",
+        "_observation",
+        "_plan",
+        "_receive",
+        "_refused",
+        "_reported",
+        "_send",
+        "_ws",
+    )
 
     def __init__(
         self, websocket: StarletteWebSocket, plan: WebSocketPlan, receive: Any, send: Any
@@ -153,6 +163,9 @@ class WebSocket(Generic[In, Out]):
         self._reported: BaseException | None = None
         # The close code and reason of a message the framework refused, if it did.
         self._refused: tuple[int, str] | None = None
+        # Telemetry's observation of the connection (None when it is off): told of
+        # each message, refusal and close.
+        self._observation = CURRENT.get()
 
     # -- the connection --------------------------------------------------------
 
@@ -199,6 +212,8 @@ class WebSocket(Generic[In, Out]):
             self._ws.application_state is not WebSocketState.DISCONNECTED
             and self._ws.client_state is not WebSocketState.DISCONNECTED
         ):
+            if self._observation is not None:
+                self._observation.websocket_closed(code, "server")
             await self._ws.close(code, reason)
 
     async def reject(
@@ -287,6 +302,8 @@ class WebSocket(Generic[In, Out]):
                 if message["type"] == "websocket.disconnect":
                     ws.client_state = WebSocketState.DISCONNECTED
                     self._client_code = code = message.get("code", 1000)
+                    if self._observation is not None:
+                        self._observation.websocket_closed(code, "client")
                     raise WebSocketDisconnect(code, message.get("reason"))
                 raise RuntimeError(f"Unexpected ASGI message {message['type']!r}.")
             text: str | None = message.get("text")
@@ -297,19 +314,28 @@ class WebSocket(Generic[In, Out]):
                 size = len(text) if data is None else len(data)
             else:
                 size = len(data) if data is not None else 0
+            observation = self._observation
             if size > plan.max_message_size:
-                await self._refuse(1009, f"Messages are limited to {plan.max_message_size} bytes.")
+                await self._refuse(
+                    1009, f"Messages are limited to {plan.max_message_size} bytes.", size
+                )
             if codec.kind == "bytes":
                 if data is None or text is not None:
-                    await self._refuse(1003, "This route takes binary messages.")
+                    await self._refuse(1003, "This route takes binary messages.", size)
+                if observation is not None:
+                    observation.message_received("bytes", size)
                 return data  # type: ignore[return-value]
             if text is None:
-                await self._refuse(1003, "This route takes text messages.")
+                await self._refuse(1003, "This route takes text messages.", size)
             if codec.kind == "text":
+                if observation is not None:
+                    observation.message_received("str", size)
                 return text  # type: ignore[return-value]
             assert codec.adapter is not None and text is not None
             try:
                 value: In = codec.adapter.validate_json(text.encode() if data is None else data)
+                if observation is not None:
+                    observation.message_received(_type_name(value, codec.annotation), size)
                 return value
             except MalformedInput:
                 errors = [
@@ -318,15 +344,19 @@ class WebSocket(Generic[In, Out]):
             except SchemaValidationError as exc:
                 errors = exc.errors
             if plan.invalid_message == "reply":
+                if observation is not None:
+                    observation.message_invalid(size, len(errors), None)
                 error = RequestValidationError(errors, detail="The message was not understood.")
                 reply = plan.error_format.render_message(error)
                 await self._transmit(
                     {"type": "websocket.send", "text": orjson.dumps(reply).decode()}
                 )
                 continue
-            await self._refuse(1007, "The message is not valid.")
+            await self._refuse(1007, "The message is not valid.", size, len(errors))
 
-    async def _refuse(self, code: int, reason: str) -> typing.NoReturn:
+    async def _refuse(self, code: int, reason: str, size: int, errors: int = 1) -> typing.NoReturn:
+        if self._observation is not None:
+            self._observation.message_invalid(size, errors, code)
         self._refused = (code, reason)
         await self.close(code, reason)
         raise _Closed(code)
@@ -359,6 +389,8 @@ class WebSocket(Generic[In, Out]):
             await self._send(message)
         except OSError:  # what servers raise once the client is gone, as Starlette reads it
             ws.application_state = WebSocketState.DISCONNECTED
+            if self._observation is not None:
+                self._observation.websocket_closed(1006, "client")
             raise WebSocketDisconnect(1006, "The connection is closed.") from None
 
     async def send(self, message: Out) -> None:
@@ -371,11 +403,16 @@ class WebSocket(Generic[In, Out]):
             if not isinstance(message, bytes | bytearray):
                 raise TypeError(f"this route sends bytes, not {type(message).__name__}")
             await self._transmit({"type": "websocket.send", "bytes": bytes(message)})
+            if self._observation is not None:
+                self._observation.message_sent("bytes", len(message))
             return
         if codec.kind == "text":
             if not isinstance(message, str):
                 raise TypeError(f"this route sends str, not {type(message).__name__}")
             await self._transmit({"type": "websocket.send", "text": message})
+            if self._observation is not None:
+                size = len(message) if message.isascii() else len(message.encode())
+                self._observation.message_sent("str", size)
             return
         assert codec.adapter is not None
         try:
@@ -385,6 +422,17 @@ class WebSocket(Generic[In, Out]):
                 f"{message!r} is not a message this route sends: {exc.errors}"
             ) from None
         await self._transmit({"type": "websocket.send", "text": data.decode()})
+        if self._observation is not None:
+            self._observation.message_sent(_type_name(message, codec.annotation), len(data))
+
+
+def _type_name(value: Any, annotation: Any) -> str:
+    """A message's type, as telemetry names it: its class (a union's variant), or,
+    for a schema that validates to plain JSON values, the declared type's name."""
+    cls = type(value)
+    if cls is dict or cls is list:
+        return getattr(annotation, "__name__", None) or cls.__name__
+    return cls.__name__
 
 
 class WebSocketPlan:

@@ -21,7 +21,10 @@ def install(telemetry: Telemetry, app: TelemetryHost) -> None:
             "telemetry needs OpenTelemetry: pip install 'bocadillo[otel]'"
         ) from None
     from bocadillo.telemetry.scope import TelemetryMiddleware
+    from bocadillo.telemetry.streams import tracing_channels
 
     app.dispatcher.middleware.set_outermost(
         lambda inner: TelemetryMiddleware(inner, telemetry, app)
     )
+    if telemetry.traces:
+        tracing_channels(app.broadcast_backend)  # messages carry their trace context
