@@ -104,6 +104,26 @@ def test_a_websocket_span_has_an_event_per_message_and_the_client_close(traced: 
     assert attributes["bocadillo.websocket.messages.invalid"] == 0
 
 
+def test_a_websocket_the_handler_ends_is_closed_1000_by_the_server(traced: Traced) -> None:
+    app = traced.app
+
+    @app.websocket("/once")
+    async def once(ws: WebSocket[Hello, Echo]) -> None:
+        hello = await ws.receive()
+        await ws.send(Echo(text=hello.name))
+
+    with create_client(app) as client, client.websocket_connect("/once") as ws:
+        ws.send_text('{"name":"ada"}')
+        assert ws.receive_json() == {"text": "ada"}
+        with pytest.raises(ClientDisconnected) as closed:
+            ws.receive_text()
+        assert closed.value.code == 1000
+
+    attributes = traced.span("WEBSOCKET /once").attributes or {}
+    assert attributes["websocket.close.code"] == 1000
+    assert attributes["bocadillo.websocket.closed_by"] == "server"
+
+
 def test_text_and_binary_messages_are_named_str_and_bytes(traced: Traced) -> None:
     app = traced.app
 
