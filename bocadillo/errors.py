@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -11,6 +12,8 @@ from typing import Any
 
 import orjson
 from starlette.responses import Response
+
+from bocadillo.observe import CURRENT
 
 __all__ = [
     "PROBLEM_DETAILS",
@@ -269,12 +272,24 @@ PROBLEM_DETAILS = ProblemDetails()
 
 def error_response(error_format: ErrorFormat, error: HTTPError) -> Response:
     """``error`` answered in ``error_format``; a format that fails is logged, and the
-    error answered as problem details."""
+    error answered as problem details. With telemetry on and a request id, the
+    error the format renders has ``extensions["request_id"]`` (a copy of it)."""
+    observation = CURRENT.get()
+    if observation is not None and observation.request_id is not None:
+        error = _with_request_id(error, observation.request_id)
     try:
         return error_format.response(error)
     except Exception as exc:
         logger.error("The error format %r failed to render %r", error_format, error, exc_info=exc)
         return PROBLEM_DETAILS.response(error)
+
+
+def _with_request_id(error: HTTPError, request_id: str) -> HTTPError:
+    if "request_id" in error.extensions:
+        return error  # the handler's own member stays
+    error = copy.copy(error)
+    error.extensions = {**error.extensions, "request_id": request_id}
+    return error
 
 
 def problem_response(
