@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import abc
-import copy
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -287,9 +286,11 @@ def error_response(error_format: ErrorFormat, error: HTTPError) -> Response:
 def _with_request_id(error: HTTPError, request_id: str) -> HTTPError:
     if "request_id" in error.extensions:
         return error  # the handler's own member stays
-    error = copy.copy(error)
-    error.extensions = {**error.extensions, "request_id": request_id}
-    return error
+    # A copy (the raised error may be shared), made without calling __init__.
+    clone = type(error).__new__(type(error), *error.args)
+    clone.__dict__.update(error.__dict__)
+    clone.extensions = {**error.extensions, "request_id": request_id}
+    return clone
 
 
 def problem_response(

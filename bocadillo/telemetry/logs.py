@@ -69,7 +69,7 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
-def observe_log_records() -> None:
+def observe_log_records(format: AccessLogFormat | None) -> None:
     """Telemetry's switch, at install: the access logger lets INFO through, and where
     logging is not configured at all (nothing handles the logger's records), writes
     to stderr with ``RequestContextFilter``."""
@@ -78,7 +78,10 @@ def observe_log_records() -> None:
         logger.setLevel(logging.INFO)
     if not logger.hasHandlers():
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        # A JSON line is the message alone; a text line starts with the time.
+        handler.setFormatter(
+            logging.Formatter("%(message)s" if format == "json" else "%(asctime)s %(message)s")
+        )
         handler.addFilter(RequestContextFilter())
         logger.addHandler(handler)
 

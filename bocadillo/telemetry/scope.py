@@ -126,7 +126,9 @@ class ScopeObservation(StreamsMixin):
 
 def _qualified_name(exc: BaseException) -> str:
     cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
 
 
 def _split_host(host: str) -> tuple[str, str]:
@@ -165,7 +167,8 @@ class TelemetryMiddleware:
         self.request_id_header = None if header is None else header.lower()
         self.request_id_key = None if header is None else header.lower().encode("latin-1")
         self.access_log = None if telemetry.access_log is None else AccessLog(telemetry.access_log)
-        observe_log_records()
+        if telemetry.access_log is not None:
+            observe_log_records(telemetry.access_log)
         if telemetry.provider_spans and telemetry.traces:
             observe_provider_spans()
 
@@ -297,7 +300,9 @@ class TelemetryMiddleware:
             )
             span.end()
 
-    def _finish(self, observation: ScopeObservation, span: Any, status: int, accepted: bool) -> None:
+    def _finish(
+        self, observation: ScopeObservation, span: Any, status: int, accepted: bool
+    ) -> None:
         observation.streams_finished()
         if not span.is_recording():
             return
