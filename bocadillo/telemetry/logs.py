@@ -19,7 +19,6 @@ from bocadillo.observe import CURRENT
 
 if TYPE_CHECKING:
     from bocadillo.telemetry.config import AccessLog as AccessLogFormat
-    from bocadillo.telemetry.scope import ScopeObservation
 
 __all__ = ["ACCESS_LOGGER", "AccessLog", "RequestContextFilter", "observe_log_records"]
 
@@ -93,19 +92,23 @@ class AccessLog:
         self.json = format == "json"
         self.logger = logging.getLogger(ACCESS_LOGGER)
 
-    def emit(self, observation: ScopeObservation, path: str, status: int) -> None:
-        """Log the line; called while the scope is still served (its span current)."""
+    def emit(
+        self, kind: str, method: str, route: str | None, path: str, status: int, started: float
+    ) -> None:
+        """Log the line of a scope (``kind`` "http", "websocket" or "sse") that began
+        at ``started`` (``time.perf_counter()``); called while the scope is still
+        served, its span current."""
         logger = self.logger
         if not logger.isEnabledFor(logging.INFO):
             return
-        milliseconds = round((time.perf_counter() - observation.started) * 1000, 3)
-        kind = observation.kind
-        method = "WEBSOCKET" if kind == "websocket" else observation.method
+        milliseconds = round((time.perf_counter() - started) * 1000, 3)
+        if kind == "websocket":
+            method = "WEBSOCKET"
         context = request_context()
         fields: dict[str, Any] = {
             "kind": kind,
             "method": method,
-            "route": observation.route,
+            "route": route,
             "path": path,
             "status": status,
             "duration_ms": milliseconds,
@@ -121,7 +124,7 @@ class AccessLog:
             path,
             status,
             milliseconds,
-            observation.route or "-",
+            route or "-",
             " kind=sse" if kind == "sse" else "",
             context["request_id"] or "-",
             context["trace_id"] or "-",

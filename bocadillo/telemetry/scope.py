@@ -291,7 +291,9 @@ class TelemetryMiddleware:
             status = observation.status or 0
             self._finish(observation, span, status, accepted)
             if self.access_log is not None:
-                self.access_log.emit(observation, scope["path"], status)
+                self.access_log.emit(
+                    observation.kind, method, route, scope["path"], status, observation.started
+                )
             CURRENT.reset(current)
             if token is not None:
                 otel_context.detach(token)
