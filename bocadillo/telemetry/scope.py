@@ -97,7 +97,9 @@ class ScopeObservation(StreamsMixin):
     def failed(self, exc: BaseException, status: int) -> None:
         if isinstance(exc, RequestValidationError):
             self.instruments.validation_failed(self.kind, self.route)
-        if status >= 500 and self.error is None:
+        # An HTTPError is an answer the app chose: a 5xx one is named by its status
+        # (when the scope ends), an unexpected exception is recorded.
+        if status >= 500 and self.error is None and not isinstance(exc, HTTPError):
             self.error = exc
             self.span.record_exception(exc)
             self.span.set_attribute("error.type", _qualified_name(exc))
