@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from starlette.responses import PlainTextResponse
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient, WebSocketDenialResponse
 
 from bocadillo import App, ErrorFormat, HTTPError, Telemetry, WebSocket, provider
 
@@ -400,3 +400,15 @@ def test_no_provider_spans_by_default(traces: Traces) -> None:
     client = TestClient(provider_app(traces.telemetry(), []))
     assert client.get("/me").status_code == 200
     assert [span.name for span in traces.spans()] == ["GET /me"]
+
+
+def test_a_refused_handshake_carries_the_request_id(traces: Traces) -> None:
+    app = App(telemetry=traces.telemetry())
+    with pytest.raises(WebSocketDenialResponse) as refused:  # noqa: SIM117
+        with TestClient(app).websocket_connect("/nowhere", headers={"X-Request-ID": "ws-1"}):
+            pass
+    assert refused.value.status_code == 404
+    assert refused.value.headers["x-request-id"] == "ws-1"
+    assert refused.value.json()["request_id"] == "ws-1"
+    span = traces.named("WEBSOCKET")
+    assert dict(span.attributes or {})["http.response.status_code"] == 404
