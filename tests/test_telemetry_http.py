@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from starlette.responses import PlainTextResponse
 from starlette.testclient import TestClient, WebSocketDenialResponse
 
-from bocadillo import App, ErrorFormat, HTTPError, Telemetry, WebSocket, provider
+from bocadillo import App, ErrorFormat, HTTPError, Lazy, Telemetry, WebSocket, provider
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"
@@ -412,3 +412,24 @@ def test_a_refused_handshake_carries_the_request_id(traces: Traces) -> None:
     assert refused.value.json()["request_id"] == "ws-1"
     span = traces.named("WEBSOCKET")
     assert dict(span.attributes or {})["http.response.status_code"] == 404
+
+
+def test_a_lazy_provider_is_a_span_when_awaited(traces: Traces) -> None:
+    app = App(telemetry=traces.telemetry(provider_spans=True))
+
+    @provider(lazy=True)
+    async def report() -> str:
+        return "slow"
+
+    @app.get("/summary")
+    async def summary(report: Lazy[str], full: bool = False) -> dict[str, str]:
+        return {"report": await report if full else "short"}
+
+    client = TestClient(app)
+    assert client.get("/summary").json() == {"report": "short"}
+    assert [span.name for span in traces.spans()] == ["GET /summary"]
+    traces.exporter.clear()
+    assert client.get("/summary?full=true").json() == {"report": "slow"}
+    server = traces.named("GET /summary")
+    made = traces.named("provider.setup report")
+    assert made.parent is not None and made.parent.span_id == server.context.span_id

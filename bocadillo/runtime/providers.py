@@ -229,7 +229,14 @@ class Lazy(Generic[T]):
             await event.wait()
         self._waiting = []
         try:
-            self._value = await make_value(self._kind, self._func, self._kwargs, self._exits)
+            observation = _observation() if _observed else None
+            if observation is None:
+                self._value = await make_value(self._kind, self._func, self._kwargs, self._exits)
+            else:
+                with observation.provider(_name(self._func), "setup"):
+                    self._value = await make_value(
+                        self._kind, self._func, self._kwargs, self._exits
+                    )
             self._made = True
         except Exception as exc:
             self._error = exc
@@ -254,7 +261,7 @@ async def solve(
 
     Provider fields are popped from ``fields``; what is left is the handler's.
     With an ``observation``, each is made inside its ``provider(name, "setup")``
-    (a lazy one is made later, outside it).
+    (a lazy one when it is first awaited).
     """
     for step in steps:
         kwargs: dict[str, Any] = {}
