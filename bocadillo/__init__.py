@@ -59,6 +59,7 @@ from bocadillo.security import (
     HTTPBearer,
     OAuth2PasswordBearer,
 )
+from bocadillo.telemetry.config import Telemetry
 from bocadillo.templates import Templates
 
 register_typesystem()
@@ -110,6 +111,7 @@ __all__ = [
     "SlowSubscriber",
     "StreamingResponse",
     "Subscription",
+    "Telemetry",
     "Templates",
     "UndeclaredEvent",
     "UploadFile",

@@ -12,6 +12,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from bocadillo.observe import CURRENT
+
 __all__ = [
     "PROBLEM_DETAILS",
     "PROBLEM_MEDIA_TYPE",
@@ -269,12 +271,26 @@ PROBLEM_DETAILS = ProblemDetails()
 
 def error_response(error_format: ErrorFormat, error: HTTPError) -> Response:
     """``error`` answered in ``error_format``; a format that fails is logged, and the
-    error answered as problem details."""
+    error answered as problem details. With telemetry on and a request id, the
+    error the format renders has ``extensions["request_id"]`` (a copy of it)."""
+    observation = CURRENT.get()
+    if observation is not None and observation.request_id is not None:
+        error = _with_request_id(error, observation.request_id)
     try:
         return error_format.response(error)
     except Exception as exc:
         logger.error("The error format %r failed to render %r", error_format, error, exc_info=exc)
         return PROBLEM_DETAILS.response(error)
+
+
+def _with_request_id(error: HTTPError, request_id: str) -> HTTPError:
+    if "request_id" in error.extensions:
+        return error  # the handler's own member stays
+    # A copy (the raised error may be shared), made without calling __init__.
+    clone = type(error).__new__(type(error), *error.args)
+    clone.__dict__.update(error.__dict__)
+    clone.extensions = {**error.extensions, "request_id": request_id}
+    return clone
 
 
 def problem_response(

@@ -30,6 +30,12 @@ class Observation(Protocol):
 
     # -- HTTP and providers --------------------------------------------------
 
+    request_id: str | None
+    """The request's id (``Telemetry.request_id_header``), ``None`` without one."""
+
+    provider_spans: bool
+    """Whether the request's providers are made and torn down inside spans."""
+
     def failed(self, exc: BaseException, status: int) -> None:
         """``exc`` was answered with ``status`` (a 422 for a ``RequestValidationError``,
         a 500 for an unexpected error, ...)."""

@@ -205,6 +205,12 @@ SIGNATURES = {
         "background: BackgroundTask | None = None) -> None"
     ),
     "Subscription": "(self, channel: Channel[T]) -> None",
+    "Telemetry": (
+        "(self, *, tracer_provider: Any = None, meter_provider: Any = None, "
+        "traces: bool = True, metrics: bool = True, provider_spans: bool = False, "
+        "access_log: AccessLog | None = 'text', request_id_header: str | None = "
+        "'X-Request-ID', prometheus_path: str | None = None) -> None"
+    ),
     "Templates": (
         "(self, directory: TemplateDirectory | Sequence[TemplateDirectory] | None = None, *, "
         "auto_reload: bool = True, **env_options: Any) -> None"

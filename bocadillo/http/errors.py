@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from bocadillo.errors import PROBLEM_DETAILS, ErrorFormat, HTTPError, error_response
+from bocadillo.observe import CURRENT
 from bocadillo.runtime.endpoint import ResponseAlreadyStarted, ResponseValidationError
 from bocadillo.runtime.requests import Request
 from bocadillo.runtime.responses import Redirect
@@ -81,6 +82,7 @@ class ExceptionHandlers:
                 scope["path"],
                 exc_info=cause,
             )
+            _tell(cause, 500)
             raise cause
         if isinstance(exc, Redirect):
             await exc(scope, receive, send)  # raised instead of returned: the same answer
@@ -94,14 +96,24 @@ class ExceptionHandlers:
                 response = handler(Request(scope, receive), exc)
                 if inspect.isawaitable(response):
                     response = await response
+                _tell(exc, getattr(response, "status_code", 200))
                 await response(scope, receive, send)
                 return
             except Exception as handler_exc:
                 exc = handler_exc
         if isinstance(exc, HTTPError):
+            _tell(exc, exc.status_code)
             await error_response(self.error_format, exc)(scope, receive, send)
             return
+        _tell(exc, 500)
         await internal_error(exc, scope, receive, send, self.error_format)
+
+
+def _tell(exc: BaseException, status: int) -> None:
+    """Telemetry, when on, learns that ``exc`` is answered with ``status``."""
+    observation = CURRENT.get()
+    if observation is not None:
+        observation.failed(exc, status)
 
 
 async def internal_error(

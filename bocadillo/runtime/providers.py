@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 from starlette.concurrency import run_in_threadpool
 
+from bocadillo.observe import CURRENT, Observation
 from bocadillo.providers import Provider, ProviderKind
 from bocadillo.runtime.specs import ParamSpec
 
@@ -28,12 +29,34 @@ __all__ = [
     "ProviderStep",
     "RouteProviders",
     "make_value",
+    "observe_provider_spans",
     "solve",
     "teardown",
 ]
 
 logger = logging.getLogger("bocadillo")
 T = TypeVar("T")
+
+# Whether some app asked for provider spans (``Telemetry(provider_spans=True)``):
+# until one does, a session never looks at ``bocadillo.observe.CURRENT``.
+_observed = False
+
+
+def observe_provider_spans() -> None:
+    """Telemetry's switch: from now on a session asks ``CURRENT`` whether the
+    request's providers are made and torn down inside spans."""
+    global _observed
+    _observed = True
+
+
+def _observation() -> Observation | None:
+    """The request's observation, if it wants provider spans (one look per call)."""
+    if not _observed:
+        return None
+    observation = CURRENT.get()
+    if observation is None or not observation.provider_spans:
+        return None
+    return observation
 
 
 # -- the compiled form -------------------------------------------------------
@@ -206,7 +229,14 @@ class Lazy(Generic[T]):
             await event.wait()
         self._waiting = []
         try:
-            self._value = await make_value(self._kind, self._func, self._kwargs, self._exits)
+            observation = _observation() if _observed else None
+            if observation is None:
+                self._value = await make_value(self._kind, self._func, self._kwargs, self._exits)
+            else:
+                with observation.provider(_name(self._func), "setup"):
+                    self._value = await make_value(
+                        self._kind, self._func, self._kwargs, self._exits
+                    )
             self._made = True
         except Exception as exc:
             self._error = exc
@@ -225,10 +255,13 @@ async def solve(
     app_values: dict[Any, Any],
     request: Any,
     exits: list[Any],
+    observation: Observation | None = None,
 ) -> None:
     """Make each request provider in order, reading its request data from ``fields``.
 
     Provider fields are popped from ``fields``; what is left is the handler's.
+    With an ``observation``, each is made inside its ``provider(name, "setup")``
+    (a lazy one when it is first awaited).
     """
     for step in steps:
         kwargs: dict[str, Any] = {}
@@ -241,36 +274,72 @@ async def solve(
             kwargs[step.request_arg] = request
         if step.lazy:
             values[step.name] = Lazy(step.kind, step.func, kwargs, exits)
+        elif observation is not None:
+            with observation.provider(_name(step.func), "setup"):
+                values[step.name] = await make_value(step.kind, step.func, kwargs, exits)
         elif step.kind is ProviderKind.ASYNC:  # the common case, without a further coroutine
             values[step.name] = await step.func(**kwargs)
         else:
             values[step.name] = await make_value(step.kind, step.func, kwargs, exits)
 
 
-async def teardown(exits: list[Any], exc: BaseException | None) -> BaseException | None:
+def _name(func: Any) -> str:
+    return str(getattr(func, "__name__", None) or func)
+
+
+async def _finish_one(gen: Any, exc: BaseException | None) -> tuple[bool, BaseException | None]:
+    """Resume one generator after its ``yield`` (raising ``exc`` there, if any):
+    (whether it finished, the exception it raised)."""
+    try:
+        if isinstance(gen, AsyncGenerator):
+            if exc is None:
+                await gen.__anext__()
+            else:
+                await gen.athrow(exc)
+            return False, None
+        if exc is None:
+            finished, _ = await run_in_threadpool(_advance, gen)
+            return finished, None
+        return await run_in_threadpool(_throw, gen, exc), None
+    except StopAsyncIteration:
+        return True, None
+    except BaseException as raised:
+        return True, raised
+
+
+async def _finish_observed(
+    gen: Any, exc: BaseException | None, observation: Observation
+) -> tuple[bool, BaseException | None]:
+    """``_finish_one`` inside the provider's teardown span, which records an error
+    of its own (not the handler's ``exc``, passed through)."""
+    try:
+        with observation.provider(_name(gen), "teardown"):
+            finished, raised = await _finish_one(gen, exc)
+            if raised is not None and raised is not exc:
+                raise raised
+    except BaseException as own:
+        return True, own
+    return finished, raised
+
+
+async def teardown(
+    exits: list[Any], exc: BaseException | None, observation: Observation | None = None
+) -> BaseException | None:
     """Finish generator providers, the last made first.
 
     With ``exc`` (the handler failed), each generator sees it raised at its
     ``yield``, so a transaction can roll back. A teardown that raises a
     different exception replaces it (to turn a database error into an
     ``HTTPError(409)``, say). Returns the exception left to answer, if any.
+    With an ``observation``, each teardown runs inside its ``provider(name, "teardown")``.
     """
     while exits:
         gen = exits.pop()
-        try:
-            if isinstance(gen, AsyncGenerator):
-                if exc is None:
-                    await gen.__anext__()
-                else:
-                    await gen.athrow(exc)
-                finished = False
-            elif exc is None:
-                finished, _ = await run_in_threadpool(_advance, gen)
-            else:
-                finished = await run_in_threadpool(_throw, gen, exc)
-        except StopAsyncIteration:
-            continue
-        except BaseException as raised:
+        if observation is None:
+            finished, raised = await _finish_one(gen, exc)
+        else:
+            finished, raised = await _finish_observed(gen, exc, observation)
+        if raised is not None:
             if raised is not exc:
                 exc = raised
             continue
@@ -337,7 +406,8 @@ class ProviderSession:
         exits: list[Any] = []
         app_values = self._app_values
         try:
-            await solve(self._steps, kwargs, values, app_values, request, exits)
+            observation = _observation() if _observed else None
+            await solve(self._steps, kwargs, values, app_values, request, exits, observation)
         except BaseException as exc:
             if exits:
                 await self.fail(exits, exc)
@@ -369,10 +439,11 @@ class ProviderSession:
             logger.error("A provider's teardown failed after %s", self._name, exc_info=error)
 
     async def _teardown(self, exits: list[Any], exc: BaseException | None) -> BaseException | None:
+        observation = _observation() if _observed else None
         if self._shielded:
             with anyio.CancelScope(shield=True):
-                return await teardown(exits, exc)
-        return await teardown(exits, exc)
+                return await teardown(exits, exc, observation)
+        return await teardown(exits, exc, observation)
 
 
 class AppProviders:

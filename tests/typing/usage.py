@@ -10,7 +10,7 @@ proves the checker reads the package's own types (``py.typed``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, assert_type
+from typing import Annotated, Any, Literal, assert_type
 
 from pydantic import BaseModel
 from starlette.datastructures import URL, Address, Headers, QueryParams
@@ -36,6 +36,7 @@ from bocadillo import (
     Router,
     StreamingResponse,
     Subscription,
+    Telemetry,
     WebSocket,
     attachment,
     provider,
@@ -268,6 +269,16 @@ async def get_report(report: Lazy[dict[str, int]], request: Request) -> FileResp
 
 async def call_get_report(report: Lazy[dict[str, int]], request: Request) -> None:
     assert_type(await get_report(report, request), FileResponse)
+
+
+# -- telemetry --------------------------------------------------------------------
+
+telemetry = Telemetry(provider_spans=True, access_log="json", request_id_header="X-Trace")
+assert_type(telemetry.access_log, Literal["text", "json"] | None)
+assert_type(telemetry.request_id_header, str | None)
+traced = App(title="Traced", telemetry=telemetry)
+also_traced = App(telemetry=True)
+quiet = Telemetry(access_log=None, traces=False)
 
 
 # -- the checker sees the package: this call is an error it reports ---------------
