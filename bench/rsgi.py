@@ -10,6 +10,7 @@ the median requests/s over the rounds, the spread (min-max) and RSGI/ASGI.
     .venv/bin/python bench/rsgi.py               # 5 rounds of 5 s per cell, ~4 min
     .venv/bin/python bench/rsgi.py --quick       # 2 rounds of 2 s
     .venv/bin/python bench/rsgi.py --callgrind   # instructions per request instead
+    .venv/bin/python bench/rsgi.py --callgrind --raw   # the same, for a hand-written app
 
 ``--callgrind`` runs each server under valgrind (callgrind, instrumentation
 off until the warm-up is over) and reports instructions per request, which the
@@ -53,6 +54,9 @@ SCENARIOS = [
     ),
 ]
 INTERFACES = ("rsgi", "asgi")
+# granian factories: the same app, with the prototype RSGI entry (bench/rsgi_entry.py) or not.
+TARGETS = {"rsgi": "rsgi_entry:bocadillo_rsgi_app", "asgi": "inprocess:bocadillo_app"}
+RAW = "rsgi_entry:raw_plaintext"  # --raw: a hand-written app of both interfaces
 
 
 def free_port() -> int:
@@ -88,13 +92,15 @@ def callgrind_control(group: int, *options: str) -> None:
 
 
 @contextlib.contextmanager
-def server(interface: str, port: int, callgrind: Path | None = None) -> Iterator[int]:
+def server(
+    interface: str, port: int, callgrind: Path | None = None, target: str | None = None
+) -> Iterator[int]:
     """granian serving the bench app on ``port``, one worker, pinned to CPU 0."""
     command = [
         "taskset", "-c", "0", GRANIAN, "--interface", interface, "--factory",
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         "--log-level", "warning",
-        "inprocess:bocadillo_app",
+        target or TARGETS[interface],
     ]  # fmt: skip
     if callgrind is not None:
         # granian's worker is a child process: trace children, instrument later.
@@ -108,7 +114,7 @@ def server(interface: str, port: int, callgrind: Path | None = None) -> Iterator
         deadline = time.monotonic() + (120 if callgrind else 20)
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/json", timeout=5).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/plaintext", timeout=5).read()
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
@@ -139,7 +145,7 @@ def wrk(port: int, path: str, script: str, seconds: float, connections: int) -> 
         file.write(script)
     try:
         out = subprocess.run(
-            ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
+            ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
              "-s", file.name, f"http://127.0.0.1:{port}{path}"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
@@ -196,33 +202,25 @@ def throughput(rounds: int, seconds: float, connections: int) -> None:
         print(f"| {title} | {cells[0]} | {cells[1]} | {ratio:.2f}x | {cells[2]} | {cells[3]} |")
 
 
-def callgrind_instructions(requests: int) -> None:
-    """Instructions per request in the worker, RSGI against ASGI, under callgrind."""
+def callgrind_instructions(seconds: float, raw: bool) -> None:
+    """Instructions per request in the server, RSGI against ASGI, under callgrind;
+    with ``raw``, of the hand-written plaintext app instead of Bocadillo's."""
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("--callgrind needs valgrind (callgrind_control) on PATH")
     print("| scenario | RSGI instr/request | ASGI instr/request | RSGI / ASGI |")
     print("| --- | ---: | ---: | ---: |")
-    for _key, title, method, path, body in SCENARIOS:
+    for _key, title, method, path, body in SCENARIOS[:1] if raw else SCENARIOS:
         counts = {}
         for interface in INTERFACES:
             port = free_port()
             with tempfile.TemporaryDirectory() as tmp:
                 out = Path(tmp) / "cg"
-                with server(interface, port, callgrind=out) as group:
+                target = RAW if raw else None
+                with server(interface, port, callgrind=out, target=target) as group:
                     script = wrk_script(method, body)
                     wrk(port, path, script, 2, 4)  # warm-up
                     callgrind_control(group, "--instr=on")
-                    started = time.monotonic()
-                    done = 0
-                    while done < requests and time.monotonic() - started < 120:
-                        sent = urllib.request.Request(
-                            f"http://127.0.0.1:{port}{path}",
-                            data=body.encode() if body else None,
-                            method=method,
-                            headers={"Content-Type": "application/json"} if body else {},
-                        )
-                        urllib.request.urlopen(sent, timeout=30).read()
-                        done += 1
+                    _, done = wrk(port, path, script, seconds, 4)  # keep-alive, as above
                     callgrind_control(group, "--instr=off")
                     callgrind_control(group, "--dump")
                     time.sleep(1)
@@ -246,10 +244,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--quick", action="store_true", help="2 rounds of 2 s")
     parser.add_argument("--callgrind", action="store_true")
-    parser.add_argument("--requests", type=int, default=300, help="per cell, with --callgrind")
+    parser.add_argument("--raw", action="store_true", help="with --callgrind: granian's floor")
     args = parser.parse_args()
     if args.callgrind:
-        callgrind_instructions(args.requests)
+        callgrind_instructions(args.seconds, args.raw)
         return
     if args.quick:
         args.rounds, args.seconds = 2, 2

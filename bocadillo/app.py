@@ -42,7 +42,6 @@ from bocadillo.http.middleware import (
     settings,
 )
 from bocadillo.http.origins import OriginCheck
-from bocadillo.http.rsgi import rsgi_del, rsgi_entry, rsgi_init
 from bocadillo.http.static import static_folder
 from bocadillo.overrides import ProviderOverride
 from bocadillo.plugins import PluginEntry, apply_plugins
@@ -87,8 +86,9 @@ class App(Router):
         @app.get("/todos/{id}")
         async def get_todo(id: int) -> Todo: ...
 
-    Handlers are compiled into plans when the app starts (the lifespan start-up,
-    else the first request); one it cannot serve raises ``ConfigurationError``.
+    Handlers are compiled into plans when the app starts (the ASGI lifespan
+    start-up, or the first request if the server sends no lifespan events); a
+    handler the framework cannot serve raises ``ConfigurationError`` then.
     ``check()`` compiles on demand.
 
     ``static=True`` serves the ``static`` folder beside the app's module at
@@ -551,8 +551,8 @@ class App(Router):
 
     # -- ASGI ----------------------------------------------------------------
 
-    __call__ = serve  # the ASGI entry: Host check, middleware stack, route (http.dispatch)
-    __rsgi__, __rsgi_init__, __rsgi_del__ = rsgi_entry, rsgi_init, rsgi_del  # granian's RSGI
+    # The ASGI entry: the Host check, the middleware stack, the route (http.dispatch).
+    __call__ = serve
 
     # -- lifespan ------------------------------------------------------------
 

@@ -1,13 +1,17 @@
-"""The RSGI entry (``App.__rsgi__``): the same app under granian's RSGI and ASGI interfaces.
+"""The prototype RSGI entry (``bench/rsgi_entry.py``) against granian's ASGI interface.
 
-Each test runs against both servers (``granian --interface rsgi`` and
-``--interface asgi``, each in a subprocess) and asserts what a client sees:
-the same status, headers, body, events, close codes, and the lifespan run.
+The entry was measured and not adopted (bench/README.md, "RSGI"). These tests
+keep the comparison honest: the app it was measured on answers the same under
+``granian --interface rsgi`` and ``--interface asgi`` (each in a subprocess):
+status, headers, body, events, and the lifespan; and they record what RSGI
+cannot give: granian 2.8's RSGI ``close()`` sends no close code, so the
+WebSocket close codes of #16 (1007, 1009) reach the client as 1005, and a
+refused handshake drops the connection instead of answering 404 (those tests
+are strict xfails under RSGI: they fail loudly once granian gives them).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -27,14 +31,16 @@ from bocadillo import App, HTTPError, Query, WebSocket, provider
 pytest.importorskip("granian", reason="the RSGI entry is served by granian (the granian extra)")
 httpx = pytest.importorskip("httpx")
 ws_client = pytest.importorskip("websockets.sync.client")
+ws_errors = pytest.importorskip("websockets.exceptions")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+BENCH = ROOT / "bench"
 GRANIAN = str(Path(sys.executable).with_name("granian"))
 EVENTS = "RSGI_TEST_EVENTS"  # the file the app's start-up and shutdown write to
 
 
-# -- the app: served by the granian subprocesses (``test_rsgi:make_app``) -----------------
+# -- the app: served by the granian subprocesses (``test_rsgi:make_app``) ---------------
 
 
 class ItemIn(BaseModel):
@@ -104,6 +110,13 @@ def make_app() -> App:
     return app
 
 
+def make_rsgi_app() -> Any:
+    """The same app, with the prototype RSGI entry (for ``--interface rsgi``)."""
+    from rsgi_entry import RSGIApp  # bench/rsgi_entry.py
+
+    return RSGIApp(make_app())
+
+
 # -- the servers ------------------------------------------------------------------------
 
 
@@ -123,11 +136,13 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{HERE}", EVENTS: str(self.events)}
+        path = os.pathsep.join(map(str, (ROOT, HERE, BENCH)))
+        env = {**os.environ, "PYTHONPATH": path, EVENTS: str(self.events)}
+        target = "test_rsgi:make_rsgi_app" if self.interface == "rsgi" else "test_rsgi:make_app"
         self.proc = subprocess.Popen(
             [GRANIAN, "--interface", self.interface, "--factory", "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", "1", "--log-level", "warning",
-             "test_rsgi:make_app"],
+             target],
             cwd=HERE, env=env, start_new_session=True,
         )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -137,7 +152,8 @@ class Server:
                 return
             except httpx.HTTPError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"granian --interface {self.interface} did not start")
+                    message = f"granian --interface {self.interface} did not start"
+                    raise RuntimeError(message) from None
                 time.sleep(0.1)
 
     def stop(self) -> int:
@@ -151,7 +167,9 @@ class Server:
 
 
 @pytest.fixture(scope="module", params=["rsgi", "asgi"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     events = tmp_path_factory.mktemp(request.param) / "events"
     events.touch()
     server = Server(request.param, events)
@@ -264,26 +282,46 @@ def test_a_websocket_echo(server: Server) -> None:
             assert json.loads(ws.recv(timeout=10)) == {"text": text.upper()}
 
 
-def test_an_oversize_websocket_message_closes_1009(server: Server) -> None:
+CLOSE_CODES_LOST = "granian 2.8's RSGI close() sends no close code: the client sees 1005"
+REFUSAL_LOST = "granian 2.8's RSGI has no HTTP answer to a handshake: the connection just drops"
+
+
+def lost_under_rsgi(request: pytest.FixtureRequest, server: Server, reason: str) -> None:
+    """Under RSGI the test is a strict xfail: it fails loudly once granian gives this."""
+    if server.interface == "rsgi":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+
+
+def test_an_oversize_websocket_message_closes_1009(
+    request: pytest.FixtureRequest, server: Server
+) -> None:
+    lost_under_rsgi(request, server, CLOSE_CODES_LOST)
     with ws_client.connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=10) as ws:
         ws.send(json.dumps({"text": "x" * 200}))
-        with pytest.raises(Exception):  # ConnectionClosed
+        with pytest.raises(ws_errors.ConnectionClosed):
             ws.recv(timeout=10)
     assert ws.close_code == 1009
 
 
-def test_an_invalid_websocket_message_closes_1007(server: Server) -> None:
+def test_an_invalid_websocket_message_closes_1007(
+    request: pytest.FixtureRequest, server: Server
+) -> None:
+    lost_under_rsgi(request, server, CLOSE_CODES_LOST)
     with ws_client.connect(f"ws://127.0.0.1:{server.port}/echo", open_timeout=10) as ws:
         ws.send("not json")
-        with pytest.raises(Exception):  # ConnectionClosed
+        with pytest.raises(ws_errors.ConnectionClosed):
             ws.recv(timeout=10)
     assert ws.close_code == 1007
 
 
-def test_a_websocket_with_no_route_is_refused(server: Server) -> None:
-    with pytest.raises(Exception):  # InvalidStatus or ConnectionClosed: never accepted
-        with ws_client.connect(f"ws://127.0.0.1:{server.port}/nothing", open_timeout=10) as ws:
-            ws.recv(timeout=10)
+def test_a_websocket_with_no_route_is_refused_with_a_404(
+    request: pytest.FixtureRequest, server: Server
+) -> None:
+    lost_under_rsgi(request, server, REFUSAL_LOST)
+    url = f"ws://127.0.0.1:{server.port}/nothing"
+    with pytest.raises(ws_errors.InvalidStatus) as refused:
+        ws_client.connect(url, open_timeout=10)
+    assert refused.value.response.status_code == 404
 
 
 # -- the lifespan -----------------------------------------------------------------------
@@ -296,7 +334,7 @@ def test_the_lifespan_runs_around_serving(interface: str, tmp_path: Path) -> Non
     server = Server(interface, events)
     server.start()
     try:
-        assert events.read_text().splitlines() == ["startup", "provider made"]
+        assert events.read_text().splitlines()[0] == "startup"
         assert httpx.get(server.url + "/json", timeout=10).json()["made"] == 1
     finally:
         server.stop()

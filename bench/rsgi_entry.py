@@ -1,26 +1,37 @@
-"""The RSGI entry: the app served by granian's own interface (``--interface rsgi``).
+"""A prototype RSGI entry for Bocadillo apps, measured by ``bench/rsgi.py`` and not adopted.
 
-Not a second framework: each RSGI request becomes the ASGI scope the app's
-plans take, and goes through ``serve`` as an ASGI request would. What changes
-is the server side: the body is read straight from the protocol, and a
-response known in full (every plan's common case) is answered with one
-``protocol.response_bytes`` call; a streamed response (an event stream, a
-file) goes out through ``protocol.response_stream``. A WebSocket is adapted
-the same way (RSGI gives no close reason and no subprotocol), and the
-lifespan runs in ``__rsgi_init__``/``__rsgi_del__``, which granian calls
-around serving.
+granian's own interface (``--interface rsgi``) skips ASGI's message dicts. This
+entry was built from the same plans, not as a second framework: each RSGI
+request becomes the ASGI scope the plans take and goes through
+``bocadillo.http.dispatch.serve`` as an ASGI request would; the server side
+changes. The body is read straight from the protocol, a response known in full
+(every plan's common case) is answered with one ``protocol.response_bytes``
+call, and a streamed one (an event stream, a file) goes out through
+``protocol.response_stream``. WebSockets are adapted the same way, and the
+lifespan runs in ``__rsgi_init__``/``__rsgi_del__``, which granian calls around
+serving.
+
+It is not in ``bocadillo/`` because it does not pay (see "RSGI" in
+bench/README.md): the plans need an ASGI scope, and building it in Python from
+RSGI's scope costs more than granian's ASGI saves, except on request bodies; and
+granian 2.8's RSGI ``close()`` sends no close code, so a WebSocket's 1007, 1008,
+1009 and 1011 would reach the client as 1005. ``tests/test_rsgi.py`` checks it
+against granian's ASGI interface, request for request.
+
+    granian --interface rsgi --factory rsgi_entry:bocadillo_rsgi_app  # from bench/
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 from starlette.types import Message
 
 from bocadillo.http.dispatch import DispatchedApp, serve
 
-__all__ = ["rsgi_del", "rsgi_entry", "rsgi_init"]
+__all__ = ["RSGIApp", "bocadillo_rsgi_app", "rsgi_del", "rsgi_entry", "rsgi_init"]
 
 # A body up to this size (declared by Content-Length) is read in one call;
 # larger or chunked bodies are read chunk by chunk, so body limits bound memory.
@@ -299,3 +310,54 @@ def rsgi_del(app: DispatchedApp, loop: asyncio.AbstractEventLoop) -> None:
     lifespan = LIFESPANS.pop(id(app), None)
     if lifespan is not None:
         lifespan.stop(loop)
+
+
+class RSGIApp:
+    """An app served through this entry: granian finds ``__rsgi__``,
+    ``__rsgi_init__`` and ``__rsgi_del__`` on it (``__call__`` stays ASGI)."""
+
+    def __init__(self, app: DispatchedApp) -> None:
+        self.app = app
+        # Instance attributes, so that granian's call goes straight to the entry.
+        self.__rsgi__ = functools.partial(rsgi_entry, app)
+        self.__rsgi_init__ = functools.partial(rsgi_init, app)
+        self.__rsgi_del__ = functools.partial(rsgi_del, app)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await serve(self.app, scope, receive, send)
+
+
+def bocadillo_rsgi_app() -> RSGIApp:
+    """``bench/inprocess.py``'s Bocadillo app, with the RSGI entry (a granian factory)."""
+    from inprocess import bocadillo_app
+
+    app = bocadillo_app()
+    return RSGIApp(app)  # type: ignore[arg-type]
+
+
+RAW_BODY = b"Hello, world!"
+RAW_HEADERS = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"13")]
+RAW_RSGI_HEADERS = [(name.decode(), value.decode()) for name, value in RAW_HEADERS]
+
+
+class RawPlaintext:
+    """The floor of both interfaces: "Hello, world!" as text, by hand, under ASGI
+    (``__call__``) and RSGI (``__rsgi__``); what granian itself costs per request."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        await send({"type": "http.response.start", "status": 200, "headers": RAW_HEADERS})
+        await send({"type": "http.response.body", "body": RAW_BODY})
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        protocol.response_bytes(200, RAW_RSGI_HEADERS, RAW_BODY)
+
+
+def raw_plaintext() -> RawPlaintext:
+    """A granian factory: the raw app of both interfaces."""
+    return RawPlaintext()
