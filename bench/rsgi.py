@@ -1,11 +1,12 @@
-"""Bocadillo on granian: the RSGI entry (``App.__rsgi__``) against ASGI.
+"""Bocadillo on granian: the prototype RSGI entry (bench/rsgi_entry.py) against ASGI.
 
 The same app (``bench/inprocess.py``'s Bocadillo app) is served twice by
-granian, one worker each, ``--interface rsgi`` on one port and ``--interface
-asgi`` on another, both pinned to CPU 0; wrk runs on CPU 1. Each round runs
-every scenario against both servers (the order alternating from round to
-round), so a change in the machine's load hits both alike. The table shows
-the median requests/s over the rounds, the spread (min-max) and RSGI/ASGI.
+granian, one worker each: ``--interface rsgi`` through the prototype entry on
+one port, ``--interface asgi`` on another, both pinned to CPU 0; wrk runs on
+CPU 1. Each round runs every scenario against both servers (the order
+alternating from round to round), so a change in the machine's load hits both
+alike. The table shows, per interface, the median requests/s and server CPU
+µs per request over the rounds, with their spread (min-max).
 
     .venv/bin/python bench/rsgi.py               # 5 rounds of 5 s per cell, ~4 min
     .venv/bin/python bench/rsgi.py --quick       # 2 rounds of 2 s
@@ -13,8 +14,9 @@ the median requests/s over the rounds, the spread (min-max) and RSGI/ASGI.
     .venv/bin/python bench/rsgi.py --callgrind --raw   # the same, for a hand-written app
 
 ``--callgrind`` runs each server under valgrind (callgrind, instrumentation
-off until the warm-up is over) and reports instructions per request, which the
-load of a shared machine does not move.
+off until the warm-up is over) and reports instructions per request over a
+keep-alive wrk run, which the load of a shared machine does not move. The
+figures and the verdict (not adopted) are in bench/README.md, "RSGI".
 """
 
 from __future__ import annotations
