@@ -24,12 +24,12 @@ from pathlib import Path
 
 import anyio
 import pytest
+from granian_live import GranianServer, granian_run
 from pydantic import BaseModel
 
 from bocadillo import App, WebSocket
 from bocadillo.cli.server import HeaderLimits, HTTPImplementation, server_protocol
 from bocadillo.testing import LiveServer
-from granian_live import GranianServer, granian_run
 
 TIMEOUT = 0.5  # the header timeout of the servers here
 KEEP_ALIVE = 2  # their keep-alive timeout
