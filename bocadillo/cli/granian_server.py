@@ -22,11 +22,11 @@ and sends no pings: ``--ws-max-size`` and the ping options cannot be honoured,
 and ``serve_granian`` says so on stderr when they are given.
 
 The app is wrapped in ``GranianApp``, which gives graceful shutdown the
-meaning it has under uvicorn: on the lifespan's shutdown (granian sends it as
-soon as the worker is told to stop), open event streams end (the flag
-``SERVER_STOPPING``, as ``bocadillo.cli.server`` sets it), the requests in
-flight get ``graceful_timeout`` seconds to finish, and only then does the app
-run its own shutdown.
+meaning it has under uvicorn: before granian stops a worker (and lets its
+connections finish, at most ``graceful_timeout`` seconds), the worker's open
+event streams end with their last chunk (``SERVER_STOPPING``, as
+``bocadillo.cli.server`` sets it under uvicorn). It also mends what granian
+gives a request without ``Host`` (see ``GranianApp._no_host``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ import functools
 import importlib
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -67,43 +68,41 @@ _LOG_LEVELS = {"trace": "debug"}  # uvicorn's levels granian lacks
 _PENDING = "bocadillo.granian.receive"  # the scope's pending receive, while a stream waits
 _STOPPING_MESSAGE: dict[str, Any] = {"type": "http.request", "body": b"", "more_body": False}
 NO_HOST = "An HTTP/1.1 request has no Host header."
+STREAMS_END = signal.SIGUSR1  # the server tells a worker to end its event streams
 
 
 class GranianApp:
-    """The app as granian serves it: graceful shutdown ends open event streams.
+    """The app as granian serves it: the server stopping ends open event streams.
 
-    Every HTTP request is counted while it runs (an integer, no allocation);
-    ``receive`` is wrapped so that a stream waiting on it (``_client_left`` of
-    ``bocadillo.runtime.sse``) wakes when the server stops.
+    granian lets a worker's connections finish before it tells the app anything
+    (the lifespan's shutdown comes after), and an event stream finishes only
+    when its client leaves. So ``GranianServer`` sends each worker
+    ``STREAMS_END`` before stopping it; the worker, here, wakes each stream
+    waiting on ``receive`` (``_client_left`` of ``bocadillo.runtime.sse``) with
+    ``SERVER_STOPPING`` set, and the stream ends with its last chunk, as under
+    uvicorn. Requests that are not event streams pass through untouched but for
+    one wrapped ``receive``.
     """
 
-    def __init__(self, app: ASGIApp, graceful_timeout: float) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.graceful_timeout = graceful_timeout
-        self.in_flight = 0
         self.stopping: asyncio.Event | None = None
-        self.idle: asyncio.Event | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
-        if kind == "lifespan":
-            await self.app(scope, self._lifespan_receive(receive), send)
-            return
-        if kind != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"host":
-                if not value and not await self._no_host(scope, send):
-                    return
-                break
-        self.in_flight += 1
-        try:
+        if kind == "http":
+            for name, value in scope["headers"]:
+                if name == b"host":
+                    if not value and not await self._no_host(scope, send):
+                        return
+                    break
             await self.app(scope, functools.partial(self._receive, scope, receive), send)
-        finally:
-            self.in_flight -= 1
-            if not self.in_flight and self.idle is not None:
-                self.idle.set()
+            return
+        if kind == "lifespan":
+            self.stopping = asyncio.Event()
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                asyncio.get_running_loop().add_signal_handler(STREAMS_END, self.stopping.set)
+        await self.app(scope, receive, send)
 
     @staticmethod
     async def _no_host(scope: Scope, send: Send) -> bool:
@@ -127,16 +126,15 @@ class GranianApp:
         return False
 
     async def _receive(self, scope: Scope, receive: Receive) -> Message:
-        if not scope.get(EVENT_STREAM):
+        stopping = self.stopping
+        if stopping is None or not scope.get(EVENT_STREAM):
             return await receive()
         # An event stream watches for its client leaving: wake it if the server stops.
-        if self.stopping is None:
-            self.stopping = asyncio.Event()
         pending: asyncio.Future[Message] | None = scope.get(_PENDING)
         if pending is None:
             pending = scope[_PENDING] = asyncio.ensure_future(receive())
-        if not self.stopping.is_set():
-            stop = asyncio.ensure_future(self.stopping.wait())
+        if not stopping.is_set():
+            stop = asyncio.ensure_future(stopping.wait())
             try:
                 await asyncio.wait((pending, stop), return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -147,41 +145,21 @@ class GranianApp:
         scope[SERVER_STOPPING] = True
         return _STOPPING_MESSAGE
 
-    def _lifespan_receive(self, receive: Receive) -> Receive:
-        async def lifespan_receive() -> Message:
-            message = await receive()
-            if message["type"] == "lifespan.shutdown":
-                await self.drain()
-            return message
-
-        return lifespan_receive
-
-    async def drain(self) -> None:
-        """End the event streams, then wait (at most ``graceful_timeout`` s) for
-        the requests in flight."""
-        if self.stopping is None:
-            self.stopping = asyncio.Event()
-        self.stopping.set()
-        if not self.in_flight:
-            return
-        self.idle = asyncio.Event()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.idle.wait(), self.graceful_timeout)
-
 
 def load_granian_app(
     target: str,
     *,
     app_dir: str,
-    graceful_timeout: float,
     proxy_headers: bool,
     forwarded_allow_ips: str | None,
 ) -> ASGIApp:
     """Import ``MODULE:APP`` (from ``app_dir``) in a granian worker, and wrap it.
 
     A module-level function, so that ``functools.partial`` of it pickles into
-    spawned worker processes.
+    spawned worker processes. ``STREAMS_END`` is ignored until the app's lifespan
+    starts (its default would end the worker).
     """
+    signal.signal(STREAMS_END, signal.SIG_IGN)
     if app_dir not in sys.path:
         sys.path.insert(0, app_dir)
     module_name, _, attribute = target.partition(":")
@@ -193,7 +171,7 @@ def load_granian_app(
 
         trusted = forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
         app = ProxyHeadersMiddleware(app, trusted_hosts=trusted)
-    wrapped: ASGIApp = GranianApp(app, graceful_timeout)
+    wrapped: ASGIApp = GranianApp(app)
     return wrapped
 
 
@@ -237,11 +215,21 @@ def serve_granian(target: str, app_dir: str, settings: GranianSettings) -> int:
     from granian.log import LogLevels
     from granian.server import MPServer
 
+    class GranianServer(MPServer):
+        """granian's server, telling its workers to end their event streams before
+        it stops them (on shutdown and on reload)."""
+
+        def _stop_workers(self) -> None:
+            for worker in self.wrks:
+                with contextlib.suppress(OSError, AttributeError, TypeError):
+                    os.kill(worker.inner.pid, STREAMS_END)
+            super()._stop_workers()  # type: ignore[no-untyped-call]
+
     if settings.reload:
         # The command imported the app to check it: a forked worker would serve that
         # copy after a change. Spawned workers import it afresh.
         multiprocessing.set_start_method("spawn", force=True)
-    server = MPServer(
+    server = GranianServer(
         target,
         address=settings.host,
         port=settings.port,
@@ -257,14 +245,13 @@ def serve_granian(target: str, app_dir: str, settings: GranianSettings) -> int:
         ),
         log_level=LogLevels(settings.log_level),
         log_access=True,
-        workers_kill_timeout=max(1, round(settings.graceful_timeout + 5)),
+        workers_kill_timeout=max(1, round(settings.graceful_timeout)),
         reload=settings.reload,
         reload_paths=[Path(app_dir)] if settings.reload else None,
     )
     loader = functools.partial(
         load_granian_app,
         app_dir=app_dir,
-        graceful_timeout=settings.graceful_timeout,
         proxy_headers=settings.proxy_headers,
         forwarded_allow_ips=settings.forwarded_allow_ips,
     )
