@@ -38,6 +38,7 @@ import importlib
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -208,6 +209,21 @@ class GranianSettings:
         self.forwarded_allow_ips = forwarded_allow_ips
 
 
+def _check_address(host: str, port: int) -> None:
+    """Raise ``OSError`` if ``host:port`` cannot be listened on (granian panics, exit 1)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+
+
+def _python_files() -> Any:
+    """Restart on a change to a ``.py`` file only, as uvicorn does."""
+    import watchfiles
+
+    return watchfiles.PythonFilter
+
+
 def serve_granian(target: str, app_dir: str, settings: GranianSettings) -> int:
     """Run granian until it stops; its exit code (3 when it cannot listen, as uvicorn)."""
     from granian.constants import HTTPModes, Interfaces
@@ -225,6 +241,11 @@ def serve_granian(target: str, app_dir: str, settings: GranianSettings) -> int:
                     os.kill(worker.inner.pid, STREAMS_END)
             super()._stop_workers()  # type: ignore[no-untyped-call]
 
+    try:
+        _check_address(settings.host, settings.port)
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        print(f"granian cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 3
     if settings.reload:
         # The command imported the app to check it: a forked worker would serve that
         # copy after a change. Spawned workers import it afresh.
@@ -248,6 +269,7 @@ def serve_granian(target: str, app_dir: str, settings: GranianSettings) -> int:
         workers_kill_timeout=max(1, round(settings.graceful_timeout)),
         reload=settings.reload,
         reload_paths=[Path(app_dir)] if settings.reload else None,
+        reload_filter=_python_files() if settings.reload else None,
     )
     loader = functools.partial(
         load_granian_app,
@@ -257,9 +279,6 @@ def serve_granian(target: str, app_dir: str, settings: GranianSettings) -> int:
     )
     try:
         server.serve(target_loader=loader)
-    except OSError as exc:  # the port is taken, the address is not this machine's
-        print(f"granian cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
-        return 3
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):
             return exc.code or 0
