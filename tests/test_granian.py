@@ -95,8 +95,6 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 
 
 def test_http_websockets_event_streams_and_the_lifespan(tmp_path: Path) -> None:
-    if "on_startup" not in dir(__import__("bocadillo").App):
-        pytest.skip("this App has no on_startup hook")
     write_app(tmp_path, LIFESPAN_APP)
     with run(tmp_path) as server:
         assert get(server.port, "/hello") == (200, b'{"hello":"world"}')
