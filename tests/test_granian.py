@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -110,7 +111,7 @@ def test_http_websockets_event_streams_and_the_lifespan(tmp_path: Path) -> None:
             assert response.headers["content-type"].startswith("text/event-stream")
         banner = server.err.read_text().splitlines()[0]
         assert banner.startswith(f"Bocadillo · Limited 0.1.0 · http://127.0.0.1:{server.port}")
-        assert server.stop() == 0
+        assert server.stop() == -signal.SIGTERM  # as uvicorn: stopped, then by the signal
     assert (tmp_path / "lifespan.log").read_text() == "startup\nshutdown\n"
 
 
@@ -118,7 +119,7 @@ def test_the_banner_is_uvicorns(tmp_path: Path) -> None:
     write_app(tmp_path)
     with run(tmp_path) as server:
         assert get(server.port, "/hello")[0] == 200
-        assert server.stop() == 0
+        assert server.stop() == -signal.SIGTERM  # as uvicorn: stopped, then by the signal
         lines = server.err.read_text().splitlines()
     base = f"http://127.0.0.1:{server.port}"
     assert lines[0] == (
@@ -190,6 +191,15 @@ def test_a_port_taken_exits_with_3(tmp_path: Path) -> None:
         result = command(tmp_path, "--port", str(taken.getsockname()[1]))
     assert result.returncode == 3, result
     assert "cannot listen" in result.stderr
+
+
+def test_a_failed_start_up_exits_with_3(tmp_path: Path) -> None:
+    write_app(
+        tmp_path,
+        RUN_APP + "\n@app.on_startup\nasync def fail() -> None:\n    raise RuntimeError('no')\n",
+    )
+    result = command(tmp_path, "--port", str(free_port()))
+    assert result.returncode == 3, result
 
 
 @pytest.mark.parametrize(

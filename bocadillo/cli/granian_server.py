@@ -235,6 +235,12 @@ def serve_granian(target: str, app_dir: str, settings: GranianSettings) -> int:
         """granian's server, telling its workers to end their event streams before
         it stops them (on shutdown and on reload)."""
 
+        stopped_by: int | None = None
+
+        def signal_handler_interrupt(self, signum: int = 0, *args: Any) -> None:
+            self.stopped_by = signum
+            super().signal_handler_interrupt(signum, *args)  # type: ignore[no-untyped-call]
+
         def _stop_workers(self) -> None:
             for worker in self.wrks:
                 with contextlib.suppress(OSError, AttributeError, TypeError):
@@ -279,8 +285,10 @@ def serve_granian(target: str, app_dir: str, settings: GranianSettings) -> int:
     )
     try:
         server.serve(target_loader=loader)
-    except SystemExit as exc:
-        if exc.code is None or isinstance(exc.code, int):
-            return exc.code or 0
-        return 1
+    except SystemExit as exc:  # a worker exited: its start-up failed, say
+        return 3 if exc.code else 0
+    if server.stopped_by == signal.SIGTERM:
+        # As uvicorn: stopped gracefully, then by the signal, for a supervisor to see.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
     return 0
