@@ -225,12 +225,18 @@ def test_what_granian_cannot_do_is_refused(
 
 def test_what_granian_ignores_is_warned_of(tmp_path: Path) -> None:
     write_app(tmp_path)
-    with run(tmp_path, "--ws-max-size", "300000", "--ws-ping-interval", "5") as server:
+    flags = ("--ws-max-size", "300000", "--ws-ping-interval", "5", "--timeout-keep-alive", "7")
+    with run(tmp_path, *flags) as server:
         assert_serving(server.port)
+    err = server.err.read_text()
     assert (
         "warning: granian cannot honour --ws-max-size, --ws-ping-interval: it has no limit "
         "of its own on a WebSocket message and sends no pings"
-    ) in server.err.read_text()
+    ) in err
+    assert (
+        "warning: granian cannot honour --timeout-keep-alive: an idle connection is closed "
+        "by --header-timeout (10 s)"
+    ) in err
 
 
 def test_the_routes_limit_on_a_websocket_message_holds(tmp_path: Path) -> None:

@@ -200,7 +200,7 @@ def add_run(commands: Commands) -> None:
     parser.add_argument(
         "--timeout-keep-alive",
         type=positive_int,
-        default=DEFAULT_KEEP_ALIVE,
+        default=None,
         metavar="S",
         help=f"close an idle keep-alive connection after S seconds (default: {DEFAULT_KEEP_ALIVE})",
     )
@@ -242,7 +242,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         limit_concurrency=args.limit_concurrency or None,
-        timeout_keep_alive=args.timeout_keep_alive,
+        timeout_keep_alive=args.timeout_keep_alive or DEFAULT_KEEP_ALIVE,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
@@ -345,21 +345,7 @@ def _serve_granian(
         )
     app = compiled_app(args.app, args.app_dir)
     _ws_max_size(app, args.ws_max_size)  # a limit below a route's is refused all the same
-    ignored = [
-        flag
-        for flag, value in (
-            ("--ws-max-size", args.ws_max_size),
-            ("--ws-ping-interval", args.ws_ping_interval),
-            ("--ws-ping-timeout", args.ws_ping_timeout),
-        )
-        if value is not None
-    ]
-    if ignored:
-        print(
-            f"warning: granian cannot honour {', '.join(ignored)}: it has no limit of its own "
-            "on a WebSocket message and sends no pings (see docs/security.md)",
-            file=sys.stderr,
-        )
+    _warn_granian_ignores(args)
     app_dir = os.path.abspath(args.app_dir)
     print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
     workers = options.get("workers") or int(os.environ.get("WEB_CONCURRENCY") or 1)
@@ -378,6 +364,31 @@ def _serve_granian(
         forwarded_allow_ips=options.get("forwarded_allow_ips"),
     )
     return serve_granian(args.app, app_dir, settings)
+
+
+def _warn_granian_ignores(args: argparse.Namespace) -> None:
+    """One line on stderr for each given flag granian has no equivalent of."""
+    websocket = [
+        flag
+        for flag, value in (
+            ("--ws-max-size", args.ws_max_size),
+            ("--ws-ping-interval", args.ws_ping_interval),
+            ("--ws-ping-timeout", args.ws_ping_timeout),
+        )
+        if value is not None
+    ]
+    if websocket:
+        print(
+            f"warning: granian cannot honour {', '.join(websocket)}: it has no limit of its own "
+            "on a WebSocket message and sends no pings (see docs/security.md)",
+            file=sys.stderr,
+        )
+    if getattr(args, "timeout_keep_alive", None) is not None:
+        print(
+            "warning: granian cannot honour --timeout-keep-alive: an idle connection is "
+            f"closed by --header-timeout ({args.header_timeout:g} s)",
+            file=sys.stderr,
+        )
 
 
 def _ws_max_size(app: App, given: int | None) -> int:
