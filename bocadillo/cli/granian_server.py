@@ -13,8 +13,10 @@ options of ``bocadillo run`` onto granian's where it has them:
   refused (``GRANIAN_MAX_HEADERS``).
 - ``--header-timeout``: ``HTTP1Settings.header_read_timeout``; hyper closes the
   connection rather than answer ``408``.
+- ``--timeout-keep-alive``: none; hyper's header read timeout also closes an
+  idle kept-alive connection.
 - ``--limit-concurrency``: granian's ``backpressure`` (requests at once per
-  worker; more wait in the accept queue rather than get ``503``).
+  worker; more wait rather than get ``503``).
 - ``--proxy-headers``: uvicorn's ``ProxyHeadersMiddleware`` around the app.
 
 granian has no limit of its own on a WebSocket message (tungstenite's 64 MiB)

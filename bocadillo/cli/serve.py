@@ -348,7 +348,8 @@ def _serve_granian(
     _warn_granian_ignores(args)
     app_dir = os.path.abspath(args.app_dir)
     print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
-    workers = options.get("workers") or int(os.environ.get("WEB_CONCURRENCY") or 1)
+    # As uvicorn: WEB_CONCURRENCY when --workers is not given, one process under reload.
+    workers = 1 if reload else options.get("workers") or _web_concurrency()
     settings = GranianSettings(
         host=args.host,
         port=args.port,
@@ -364,6 +365,14 @@ def _serve_granian(
         forwarded_allow_ips=options.get("forwarded_allow_ips"),
     )
     return serve_granian(args.app, app_dir, settings)
+
+
+def _web_concurrency() -> int:
+    value = os.environ.get("WEB_CONCURRENCY") or "1"
+    try:
+        return positive_int(value)
+    except (argparse.ArgumentTypeError, ValueError):
+        raise CLIError(f"WEB_CONCURRENCY={value!r}: not a number of workers") from None
 
 
 def _warn_granian_ignores(args: argparse.Namespace) -> None:
