@@ -343,13 +343,13 @@ def _serve_granian(
             f"--max-headers {limits.max_headers}: granian's limit is {GRANIAN_MAX_HEADERS} "
             "header fields, fixed (use --server uvicorn for another limit)"
         )
+    # As uvicorn: WEB_CONCURRENCY when --workers is not given, one process under reload.
+    workers = 1 if reload else options.get("workers") or _web_concurrency()
     app = compiled_app(args.app, args.app_dir)
     _ws_max_size(app, args.ws_max_size)  # a limit below a route's is refused all the same
     _warn_granian_ignores(args)
     app_dir = os.path.abspath(args.app_dir)
     print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
-    # As uvicorn: WEB_CONCURRENCY when --workers is not given, one process under reload.
-    workers = 1 if reload else options.get("workers") or _web_concurrency()
     settings = GranianSettings(
         host=args.host,
         port=args.port,
