@@ -4,7 +4,9 @@ Every test talks to the server through a raw socket on 127.0.0.1, as an
 attacker (or a broken client) would: the size and number of header fields,
 the time they take to arrive, and that nothing else changes (bodies,
 pipelining, WebSockets). Both parsers are tested, httptools (the default) and
-h11, and then the ``bocadillo run`` command itself, with its flags.
+h11, and granian (``bocadillo run --server granian``, a subprocess: what it
+cannot guarantee is a strict xfail, listed in ``GRANIAN_GAPS``), and then the
+``bocadillo run`` command itself, with its flags.
 """
 
 from __future__ import annotations
