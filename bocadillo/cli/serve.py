@@ -164,10 +164,11 @@ def add_run(commands: Commands) -> None:
     """``bocadillo run``: serve with production defaults."""
     parser = commands.add_parser(
         "run",
-        help="serve an app with uvicorn, with production defaults",
+        help="serve an app with uvicorn (or granian), with production defaults",
         description=(
             "Import and compile the app (a mistake is reported before the server starts), "
-            "then serve it with uvicorn: uvloop and httptools when installed, keep-alive "
+            "then serve it with uvicorn (--server granian: granian; see docs/security.md for "
+            "the limits it keeps): uvloop and httptools when installed, keep-alive "
             f"{DEFAULT_KEEP_ALIVE} s, at most {DEFAULT_LIMIT_CONCURRENCY} connections and "
             "tasks at once, limits on each request's header fields (size, number, time "
             f"to arrive), {GRACEFUL_SHUTDOWN} s to finish the requests in flight on "
@@ -255,7 +256,8 @@ def add_dev(commands: Commands) -> None:
         "dev",
         help="serve an app for development: reload on change, debug logging",
         description=(
-            "Import and compile the app, then serve it with uvicorn, restarting when a .py "
+            "Import and compile the app, then serve it with uvicorn (or --server granian), "
+            "restarting when a .py "
             "file under the app dir changes, with debug logging and no concurrency limit "
             f"(a restart gives the requests in flight {DEV_GRACEFUL_SHUTDOWN} s to finish)."
         ),
