@@ -786,6 +786,59 @@ def test_run_without_httptools(
     )
 
 
+def _granian_settings(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> Any:
+    """What ``main(argv)`` passes to ``serve_granian`` (which is not called)."""
+    import bocadillo.cli.serve
+
+    calls: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(bocadillo.cli.serve, "serve_granian", lambda *a: calls.append(a) or 0)
+    assert main(argv) == 0
+    [(target, app_dir, settings)] = calls
+    assert (target, app_dir) == (argv[1], str(Path.cwd()))
+    return settings
+
+
+def test_run_server_granian_maps_the_options(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], isolated_imports: None
+) -> None:
+    pytest.importorskip("granian", reason="granian is not installed (the granian extra)")
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    settings = _granian_settings(monkeypatch, ["run", TODOS, "--server", "granian"])
+    assert vars(settings) == {
+        "host": "127.0.0.1",
+        "port": 8000,
+        "workers": 1,
+        "reload": False,
+        "log_level": "info",
+        "max_buffer_size": HeaderLimits().raw_bound,  # the head, separators included
+        "header_timeout": 10.0,
+        "keep_alive": True,
+        "backpressure": 1000,  # --limit-concurrency
+        "graceful_timeout": 30,
+        "proxy_headers": True,
+        "forwarded_allow_ips": None,
+    }
+    assert capsys.readouterr().err.startswith("Bocadillo · Todos 1.0.0 · http://127.0.0.1:8000")
+    settings = _granian_settings(
+        monkeypatch,
+        ["run", TODOS, "--server", "granian", "--workers", "3", "--log-level", "trace"],
+    )
+    assert (settings.workers, settings.log_level) == (3, "debug")
+    settings = _granian_settings(monkeypatch, ["dev", TODOS, "--server", "granian"])
+    assert (settings.reload, settings.log_level) == (True, "debug")
+    assert (settings.backpressure, settings.graceful_timeout) == (None, 5)
+
+
+def test_run_server_granian_without_granian(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "granian", None)  # import granian raises ImportError
+    assert main(["run", TODOS, "--server", "granian"]) == 2
+    assert capsys.readouterr().err.endswith(
+        "--server granian: granian is not installed (pip install 'bocadillo[granian]')\n"
+    )
+
+
 def test_the_start_up_line_without_docs(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

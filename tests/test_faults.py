@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import os
 import re
 import resource
@@ -41,6 +42,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = Path(fault_app.__file__).resolve().parent
 STARTED = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
+GRANIAN_WORKER = re.compile(r"Spawning worker-1 with PID: (\d+)")
 HEALTHY_WITHIN = 2.0  # seconds
 MiB = 1024 * 1024
 
@@ -54,9 +56,13 @@ class Served:
     Its output goes to files; the port is read from uvicorn's start-up line.
     """
 
-    def __init__(self, directory: Path, *args: str) -> None:
+    def __init__(self, directory: Path, *args: str, server: str = "uvicorn") -> None:
+        self.server = server
         self._out = directory / "server.out"
         self._err = directory / "server.err"
+        port = ["--port", "0"] if server == "uvicorn" else ["--server", server, "--port"]
+        if server == "granian":
+            port.append(str(free_port()))
         with self._out.open("wb") as out, self._err.open("wb") as err:
             self.process = subprocess.Popen(
                 [
@@ -67,8 +73,7 @@ class Served:
                     "fault_app:app",
                     "--app-dir",
                     str(APP_DIR),
-                    "--port",
-                    "0",
+                    *port,
                     *args,
                 ],
                 cwd=ROOT,
@@ -77,9 +82,30 @@ class Served:
                 stderr=err,
                 start_new_session=True,
             )
-        self.pid = self.process.pid
-        self.port = self._wait_for_port(30)
+        self.group = self.process.pid  # the process group: what a signal is sent to
+        self.pid = self.process.pid  # the process that serves (granian: its worker)
+        if server == "granian":
+            self.port = int(port[-1])
+            self.pid = self._wait_for_granian(30)
+        else:
+            self.port = self._wait_for_port(30)
         self.url = f"http://127.0.0.1:{self.port}"
+
+    def _wait_for_granian(self, timeout: float) -> int:
+        """granian logs its worker's pid, then serves: the worker's pid once it answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = GRANIAN_WORKER.search(self._out.read_text())
+            if match:
+                with contextlib.suppress(httpx2.HTTPError):
+                    httpx2.get(f"http://127.0.0.1:{self.port}/health", timeout=5)
+                    return int(match.group(1))
+            if self.process.poll() is not None:
+                self.kill()
+                pytest.fail(f"the server exited with {self.process.returncode}:\n{self.log()}")
+            time.sleep(0.05)
+        self.kill()
+        pytest.fail(f"the server did not start within {timeout} s:\n{self.log()}")
 
     def _wait_for_port(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
@@ -132,15 +158,30 @@ class Served:
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.pid, signal.SIGKILL)
+            os.killpg(self.group, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """One server with ``bocadillo run``'s defaults for the tests that do not change them."""
-    served = Served(tmp_path_factory.mktemp("faults"))
+SERVERS = [
+    "uvicorn",
+    pytest.param(
+        "granian",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("granian") is None,
+            reason="granian is not installed (the granian extra)",
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """One server with ``bocadillo run``'s defaults for the tests that do not change them,
+    under each server of ``bocadillo run --server``."""
+    served = Served(tmp_path_factory.mktemp("faults"), server=request.param)
     try:
         yield served
     finally:
@@ -162,8 +203,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
     """Start servers with their own options, or of their own; all killed after the test."""
     started: list[Served] = []
 
-    def start(*args: str) -> Served:
-        served = Served(tmp_path, *args)
+    def start(*args: str, server: str = "uvicorn") -> Served:
+        served = Served(tmp_path, *args, server=server)
         started.append(served)
         return served
 
@@ -204,6 +245,13 @@ def back_to(server: Served, tasks: int, fds: int) -> None:
 
 
 # -- a misbehaving client ------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def connect(port: int) -> socket.socket:
@@ -378,15 +426,20 @@ def test_a_client_leaving_an_event_stream(server: Served, clean_log: None, how: 
     server.assert_healthy()
 
 
-@pytest.mark.parametrize("http", ["httptools", "h11"])
+@pytest.mark.parametrize("http", ["httptools", "h11", "granian"])
 def test_an_open_event_stream_does_not_hold_a_shutdown(
     serve: Callable[..., Served], http: str
 ) -> None:
     # uvicorn runs the app's shutdown only once every response has finished, and an
     # event stream finishes when its client leaves: bocadillo run's protocol tells
     # the stream its client left, so SIGTERM does not wait out the 30 s graceful
-    # timeout. The client sees the stream end properly (the last chunk).
-    server = serve("--http", http)
+    # timeout. The client sees the stream end properly (the last chunk). Under
+    # granian the app's lifespan shutdown ends the streams first.
+    if http == "granian":
+        pytest.importorskip("granian", reason="granian is not installed (the granian extra)")
+        server = serve(server="granian")
+    else:
+        server = serve("--http", http)
     sock = connect(server.port)
     sock.sendall(request("GET", "/events", {"Accept": "text/event-stream"}))
     status, _, body = read_head(sock)
@@ -396,7 +449,7 @@ def test_an_open_event_stream_does_not_hold_a_shutdown(
         assert chunk
         body += chunk
     started = time.monotonic()
-    os.killpg(server.pid, signal.SIGTERM)
+    os.killpg(server.group, signal.SIGTERM)
     sock.settimeout(10)
     while not body.endswith(b"0\r\n\r\n"):
         chunk = sock.recv(65536)
@@ -409,7 +462,11 @@ def test_an_open_event_stream_does_not_hold_a_shutdown(
     sock.close()
     log = server.log()
     assert "Traceback" not in log, log
-    assert "Application shutdown complete" in log, log
+    if http == "granian":
+        assert "Granian shutdown completed" in log, log
+        assert "Killing" not in log, log  # the worker stopped by itself
+    else:
+        assert "Application shutdown complete" in log, log
 
 
 # -- 4. slow reader -------------------------------------------------------------------

@@ -1,11 +1,13 @@
-"""``bocadillo run`` and ``bocadillo dev``: serve the app with uvicorn.
+"""``bocadillo run`` and ``bocadillo dev``: serve the app with uvicorn or granian.
 
-Both import and compile the app before uvicorn starts, so a mistake is one
-line on stderr rather than a traceback from a worker; they serve with the
-protocols of ``bocadillo.cli.server``, which limit each request's head (size,
-number of fields, the time it takes to arrive). When uvicorn cannot start the
-server (the port is taken, say) the command exits with uvicorn's own code, 3,
-its message in the log.
+Both import and compile the app before the server starts, so a mistake is one
+line on stderr rather than a traceback from a worker. With uvicorn (the
+default) they serve with the protocols of ``bocadillo.cli.server``, which
+limit each request's head (size, number of fields, the time it takes to
+arrive); with ``--server granian``, through ``bocadillo.cli.granian_server``,
+which maps the same flags onto granian's settings and says on stderr which it
+cannot honour. When the server cannot start (the port is taken, say) the
+command exits with uvicorn's code, 3.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bocadillo.cli.arguments import (
     positive_float,
     positive_int,
 )
+from bocadillo.cli.granian_server import GRANIAN_MAX_HEADERS, GranianSettings, serve_granian
 from bocadillo.cli.loader import APP_ERROR, CLIError, compiled_app
 from bocadillo.cli.server import (
     DEFAULT_HEADER_TIMEOUT,
@@ -55,6 +58,7 @@ WS_PING_INTERVAL = 20.0  # seconds between the server's pings on an open WebSock
 WS_PING_TIMEOUT = 20.0  # seconds a ping waits for its pong before the connection is closed
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 HTTP_IMPLEMENTATIONS = typing.get_args(HTTPImplementation)
+SERVERS = ("uvicorn", "granian")
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +73,15 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
         type=port_number,
         default=DEFAULT_PORT,
         help=f"the port to listen on (default: {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="uvicorn",
+        help=(
+            "the HTTP server (default: uvicorn); granian (the granian extra) is faster "
+            "but lacks some limits: see docs/security.md"
+        ),
     )
     add_app_dir(parser)
 
@@ -121,14 +134,14 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ws-ping-interval",
         type=positive_float,
-        default=WS_PING_INTERVAL,
+        default=None,
         metavar="S",
         help=f"ping each open WebSocket every S seconds (default: {WS_PING_INTERVAL:g})",
     )
     parser.add_argument(
         "--ws-ping-timeout",
         type=positive_float,
-        default=WS_PING_TIMEOUT,
+        default=None,
         metavar="S",
         help=(
             "close with 1011 a WebSocket whose pong has not come S seconds after the ping: "
@@ -139,8 +152,11 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--http",
         choices=HTTP_IMPLEMENTATIONS,
-        default="auto",
-        help="the HTTP/1.1 parser (default: auto: httptools when installed, else h11)",
+        default=None,
+        help=(
+            "uvicorn's HTTP/1.1 parser (default: auto: httptools when installed, else h11; "
+            "not with --server granian)"
+        ),
     )
 
 
@@ -148,10 +164,11 @@ def add_run(commands: Commands) -> None:
     """``bocadillo run``: serve with production defaults."""
     parser = commands.add_parser(
         "run",
-        help="serve an app with uvicorn, with production defaults",
+        help="serve an app with uvicorn (or granian), with production defaults",
         description=(
             "Import and compile the app (a mistake is reported before the server starts), "
-            "then serve it with uvicorn: uvloop and httptools when installed, keep-alive "
+            "then serve it with uvicorn (--server granian: granian; see docs/security.md for "
+            "the limits it keeps): uvloop and httptools when installed, keep-alive "
             f"{DEFAULT_KEEP_ALIVE} s, at most {DEFAULT_LIMIT_CONCURRENCY} connections and "
             "tasks at once, limits on each request's header fields (size, number, time "
             f"to arrive), {GRACEFUL_SHUTDOWN} s to finish the requests in flight on "
@@ -184,7 +201,7 @@ def add_run(commands: Commands) -> None:
     parser.add_argument(
         "--timeout-keep-alive",
         type=positive_int,
-        default=DEFAULT_KEEP_ALIVE,
+        default=None,
         metavar="S",
         help=f"close an idle keep-alive connection after S seconds (default: {DEFAULT_KEEP_ALIVE})",
     )
@@ -226,7 +243,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         limit_concurrency=args.limit_concurrency or None,
-        timeout_keep_alive=args.timeout_keep_alive,
+        timeout_keep_alive=args.timeout_keep_alive or DEFAULT_KEEP_ALIVE,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
@@ -239,7 +256,8 @@ def add_dev(commands: Commands) -> None:
         "dev",
         help="serve an app for development: reload on change, debug logging",
         description=(
-            "Import and compile the app, then serve it with uvicorn, restarting when a .py "
+            "Import and compile the app, then serve it with uvicorn (or --server granian), "
+            "restarting when a .py "
             "file under the app dir changes, with debug logging and no concurrency limit "
             f"(a restart gives the requests in flight {DEV_GRACEFUL_SHUTDOWN} s to finish)."
         ),
@@ -261,14 +279,16 @@ def _dev(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
-    """Check the app, print where it is served, and run uvicorn until it stops.
+    """Check the app, print where it is served, and run the server until it stops.
 
-    uvicorn gets the ``MODULE:APP`` string rather than the app, so that reload
-    and worker processes can import it themselves.
+    The server gets the ``MODULE:APP`` string rather than the app, so that
+    reload and worker processes can import it themselves.
     """
     limits = HeaderLimits(args.max_header_size, args.max_headers, args.header_timeout)
+    if args.server == "granian":
+        return _serve_granian(args, limits, reload=reload, **options)
     try:
-        protocol = server_protocol(args.http, limits)
+        protocol = server_protocol(args.http or "auto", limits)
     except ImportError as exc:
         raise CLIError(f"--http {args.http}: {exc}") from None
     app = compiled_app(args.app, args.app_dir)
@@ -290,8 +310,8 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
             http=protocol,
             ws=QuietWebSocketsProtocol,
             ws_max_size=ws_max_size,
-            ws_ping_interval=args.ws_ping_interval,
-            ws_ping_timeout=args.ws_ping_timeout,
+            ws_ping_interval=_given(args.ws_ping_interval, WS_PING_INTERVAL),
+            ws_ping_timeout=_given(args.ws_ping_timeout, WS_PING_TIMEOUT),
             server_header=False,
             date_header=True,
             access_log=True,
@@ -302,6 +322,84 @@ def _serve(args: argparse.Namespace, *, reload: bool, **options: Any) -> int:
             return exc.code or 0
         return APP_ERROR
     return 0
+
+
+def _given(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _serve_granian(
+    args: argparse.Namespace, limits: HeaderLimits, *, reload: bool, **options: Any
+) -> int:
+    """``--server granian``: refuse what granian cannot do, warn of what it ignores."""
+    try:
+        import granian  # noqa: F401
+    except ImportError:
+        raise CLIError(
+            "--server granian: granian is not installed (pip install 'bocadillo[granian]')"
+        ) from None
+    if args.http is not None:
+        raise CLIError("--http chooses uvicorn's parser: granian has its own (drop --http)")
+    if limits.max_headers != GRANIAN_MAX_HEADERS:
+        raise CLIError(
+            f"--max-headers {limits.max_headers}: granian's limit is {GRANIAN_MAX_HEADERS} "
+            "header fields, fixed (use --server uvicorn for another limit)"
+        )
+    # As uvicorn: WEB_CONCURRENCY when --workers is not given, one process under reload.
+    workers = 1 if reload else options.get("workers") or _web_concurrency()
+    app = compiled_app(args.app, args.app_dir)
+    _ws_max_size(app, args.ws_max_size)  # a limit below a route's is refused all the same
+    _warn_granian_ignores(args)
+    app_dir = os.path.abspath(args.app_dir)
+    print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
+    settings = GranianSettings(
+        host=args.host,
+        port=args.port,
+        workers=workers,
+        reload=reload,
+        log_level=options["log_level"],
+        max_buffer_size=limits.raw_bound,
+        header_timeout=limits.header_timeout,
+        keep_alive=True,
+        backpressure=options["limit_concurrency"],
+        graceful_timeout=options["timeout_graceful_shutdown"],
+        proxy_headers=options.get("proxy_headers", True),
+        forwarded_allow_ips=options.get("forwarded_allow_ips"),
+    )
+    return serve_granian(args.app, app_dir, settings)
+
+
+def _web_concurrency() -> int:
+    value = os.environ.get("WEB_CONCURRENCY") or "1"
+    try:
+        return positive_int(value)
+    except (argparse.ArgumentTypeError, ValueError):
+        raise CLIError(f"WEB_CONCURRENCY={value!r}: not a number of workers") from None
+
+
+def _warn_granian_ignores(args: argparse.Namespace) -> None:
+    """One line on stderr for each given flag granian has no equivalent of."""
+    websocket = [
+        flag
+        for flag, value in (
+            ("--ws-max-size", args.ws_max_size),
+            ("--ws-ping-interval", args.ws_ping_interval),
+            ("--ws-ping-timeout", args.ws_ping_timeout),
+        )
+        if value is not None
+    ]
+    if websocket:
+        print(
+            f"warning: granian cannot honour {', '.join(websocket)}: it has no limit of its own "
+            "on a WebSocket message and sends no pings (see docs/security.md)",
+            file=sys.stderr,
+        )
+    if getattr(args, "timeout_keep_alive", None) is not None:
+        print(
+            "warning: granian cannot honour --timeout-keep-alive: an idle connection is "
+            f"closed by --header-timeout ({args.header_timeout:g} s)",
+            file=sys.stderr,
+        )
 
 
 def _ws_max_size(app: App, given: int | None) -> int:
