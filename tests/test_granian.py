@@ -239,6 +239,24 @@ def test_what_granian_ignores_is_warned_of(tmp_path: Path) -> None:
     ) in err
 
 
+def test_the_guarantees_granian_lacks_are_warned_of_at_start_up(tmp_path: Path) -> None:
+    write_app(tmp_path)  # an app with WebSocket routes
+    with run(tmp_path) as server:
+        assert_serving(server.port)
+    err = server.err.read_text()
+    assert "warning: under granian, the server's own refusals (400, 431) have no problem" in err
+    assert "warning: under granian, a WebSocket frame is buffered (up to 16 MiB)" in err
+
+
+def test_an_app_without_websockets_is_not_warned_of_them(tmp_path: Path) -> None:
+    write_app(tmp_path, "from bocadillo import App\napp = App()\n")
+    with run(tmp_path) as server:
+        pass
+    err = server.err.read_text()
+    assert "warning: under granian, the server's own refusals" in err
+    assert "WebSocket frame is buffered" not in err
+
+
 def test_the_routes_limit_on_a_websocket_message_holds(tmp_path: Path) -> None:
     write_app(tmp_path)
     with run(tmp_path) as server:

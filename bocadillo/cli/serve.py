@@ -350,6 +350,7 @@ def _serve_granian(
     app = compiled_app(args.app, args.app_dir)
     _ws_max_size(app, args.ws_max_size)  # a limit below a route's is refused all the same
     _warn_granian_ignores(args)
+    _warn_granian_gaps(app)
     app_dir = os.path.abspath(args.app_dir)
     print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
     settings = GranianSettings(
@@ -398,6 +399,25 @@ def _warn_granian_ignores(args: argparse.Namespace) -> None:
         print(
             "warning: granian cannot honour --timeout-keep-alive: an idle connection is "
             f"closed by --header-timeout ({args.header_timeout:g} s)",
+            file=sys.stderr,
+        )
+
+
+def _warn_granian_gaps(app: App) -> None:
+    """The guarantees of docs/security.md granian does not give, said once at start-up:
+    the head and framing ones always, the WebSocket ones when the app has a WebSocket route."""
+    print(
+        "warning: under granian, the server's own refusals (400, 431) have no problem "
+        "body, a head that arrives too slowly is closed without a 408, and a request "
+        "with both Content-Length and Transfer-Encoding is served by the latter; put a "
+        "proxy with those limits in front (docs/security.md, 'Under granian')",
+        file=sys.stderr,
+    )
+    if next(_websocket_plans(app), None) is not None:
+        print(
+            "warning: under granian, a WebSocket frame is buffered (up to 16 MiB) before "
+            "a route can refuse it with 1009, and no pings are sent: memory per connection "
+            "is not bounded by the routes' max_message_size (--server uvicorn bounds it)",
             file=sys.stderr,
         )
 
