@@ -88,11 +88,17 @@ def _carrier(scope: Scope) -> dict[str, str]:
 class TelemetryMiddleware:
     """The outermost layer: every ``http`` and ``websocket`` scope inside an observation."""
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry, host: TelemetryHost) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        telemetry: Telemetry,
+        host: TelemetryHost,
+        instruments: Instruments | None = None,
+    ) -> None:
         self.app = app
         self.telemetry = telemetry
         self.host = host
-        self.instruments = Instruments(telemetry)
+        self.instruments = instruments or Instruments(telemetry)
         self.tracer = trace.get_tracer("bocadillo", tracer_provider=telemetry.tracer_provider)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
