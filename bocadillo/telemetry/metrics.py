@@ -13,7 +13,7 @@ With ``Telemetry(metrics=False)`` nothing is made and every method returns at on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
@@ -63,6 +63,39 @@ def _route(attributes: dict[str, Any], route: str | None) -> dict[str, Any]:
     return attributes
 
 
+class _Open:
+    """What is open now (requests in flight, connections, streams), by key.
+
+    A plain count per key, changed at no cost beyond a dict update; OpenTelemetry
+    reads the counts when it collects (an observable up-down counter), and
+    prometheus-client's gauge, when there is one, follows each change."""
+
+    def __init__(self, attributes: Callable[[Any], dict[str, Any]], gauge: Any = None) -> None:
+        self.attributes = attributes
+        self.gauge = gauge
+        self.counts: dict[Any, int] = {}
+        self.series: dict[Any, tuple[dict[str, Any], Any]] = {}
+
+    def add(self, key: Any, delta: int) -> None:
+        self.counts[key] = self.counts.get(key, 0) + delta
+        series = self.series.get(key)
+        if series is None:
+            gauge = self.gauge
+            series = self.series[key] = (
+                self.attributes(key),
+                None if gauge is None else gauge.labels("" if key is None else key),
+            )
+        if series[1] is not None:
+            series[1].inc(delta)
+
+    def observe(self, options: Any) -> Iterator[Any]:
+        from opentelemetry.metrics import Observation
+
+        series = self.series
+        for key, count in list(self.counts.items()):  # a copy: another thread may add
+            yield Observation(count, series[key][0])
+
+
 class Instruments:
     """The app's metrics. Every method is cheap and never raises."""
 
@@ -71,8 +104,6 @@ class Instruments:
         self.enabled = telemetry.metrics
         self.prometheus = prometheus if self.enabled else None
         self._durations = _Cache()
-        self._active = _Cache()
-        self._routes = _Cache()
         self._messages = _Cache()
         self._events = _Cache()
         self._channels = _Cache()
@@ -89,18 +120,36 @@ class Instruments:
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
-        self.active_requests = meter.create_up_down_counter(
+        prometheus = self.prometheus
+        self.active = _Open(
+            lambda method: {"http.request.method": method},
+            None if prometheus is None else prometheus.active,
+        )
+        self.connections = _Open(
+            lambda route: _route({}, route),
+            None if prometheus is None else prometheus.connections,
+        )
+        self.streams = _Open(
+            lambda route: _route({}, route),
+            None if prometheus is None else prometheus.streams,
+        )
+        meter.create_observable_up_down_counter(
             "http.server.active_requests",
+            [self.active.observe],
             unit="{request}",
             description="Number of active HTTP server requests.",
         )
-        self.connections = meter.create_up_down_counter(
+        meter.create_observable_up_down_counter(
             "bocadillo.websocket.connections",
+            [self.connections.observe],
             unit="{connection}",
             description="Open WebSocket connections, by route.",
         )
-        self.streams = meter.create_up_down_counter(
-            "bocadillo.sse.streams", unit="{stream}", description="Open event streams, by route."
+        meter.create_observable_up_down_counter(
+            "bocadillo.sse.streams",
+            [self.streams.observe],
+            unit="{stream}",
+            description="Open event streams, by route.",
         )
         self.messages = meter.create_counter(
             "bocadillo.websocket.messages",
@@ -135,16 +184,9 @@ class Instruments:
         if not self.enabled:
             return
         if kind == "websocket":
-            attributes = self._route_attributes(route)
-            self.connections.add(1, attributes)
-            if self.prometheus is not None:
-                self.prometheus.connections.labels(route or "").inc()
-            return
-        method = known_method(method)
-        attributes = self._active.get_or_make(method, lambda: {"http.request.method": method})
-        self.active_requests.add(1, attributes)
-        if self.prometheus is not None:
-            self.prometheus.active.labels(method).inc()
+            self.connections.add(route, 1)
+        else:
+            self.active.add(method if method in METHODS else "_OTHER", 1)
 
     def finished(
         self, kind: ScopeKind, method: str, route: str | None, status: int, seconds: float
@@ -153,36 +195,25 @@ class Instruments:
         if not self.enabled:
             return
         if kind == "websocket":
-            self.connections.add(-1, self._route_attributes(route))
-            if self.prometheus is not None:
-                self.prometheus.connections.labels(route or "").dec()
+            self.connections.add(route, -1)
             return
-        method = known_method(method)
-        self.active_requests.add(
-            -1, self._active.get_or_make(method, lambda: {"http.request.method": method})
-        )
+        method = method if method in METHODS else "_OTHER"
+        self.active.add(method, -1)
         if kind == "sse":
-            self.streams.add(-1, self._route_attributes(route))
-        key = (method, route, status)
+            self.streams.add(route, -1)
         attributes, child = self._durations.get_or_make(
-            key, lambda: self._duration_series(method, route, status)
+            (method, route, status), lambda: self._duration_series(method, route, status)
         )
         self.duration.record(seconds, attributes)
-        if self.prometheus is not None:
-            self.prometheus.active.labels(method).dec()
-            if kind == "sse":
-                self.prometheus.streams.labels(route or "").dec()
+        if child is not None:
             child.observe(seconds)
 
     def stream_opened(self, route: str | None) -> None:
         """A request turned out to be an event stream: one more stream open.
 
         Its ``finished`` then comes with ``kind="sse"``, which closes it."""
-        if not self.enabled:
-            return
-        self.streams.add(1, self._route_attributes(route))
-        if self.prometheus is not None:
-            self.prometheus.streams.labels(route or "").inc()
+        if self.enabled:
+            self.streams.add(route, 1)
 
     def validation_failed(self, kind: ScopeKind, route: str | None) -> None:
         """A request's inputs (422) or a WebSocket message failed validation."""
@@ -265,9 +296,6 @@ class Instruments:
             child.inc()
 
     # -- the series ----------------------------------------------------------
-
-    def _route_attributes(self, route: str | None) -> dict[str, Any]:
-        return self._routes.get_or_make(route, lambda: _route({}, route))
 
     def _duration_series(self, method: str, route: str | None, status: int) -> tuple[Any, Any]:
         attributes: dict[str, Any] = {"http.request.method": method}
