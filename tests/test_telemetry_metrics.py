@@ -94,6 +94,7 @@ def test_the_duration_histogram_is_by_route_template_method_and_status() -> None
         frozenset(
             {
                 ("http.request.method", "GET"),
+                ("url.scheme", "http"),
                 ("http.route", "/items/{item_id}"),
                 ("http.response.status_code", 200),
             }
@@ -105,6 +106,7 @@ def test_the_duration_histogram_is_by_route_template_method_and_status() -> None
     invalid = frozenset(
         {
             ("http.request.method", "GET"),
+            ("url.scheme", "http"),
             ("http.route", "/items/{item_id}"),
             ("http.response.status_code", 422),
         }
@@ -113,6 +115,7 @@ def test_the_duration_histogram_is_by_route_template_method_and_status() -> None
     created = frozenset(
         {
             ("http.request.method", "POST"),
+            ("url.scheme", "http"),
             ("http.route", "/items"),
             ("http.response.status_code", 200),
         }
@@ -121,6 +124,7 @@ def test_the_duration_histogram_is_by_route_template_method_and_status() -> None
     failed = frozenset(
         {
             ("http.request.method", "GET"),
+            ("url.scheme", "http"),
             ("http.route", "/boom"),
             ("http.response.status_code", 500),
             ("error.type", "500"),
@@ -128,7 +132,9 @@ def test_the_duration_histogram_is_by_route_template_method_and_status() -> None
     )
     assert series[failed].count == 1
     # No route matched: no http.route (the raw path would be a series per URL).
-    unrouted = frozenset({("http.request.method", "GET"), ("http.response.status_code", 404)})
+    unrouted = frozenset(
+        {("http.request.method", "GET"), ("url.scheme", "http"), ("http.response.status_code", 404)}
+    )
     assert series[unrouted].count == 1
 
 
@@ -158,7 +164,7 @@ def test_requests_in_flight_go_back_to_zero() -> None:
         assert client.get("/items/1").status_code == 200
     assert seen == [1]
     (active,) = points(reader, "http.server.active_requests")
-    assert dict(active.attributes) == {"http.request.method": "GET"}
+    assert dict(active.attributes) == {"http.request.method": "GET", "url.scheme": "http"}
     assert active.value == 0
 
 

@@ -34,6 +34,7 @@ DURATION_BUCKETS = (
 METHODS = frozenset(
     ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE")
 )
+_SCHEMES = frozenset(("http", "https"))
 _DIRECTIONS = {"in": "received", "out": "sent"}
 _CACHE_LIMIT = 4096  # entries per cache; past it the cache starts over (never unbounded)
 
@@ -70,8 +71,14 @@ class _Open:
     reads the counts when it collects (an observable up-down counter), and
     prometheus-client's gauge, when there is one, follows each change."""
 
-    def __init__(self, attributes: Callable[[Any], dict[str, Any]], gauge: Any = None) -> None:
+    def __init__(
+        self,
+        attributes: Callable[[Any], dict[str, Any]],
+        labels: Callable[[Any], tuple[str, ...]],
+        gauge: Any = None,
+    ) -> None:
         self.attributes = attributes
+        self.labels = labels
         self.gauge = gauge
         self.counts: dict[Any, int] = {}
         self.series: dict[Any, tuple[dict[str, Any], Any]] = {}
@@ -83,7 +90,7 @@ class _Open:
             gauge = self.gauge
             series = self.series[key] = (
                 self.attributes(key),
-                None if gauge is None else gauge.labels("" if key is None else key),
+                None if gauge is None else gauge.labels(*self.labels(key)),
             )
         if series[1] is not None:
             series[1].inc(delta)
@@ -121,16 +128,19 @@ class Instruments:
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         prometheus = self.prometheus
-        self.active = _Open(
-            lambda method: {"http.request.method": method},
+        self.active = _Open(  # by (method, scheme)
+            lambda key: {"http.request.method": key[0], "url.scheme": key[1]},
+            lambda key: key,
             None if prometheus is None else prometheus.active,
         )
-        self.connections = _Open(
+        self.connections = _Open(  # by route
             lambda route: _route({}, route),
+            lambda route: (route or "",),
             None if prometheus is None else prometheus.connections,
         )
         self.streams = _Open(
             lambda route: _route({}, route),
+            lambda route: (route or "",),
             None if prometheus is None else prometheus.streams,
         )
         meter.create_observable_up_down_counter(
@@ -179,17 +189,26 @@ class Instruments:
 
     # -- requests, connections and streams -----------------------------------
 
-    def started(self, kind: ScopeKind, method: str, route: str | None) -> None:
+    def started(
+        self, kind: ScopeKind, method: str, route: str | None, scheme: str = "http"
+    ) -> None:
         """A request (or connection) began: in flight (open, for a WebSocket)."""
         if not self.enabled:
             return
         if kind == "websocket":
             self.connections.add(route, 1)
         else:
-            self.active.add(method if method in METHODS else "_OTHER", 1)
+            method = method if method in METHODS else "_OTHER"
+            self.active.add((method, scheme if scheme in _SCHEMES else "_OTHER"), 1)
 
     def finished(
-        self, kind: ScopeKind, method: str, route: str | None, status: int, seconds: float
+        self,
+        kind: ScopeKind,
+        method: str,
+        route: str | None,
+        status: int,
+        seconds: float,
+        scheme: str = "http",
     ) -> None:
         """It ended, answered with ``status`` (a WebSocket: its close code), after ``seconds``."""
         if not self.enabled:
@@ -198,11 +217,13 @@ class Instruments:
             self.connections.add(route, -1)
             return
         method = method if method in METHODS else "_OTHER"
-        self.active.add(method, -1)
+        scheme = scheme if scheme in _SCHEMES else "_OTHER"
+        self.active.add((method, scheme), -1)
         if kind == "sse":
             self.streams.add(route, -1)
         attributes, child = self._durations.get_or_make(
-            (method, route, status), lambda: self._duration_series(method, route, status)
+            (method, route, status, scheme),
+            lambda: self._duration_series(method, route, status, scheme),
         )
         self.duration.record(seconds, attributes)
         if child is not None:
@@ -297,8 +318,10 @@ class Instruments:
 
     # -- the series ----------------------------------------------------------
 
-    def _duration_series(self, method: str, route: str | None, status: int) -> tuple[Any, Any]:
-        attributes: dict[str, Any] = {"http.request.method": method}
+    def _duration_series(
+        self, method: str, route: str | None, status: int, scheme: str
+    ) -> tuple[Any, Any]:
+        attributes: dict[str, Any] = {"http.request.method": method, "url.scheme": scheme}
         _route(attributes, route)
         error = ""
         if status:
@@ -310,7 +333,7 @@ class Instruments:
         child = None
         if self.prometheus is not None:
             child = self.prometheus.duration.labels(
-                method, route or "", str(status) if status else "", error
+                method, scheme, route or "", str(status) if status else "", error
             )
         return attributes, child
 

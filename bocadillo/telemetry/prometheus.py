@@ -53,14 +53,20 @@ class PrometheusMetrics:
         self.duration = Histogram(
             "http_server_request_duration_seconds",
             "Duration of HTTP server requests.",
-            ["http_request_method", _ROUTE, "http_response_status_code", "error_type"],
+            [
+                "http_request_method",
+                "url_scheme",
+                _ROUTE,
+                "http_response_status_code",
+                "error_type",
+            ],
             buckets=DURATION_BUCKETS,
             registry=registry,
         )
         self.active = Gauge(
             "http_server_active_requests",
             "Number of active HTTP server requests.",
-            ["http_request_method"],
+            ["http_request_method", "url_scheme"],
             registry=registry,
             **live,
         )

@@ -125,7 +125,7 @@ class TelemetryMiddleware:
                 observation.status = message["status"]
             await send(message)
 
-        self.instruments.started(kind, method, route)
+        self.instruments.started(kind, method, route, scope["scheme"])
         try:
             await self.app(scope, receive, send_observed)
         except BaseException as exc:
@@ -142,6 +142,11 @@ class TelemetryMiddleware:
                     span.set_status(Status(StatusCode.ERROR))
             observation.streams_finished()
             self.instruments.finished(
-                observation.kind, method, route, status, time.perf_counter() - observation.started
+                observation.kind,
+                method,
+                route,
+                status,
+                time.perf_counter() - observation.started,
+                scope["scheme"],
             )
             span.end()
