@@ -264,3 +264,48 @@ def test_channel_deliveries_drops_and_validation_failures_are_counted() -> None:
         for p in points(reader, "bocadillo.validation.failures")
     }
     assert failures == {("/chat", "websocket"): 1, ("/items", "http"): 1}
+
+
+# -- the bench's telemetry column (bench/inprocess.py --telemetry) -----------------
+
+
+def load_bench() -> Any:
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "bench_inprocess"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(__file__).resolve().parent.parent / "bench" / "inprocess.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bench_with_telemetry_on_answers_every_scenario_and_reports_the_cost() -> None:
+    import asyncio
+
+    bench = load_bench()
+    asyncio.run(bench.check_all(["bocadillo-telemetry"]))
+
+    def target(framework: str, scenario: str, us: float) -> Any:
+        return bench.Target(
+            bench.FRAMEWORK_BY_KEY[framework],
+            bench.SCENARIO_BY_KEY[scenario],
+            app=None,
+            scope=None,
+            receive=None,
+            samples=[us / 1e6],
+        )
+
+    plaintext = bench.SCENARIO_BY_KEY["plaintext"]
+    report = bench.telemetry_cost(
+        [target("bocadillo", "plaintext", 5.0), target("bocadillo-telemetry", "plaintext", 20.0)],
+        [plaintext],
+    )
+    assert plaintext.title in report
+    assert "+ 15.00 µs (4.00x)" in report
