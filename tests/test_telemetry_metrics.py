@@ -182,6 +182,35 @@ def test_open_websocket_connections_are_counted_by_route() -> None:
     assert points(reader, "http.server.request.duration") == []
 
 
+def test_two_apps_on_one_meter_provider_count_together() -> None:
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+
+    def app() -> App:
+        new = App(telemetry=Telemetry(meter_provider=provider, traces=False))
+
+        @new.websocket("/echo")
+        async def echo(ws: WebSocket[Ping, Ping]) -> None:
+            async for ping in ws:
+                await ws.send(ping)
+
+        return new
+
+    with (
+        TestClient(app()) as one,
+        TestClient(app()) as two,
+        one.websocket_connect("/echo") as first_ws,
+        two.websocket_connect("/echo") as second_ws,
+    ):
+        for ws in (first_ws, second_ws):
+            ws.send_json({"n": 1})
+            assert ws.receive_json() == {"n": 1}
+        (open_now,) = points(reader, "bocadillo.websocket.connections")
+        assert open_now.value == 2
+    (closed,) = points(reader, "bocadillo.websocket.connections")
+    assert closed.value == 0
+
+
 def test_metrics_false_records_nothing() -> None:
     app, reader = metered(metrics=False)
     with TestClient(app) as client:

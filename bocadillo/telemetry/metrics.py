@@ -13,6 +13,7 @@ With ``Telemetry(metrics=False)`` nothing is made and every method returns at on
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -65,11 +66,11 @@ def _route(attributes: dict[str, Any], route: str | None) -> dict[str, Any]:
 
 
 class _Open:
-    """What is open now (requests in flight, connections, streams), by key.
+    """What is open now in one app (requests in flight, connections, streams), by key.
 
     A plain count per key, changed at no cost beyond a dict update; OpenTelemetry
-    reads the counts when it collects (an observable up-down counter), and
-    prometheus-client's gauge, when there is one, follows each change."""
+    reads the counts when it collects (``_observed``), and prometheus-client's
+    gauge, when there is one, follows each change."""
 
     def __init__(
         self,
@@ -84,23 +85,58 @@ class _Open:
         self.series: dict[Any, tuple[dict[str, Any], Any]] = {}
 
     def add(self, key: Any, delta: int) -> None:
-        self.counts[key] = self.counts.get(key, 0) + delta
         series = self.series.get(key)
-        if series is None:
+        if series is None:  # before the count: a collection may read them meanwhile
             gauge = self.gauge
             series = self.series[key] = (
                 self.attributes(key),
                 None if gauge is None else gauge.labels(*self.labels(key)),
             )
+        self.counts[key] = self.counts.get(key, 0) + delta
         if series[1] is not None:
             series[1].inc(delta)
 
-    def observe(self, options: Any) -> Iterator[Any]:
+
+# The apps' open counts, by meter: an instrument is made once per meter (two apps on
+# one provider share it), and its callback sums the counts of every app using it.
+_OBSERVED: weakref.WeakKeyDictionary[Any, dict[str, weakref.WeakSet[_Open]]] = (
+    weakref.WeakKeyDictionary()
+)
+_OPEN_INSTRUMENTS = (
+    ("http.server.active_requests", "{request}", "Number of active HTTP server requests."),
+    ("bocadillo.websocket.connections", "{connection}", "Open WebSocket connections, by route."),
+    ("bocadillo.sse.streams", "{stream}", "Open event streams, by route."),
+)
+
+
+def _observed(meter: Any) -> dict[str, weakref.WeakSet[_Open]]:
+    """The sets of open counts the meter's observable up-down counters read."""
+    found = _OBSERVED.get(meter)
+    if found is None:
+        found = _OBSERVED[meter] = {}
+        for name, unit, description in _OPEN_INSTRUMENTS:
+            opens = found[name] = weakref.WeakSet()
+            meter.create_observable_up_down_counter(
+                name, [_summed(opens)], unit=unit, description=description
+            )
+    return found
+
+
+def _summed(opens: weakref.WeakSet[_Open]) -> Callable[[Any], Iterator[Any]]:
+    def observe(options: Any) -> Iterator[Any]:
         from opentelemetry.metrics import Observation
 
-        series = self.series
-        for key, count in list(self.counts.items()):  # a copy: another thread may add
-            yield Observation(count, series[key][0])
+        totals: dict[Any, int] = {}
+        attributes: dict[Any, dict[str, Any]] = {}
+        for open_ in list(opens):
+            series = open_.series
+            for key, count in list(open_.counts.items()):  # a copy: the app's thread adds
+                totals[key] = totals.get(key, 0) + count
+                attributes[key] = series[key][0]
+        for key, total in totals.items():
+            yield Observation(total, attributes[key])
+
+    return observe
 
 
 class Instruments:
@@ -143,24 +179,11 @@ class Instruments:
             lambda route: (route or "",),
             None if prometheus is None else prometheus.streams,
         )
-        meter.create_observable_up_down_counter(
-            "http.server.active_requests",
-            [self.active.observe],
-            unit="{request}",
-            description="Number of active HTTP server requests.",
-        )
-        meter.create_observable_up_down_counter(
-            "bocadillo.websocket.connections",
-            [self.connections.observe],
-            unit="{connection}",
-            description="Open WebSocket connections, by route.",
-        )
-        meter.create_observable_up_down_counter(
-            "bocadillo.sse.streams",
-            [self.streams.observe],
-            unit="{stream}",
-            description="Open event streams, by route.",
-        )
+        observed = _observed(meter)
+        for (name, _, _), open_ in zip(
+            _OPEN_INSTRUMENTS, (self.active, self.connections, self.streams), strict=True
+        ):
+            observed[name].add(open_)
         self.messages = meter.create_counter(
             "bocadillo.websocket.messages",
             unit="{message}",
