@@ -353,9 +353,8 @@ def bocadillo_app(telemetry: Any = False) -> ASGIApp:
 def bocadillo_telemetry_app() -> ASGIApp:
     """The same app with telemetry on: traces, metrics and the access log, through the
     OpenTelemetry SDK, exported nowhere (a batch span processor with an exporter that
-    drops the spans, an in-memory metric reader, the access log to /dev/null)."""
-    import logging
-
+    drops the spans, an in-memory metric reader; ``main`` sends the access log to
+    /dev/null)."""
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
@@ -373,16 +372,22 @@ def bocadillo_telemetry_app() -> ASGIApp:
 
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(BatchSpanProcessor(Dropped()))
-    access = logging.getLogger("bocadillo.access")
-    access.propagate = False
-    access.setLevel(logging.INFO)
-    access.addHandler(logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
     return bocadillo_app(
         Telemetry(
             tracer_provider=tracer_provider,
             meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
         )
     )
+
+
+def access_log_to_devnull() -> None:
+    """Every access log line formatted and written, to /dev/null (``--telemetry``)."""
+    import logging
+
+    access = logging.getLogger("bocadillo.access")
+    access.propagate = False
+    access.setLevel(logging.INFO)
+    access.addHandler(logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
 
 
 class ItemQuery(BaseModel):
@@ -1382,6 +1387,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.profile:
         fw_key, _, sc_key = args.profile.partition(":")
+        if fw_key == "bocadillo-telemetry":
+            access_log_to_devnull()
         companion = COMPANION_BY_KEY.get(sc_key)
         scenario = companion.scenario if companion else SCENARIO_BY_KEY[sc_key]
         task = profile(FRAMEWORK_BY_KEY[fw_key], scenario, 3.0)
@@ -1396,6 +1403,8 @@ def main(argv: list[str] | None = None) -> None:
             keys.index("bocadillo") + 1 if "bocadillo" in keys else len(keys), "bocadillo-telemetry"
         )
     frameworks = available(keys)
+    if args.telemetry:
+        access_log_to_devnull()
     scenarios = [SCENARIO_BY_KEY[k] for k in args.scenarios.split(",")]
     started_at = time.perf_counter()
     targets = loop.run_until_complete(measure(frameworks, scenarios, rounds, batch_time))
