@@ -279,7 +279,9 @@ def bocadillo_app(telemetry: Any = False) -> ASGIApp:
 
     from bocadillo import App, PlainTextResponse, Query, WebSocket
 
-    app = App(title="bench", telemetry=telemetry)
+    # Without telemetry, as before the setting existed (bench/telemetry_ab.py builds
+    # this app with an earlier copy of the package too).
+    app = App(title="bench", **({"telemetry": telemetry} if telemetry else {}))
 
     @app.get("/plaintext")
     async def plaintext() -> PlainTextResponse:

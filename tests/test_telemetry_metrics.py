@@ -338,3 +338,26 @@ def test_the_bench_with_telemetry_on_answers_every_scenario_and_reports_the_cost
     )
     assert plaintext.title in report
     assert "+ 15.00 µs (4.00x)" in report
+
+
+def test_the_ab_bench_times_two_copies_of_the_package_in_one_process() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    # The same copy on both sides: what matters here is that it runs and reports.
+    result = subprocess.run(
+        [
+            sys.executable, "bench/telemetry_ab.py", "--before", str(root),
+            "--rounds", "1", "--batch-time", "0.001", "--no-pin",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "| plaintext GET |" in result.stdout
+    assert "| SSE stream of 1,000 events (per event) |" in result.stdout
