@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from bocadillo.telemetry.config import Telemetry
     from bocadillo.telemetry.prometheus import PrometheusMetrics
 
-__all__ = ["DURATION_BUCKETS", "METHODS", "Instruments", "ScopeKind", "known_method"]
+__all__ = ["DURATION_BUCKETS", "METHODS", "Instruments", "ScopeKind"]
 
 ScopeKind = Literal["http", "websocket", "sse"]
 
@@ -40,11 +40,6 @@ _DIRECTIONS = {"in": "received", "out": "sent"}
 _CACHE_LIMIT = 4096  # entries per cache; past it the cache starts over (never unbounded)
 
 T = TypeVar("T")
-
-
-def known_method(method: str) -> str:
-    """``method`` as the conventions record it: itself if known, else ``"_OTHER"``."""
-    return method if method in METHODS else "_OTHER"
 
 
 class _Cache(dict[Hashable, Any]):
