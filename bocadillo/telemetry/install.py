@@ -36,6 +36,7 @@ def install(telemetry: Telemetry, app: TelemetryHost) -> None:
 
 
 def _prometheus_route(telemetry: Telemetry, path: str, app: TelemetryHost) -> PrometheusMetrics:
+    from bocadillo.telemetry.metrics import DURATION_BUCKETS
     from bocadillo.telemetry.prometheus import PrometheusMetrics
 
     if not telemetry.metrics:
@@ -45,7 +46,7 @@ def _prometheus_route(telemetry: Telemetry, path: str, app: TelemetryHost) -> Pr
         )
     if not path.startswith("/"):
         raise ConfigurationError(f"Telemetry(prometheus_path={path!r}): a path starts with '/'")
-    prometheus = PrometheusMetrics()
+    prometheus = PrometheusMetrics(DURATION_BUCKETS)
     if isinstance(app, Router):
         # The framework's own route, as /openapi.json: not in the API's documents.
         app.add_route(path, prometheus.endpoint(), framework=True, include_in_schema=False)

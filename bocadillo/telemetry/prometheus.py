@@ -23,7 +23,6 @@ from typing import Any
 from starlette.responses import Response
 
 from bocadillo.errors import ConfigurationError
-from bocadillo.telemetry.metrics import DURATION_BUCKETS
 
 __all__ = ["PrometheusMetrics", "multiprocess_dir"]
 
@@ -36,9 +35,10 @@ def multiprocess_dir() -> str | None:
 
 
 class PrometheusMetrics:
-    """One app's prometheus-client metrics, in a registry of their own."""
+    """One app's prometheus-client metrics, in a registry of their own; the request
+    duration in ``buckets`` (seconds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, buckets: tuple[float, ...]) -> None:
         try:
             from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         except ImportError:
@@ -60,7 +60,7 @@ class PrometheusMetrics:
                 "http_response_status_code",
                 "error_type",
             ],
-            buckets=DURATION_BUCKETS,
+            buckets=buckets,
             registry=registry,
         )
         self.active = Gauge(
