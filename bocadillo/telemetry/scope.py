@@ -125,7 +125,7 @@ class TelemetryMiddleware:
                 observation.status = message["status"]
             await send(message)
 
-        self.instruments.started(kind, method, route, scope["scheme"])
+        self.instruments.started(kind, method, route, scope.get("scheme", "http"))
         try:
             await self.app(scope, receive, send_observed)
         except BaseException as exc:
@@ -147,6 +147,6 @@ class TelemetryMiddleware:
                 route,
                 status,
                 time.perf_counter() - observation.started,
-                scope["scheme"],
+                scope.get("scheme", "http"),
             )
             span.end()
