@@ -274,12 +274,14 @@ _CLIENT_HEADERS = (
 # -- the apps ------------------------------------------------------------------
 
 
-def bocadillo_app() -> ASGIApp:
+def bocadillo_app(telemetry: Any = False) -> ASGIApp:
     from collections.abc import AsyncIterator
 
     from bocadillo import App, PlainTextResponse, Query, WebSocket
 
-    app = App(title="bench")
+    # Without telemetry, as before the setting existed (bench/telemetry_ab.py builds
+    # this app with an earlier copy of the package too).
+    app = App(title="bench", **({"telemetry": telemetry} if telemetry else {}))
 
     @app.get("/plaintext")
     async def plaintext() -> PlainTextResponse:
@@ -348,6 +350,46 @@ def bocadillo_app() -> ASGIApp:
             yield Tick(n=n)
 
     return app
+
+
+def bocadillo_telemetry_app() -> ASGIApp:
+    """The same app with telemetry on: traces, metrics and the access log, through the
+    OpenTelemetry SDK, exported nowhere (a batch span processor with an exporter that
+    drops the spans, an in-memory metric reader; ``main`` sends the access log to
+    /dev/null)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        SpanExporter,
+        SpanExportResult,
+    )
+
+    from bocadillo.telemetry import Telemetry
+
+    class Dropped(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(BatchSpanProcessor(Dropped()))
+    return bocadillo_app(
+        Telemetry(
+            tracer_provider=tracer_provider,
+            meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]),
+        )
+    )
+
+
+def access_log_to_devnull() -> None:
+    """Every access log line formatted and written, to /dev/null (``--telemetry``)."""
+    import logging
+
+    access = logging.getLogger("bocadillo.access")
+    access.propagate = False
+    access.setLevel(logging.INFO)
+    access.addHandler(logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
 
 
 class ItemQuery(BaseModel):
@@ -686,6 +728,8 @@ FRAMEWORKS = [
     Framework("raw", "raw ASGI", raw_app, None),
     Framework("starlette", "Starlette", starlette_app, "starlette"),
     Framework("bocadillo", "Bocadillo", bocadillo_app, "bocadillo"),
+    # --telemetry: the same app with telemetry on (not in the default --frameworks).
+    Framework("bocadillo-telemetry", "Bocadillo+telemetry", bocadillo_telemetry_app, "bocadillo"),
     Framework("fastapi", "FastAPI", fastapi_app, "fastapi"),
     Framework("litestar", "Litestar", litestar_app, "litestar"),
 ]
@@ -1230,6 +1274,27 @@ def companions(targets: list[Target]) -> str:
     return "\n".join([*lines, "", *verdicts]).strip()
 
 
+def telemetry_cost(targets: list[Target], scenarios: list[Scenario]) -> str:
+    """What telemetry on adds to each scenario, in µs per request (message, event):
+    between the medians, and between the fastest batches (the least disturbed)."""
+    med = {(t.framework.key, t.scenario.key): statistics.median(t.samples) * 1e6 for t in targets}
+    low = {(t.framework.key, t.scenario.key): min(t.samples) * 1e6 for t in targets}
+    lines = []
+    for scenario in scenarios:
+        key_off, key_on = ("bocadillo", scenario.key), ("bocadillo-telemetry", scenario.key)
+        if key_off not in med or key_on not in med:
+            continue
+        off, on = med[key_off], med[key_on]
+        lines.append(
+            f"  {scenario.title:<50} off {off:7.2f}  on {on:7.2f}  +{on - off:6.2f} µs "
+            f"({on / off:.2f}x); fastest batches +{low[key_on] - low[key_off]:6.2f} µs"
+        )
+    if not lines:
+        return ""
+    title = "Telemetry on (traces + metrics + access log, exported nowhere), per " + "unit:"
+    return "\n".join([title, *lines])
+
+
 # -- entry points ------------------------------------------------------------------
 
 
@@ -1289,7 +1354,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--frameworks",
-        default=",".join(FRAMEWORK_BY_KEY),
+        default=",".join(k for k in FRAMEWORK_BY_KEY if k != "bocadillo-telemetry"),
         help="comma-separated, from: " + ", ".join(FRAMEWORK_BY_KEY),
     )
     parser.add_argument(
@@ -1301,6 +1366,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     parser.add_argument("--spread", action="store_true", help="also print each cell's IQR")
+    parser.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="also time Bocadillo with telemetry on (traces, metrics, access log; "
+        "the otel extra), and print what it adds per request",
+    )
     parser.add_argument(
         "--profile",
         metavar="FRAMEWORK:SCENARIO",
@@ -1320,6 +1391,8 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.profile:
         fw_key, _, sc_key = args.profile.partition(":")
+        if fw_key == "bocadillo-telemetry":
+            access_log_to_devnull()
         companion = COMPANION_BY_KEY.get(sc_key)
         scenario = companion.scenario if companion else SCENARIO_BY_KEY[sc_key]
         task = profile(FRAMEWORK_BY_KEY[fw_key], scenario, 3.0)
@@ -1328,7 +1401,14 @@ def main(argv: list[str] | None = None) -> None:
 
     rounds = args.rounds or (5 if args.quick else 15)
     batch_time = args.batch_time or (0.1 if args.quick else 0.4)
-    frameworks = available(args.frameworks.split(","))
+    keys = args.frameworks.split(",")
+    if args.telemetry and "bocadillo-telemetry" not in keys:
+        keys.insert(
+            keys.index("bocadillo") + 1 if "bocadillo" in keys else len(keys), "bocadillo-telemetry"
+        )
+    frameworks = available(keys)
+    if args.telemetry:
+        access_log_to_devnull()
     scenarios = [SCENARIO_BY_KEY[k] for k in args.scenarios.split(",")]
     started_at = time.perf_counter()
     targets = loop.run_until_complete(measure(frameworks, scenarios, rounds, batch_time))
@@ -1344,6 +1424,10 @@ def main(argv: list[str] | None = None) -> None:
         print(spread(targets, frameworks, scenarios))
     print(f"\n{describe_machine(pinned, args.loop)}; {elapsed:.0f} s")
     report = companions(targets)
+    if report:
+        print()
+        print(report)
+    report = telemetry_cost(targets, scenarios)
     if report:
         print()
         print(report)

@@ -158,11 +158,17 @@ def _with_header(message: Message, name: bytes, value: bytes) -> Message:
 class TelemetryMiddleware:
     """The outermost layer: every ``http`` and ``websocket`` scope inside an observation."""
 
-    def __init__(self, app: ASGIApp, telemetry: Telemetry, host: TelemetryHost) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        telemetry: Telemetry,
+        host: TelemetryHost,
+        instruments: Instruments | None = None,
+    ) -> None:
         self.app = app
         self.telemetry = telemetry
         self.host = host
-        self.instruments = Instruments(telemetry)
+        self.instruments = instruments or Instruments(telemetry)
         self.tracer = trace.get_tracer("bocadillo", tracer_provider=telemetry.tracer_provider)
         self.traces = telemetry.traces
         header = telemetry.request_id_header
@@ -273,7 +279,7 @@ class TelemetryMiddleware:
                 observation.status = message.get("code", 1005)
             return message
 
-        self.instruments.started(kind, method, route)
+        self.instruments.started(kind, method, route, scope.get("scheme", "http"))
         try:
             if kind == "websocket":
                 await self.app(scope, receive_observed, send_observed)
@@ -300,7 +306,12 @@ class TelemetryMiddleware:
             if token is not None:
                 otel_context.detach(token)
             self.instruments.finished(
-                observation.kind, method, route, status, time.perf_counter() - observation.started
+                observation.kind,
+                method,
+                route,
+                status,
+                time.perf_counter() - observation.started,
+                scope.get("scheme", "http"),
             )
             span.end()
 
