@@ -19,7 +19,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from starlette.responses import PlainTextResponse
 from starlette.testclient import TestClient, WebSocketDenialResponse
 
-from bocadillo import App, ErrorFormat, HTTPError, Lazy, Telemetry, WebSocket, provider
+from bocadillo import App, ErrorFormat, HTTPError, Lazy, Telemetry, WebSocket
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"
@@ -332,17 +332,17 @@ def test_no_request_id_header_no_request_id(traces: Traces) -> None:
 def provider_app(telemetry: Telemetry, log: list[str]) -> App:
     app = App(telemetry=telemetry)
 
-    @provider
+    @app.provider
     async def database() -> AsyncIterator[str]:
         log.append("open")
         yield "db"
         log.append("close")
 
-    @provider
+    @app.provider
     async def user(database: str) -> str:
         return f"user of {database}"
 
-    @provider
+    @app.provider
     async def admin(user: str) -> str:
         raise HTTPError(403, detail="admins only")
 
@@ -381,7 +381,7 @@ def test_a_provider_refusing_is_no_span_error(traces: Traces) -> None:
 def test_a_failing_teardown_is_a_span_error(traces: Traces) -> None:
     app = App(telemetry=traces.telemetry(provider_spans=True))
 
-    @provider
+    @app.provider
     def session() -> Any:
         yield "s"
         raise RuntimeError("commit failed")
@@ -417,7 +417,7 @@ def test_a_refused_handshake_carries_the_request_id(traces: Traces) -> None:
 def test_a_lazy_provider_is_a_span_when_awaited(traces: Traces) -> None:
     app = App(telemetry=traces.telemetry(provider_spans=True))
 
-    @provider(lazy=True)
+    @app.provider(lazy=True)
     async def report() -> str:
         return "slow"
 

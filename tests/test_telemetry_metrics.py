@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 pytest.importorskip("opentelemetry.sdk", reason="telemetry needs the otel extra")
 
@@ -237,40 +239,68 @@ def instruments() -> tuple[Instruments, InMemoryMetricReader]:
 
 
 def test_websocket_messages_are_counted_by_route_direction_and_type() -> None:
-    meter, reader = instruments()
-    meter.message("/chat", "in", "Join")
-    meter.message("/chat", "in", "Say")
-    meter.message("/chat", "in", "Say")
-    meter.message("/chat", "out", "Heard")
+    app, reader = metered()
+    with TestClient(app).websocket_connect("/echo") as ws:
+        ws.send_json({"n": 1})
+        assert ws.receive_json() == {"n": 2}
+        ws.send_json({"n": 2})
+        assert ws.receive_json() == {"n": 3}
+        ws.send_json({"n": "not a number"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert closed.value.code == 1007
     series = {
         (p.attributes["bocadillo.direction"], p.attributes["bocadillo.message.type"]): p.value
         for p in points(reader, "bocadillo.websocket.messages")
     }
-    assert series == {("received", "Join"): 1, ("received", "Say"): 2, ("sent", "Heard"): 1}
+    assert series == {("received", "Ping"): 2, ("sent", "Ping"): 2}
     assert {p.attributes["http.route"] for p in points(reader, "bocadillo.websocket.messages")} == {
-        "/chat"
+        "/echo"
     }
+    failures = {
+        (p.attributes["http.route"], p.attributes["bocadillo.kind"]): p.value
+        for p in points(reader, "bocadillo.validation.failures")
+    }
+    assert failures == {("/echo", "websocket"): 1}
+    (open_now,) = points(reader, "bocadillo.websocket.connections")
+    assert open_now.value == 0
 
 
 def test_event_streams_and_their_events_are_counted() -> None:
-    meter, reader = instruments()
-    meter.started("http", "GET", "/ticks")
-    meter.stream_opened("/ticks")
-    meter.event("/ticks", "tick")
-    meter.event("/ticks", "tick")
-    meter.event("/ticks", None)
-    (open_now,) = points(reader, "bocadillo.sse.streams")
-    assert (dict(open_now.attributes), open_now.value) == ({"http.route": "/ticks"}, 1)
-    meter.finished("sse", "GET", "/ticks", 200, 3.5)
+    app, reader = metered()
+
+    @app.sse("/ticks")
+    async def ticks() -> AsyncIterator[Ping]:
+        for n in range(3):
+            yield Ping(n=n)
+
+    with TestClient(app).stream("GET", "/ticks") as response:
+        assert response.status_code == 200
+        assert response.read().count(b"event: Ping") == 3
     (closed,) = points(reader, "bocadillo.sse.streams")
-    assert closed.value == 0
+    assert (dict(closed.attributes), closed.value) == ({"http.route": "/ticks"}, 0)
     events = {
         p.attributes["bocadillo.event.type"]: p.value
         for p in points(reader, "bocadillo.sse.events")
     }
-    assert events == {"tick": 2, "message": 1}
-    (active,) = points(reader, "http.server.active_requests")
-    assert active.value == 0
+    assert events == {"Ping": 3}
+    active = {
+        p.attributes["http.request.method"]: p.value
+        for p in points(reader, "http.server.active_requests")
+    }
+    assert active == {"GET": 0}
+
+
+def test_a_request_that_fails_validation_is_counted_by_route() -> None:
+    app, reader = metered()
+    client = TestClient(app)
+    assert client.post("/items", json={"name": 3}).status_code == 422
+    assert client.post("/items", json={"name": "ok"}).status_code == 200
+    failures = {
+        (p.attributes["http.route"], p.attributes["bocadillo.kind"]): p.value
+        for p in points(reader, "bocadillo.validation.failures")
+    }
+    assert failures == {("/items", "http"): 1}
 
 
 def test_channel_deliveries_drops_and_validation_failures_are_counted() -> None:
