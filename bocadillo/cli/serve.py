@@ -349,10 +349,10 @@ def _serve_granian(
     workers = 1 if reload else options.get("workers") or _web_concurrency()
     app = compiled_app(args.app, args.app_dir)
     _ws_max_size(app, args.ws_max_size)  # a limit below a route's is refused all the same
-    _warn_granian_ignores(args)
-    _warn_granian_gaps(app)
     app_dir = os.path.abspath(args.app_dir)
     print(_banner(app, args.host, args.port), file=sys.stderr, flush=True)
+    _warn_granian_ignores(args)
+    _warn_granian_gaps(app)
     settings = GranianSettings(
         host=args.host,
         port=args.port,
