@@ -406,7 +406,7 @@ def load(server: Server, scenario: Any, seconds: int, script: str | None, cpu: i
     return result, cpu_us
 
 
-STREAM_CONNECTIONS = {"websocket": 16, "sse": 8}
+STREAM_CONNECTIONS = {"websocket": 64, "sse": 16}
 
 
 def load_stream(
