@@ -13,7 +13,7 @@ of the server and its worker processes, from ``/proc``), each with its ratio to
 Starlette on uvicorn; the run ends with the verdicts of issue 26's targets.
 
     apt-get install wrk
-    .venv/bin/python bench/over_socket.py            # 3 s a cell, 3 rounds: ~13 minutes
+    .venv/bin/python bench/over_socket.py            # 3 s a cell, 3 rounds: ~16 minutes
     .venv/bin/python bench/over_socket.py --quick    # 1 s a cell, 1 round: ~2 minutes
 
 Every response is checked once (status, content type, body; every WebSocket
