@@ -148,21 +148,31 @@ def test_socket_bench_builds_the_requests() -> None:
 
     command = sock.wrk_command("http://127.0.0.1:1/items", 2, "/tmp/post.lua")
     assert command[:4] == ["wrk", "-t1", "-c50", "-d2s"]
+    assert "--latency" in command
     assert command[-3:] == ["-s", "/tmp/post.lua", "http://127.0.0.1:1/items"]
 
     output = (
         "Running 2s test @ http://127.0.0.1:1/items\n  1 threads and 50 connections\n"
+        "  Latency Distribution\n     50%    1.10ms\n     75%    1.50ms\n"
+        "     90%    2.00ms\n     99%  850.00us\n"
         "  40816 requests in 2.00s, 6.15MB read\n  Non-2xx or 3xx responses: 3\n"
         "Requests/sec:  20381.15\nTransfer/sec:      3.07MB\n"
     )
     result = sock.parse_wrk(output)
     assert (result.requests, result.seconds, result.rps) == (40816, 2.0, 20381.15)
     assert result.errors == "3 non-2xx/3xx responses"
+    assert result.p99_ms == pytest.approx(0.85)
 
     command = sock.server_command("bocadillo", 8123)
     for flag in ("--loop", "uvloop", "--http", "httptools", "--no-access-log", "--factory"):
         assert flag in command
     assert "inprocess:bocadillo_app" in command
+
+    command = sock.server_command("bocadillo", 8123, "granian", workers=2)
+    assert command[1:3] == ["-m", "granian"]
+    for flags in (["--interface", "asgi"], ["--loop", "uvloop"], ["--workers", "2"]):
+        assert " ".join(flags) in " ".join(command)
+    assert "--no-access-log" in command and command[-1] == "inprocess:bocadillo_app"
 
 
 def test_socket_bench_checks_bocadillo_under_uvicorn() -> None:
@@ -181,6 +191,70 @@ def test_socket_bench_checks_bocadillo_under_uvicorn() -> None:
         sock.stop_all()
     assert sock.CHILDREN == []
     assert server.process.poll() is not None
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_socket_bench_checks_every_app_under_granian(framework: str) -> None:
+    """granian (ASGI, one worker) starts each app, which answers every HTTP scenario,
+    one WebSocket conversation (each reply checked) and one event stream (each event
+    checked); stopping it leaves no worker behind."""
+    pytest.importorskip("granian", reason="install the bench extra: pip install -e '.[bench]'")
+    if framework in ("fastapi", "litestar"):
+        pytest.importorskip(framework, reason="install the bench extra: pip install -e '.[bench]'")
+    sock = load_socket_bench()
+    bench = load_bench()
+    workers: list[int] = []
+    try:
+        server = sock.start_server(framework, None, ready_timeout=30, server="granian")
+        workers = sock.descendants(server.process.pid)
+        assert workers, "granian serves from a worker process"
+        for scenario in sock.http_scenarios():
+            sock.check_over_socket(server, scenario)
+        for key in ("ws", "sse"):
+            sock.check_over_socket(server, bench.SCENARIO_BY_KEY[key])
+        wrong = dataclasses.replace(bench.SCENARIO_BY_KEY["ws"], expected=[{"text": "x"}] * 100)
+        with pytest.raises(AssertionError, match="reply"):
+            sock.check_over_socket(server, wrong)
+    finally:
+        sock.stop_all()
+    assert sock.CHILDREN == []
+    assert server.process.poll() is not None
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+def test_socket_bench_verdicts_compare_servers_and_rivals() -> None:
+    sock = load_socket_bench()
+    bench = load_bench()
+    json_get, ws = bench.SCENARIO_BY_KEY["json"], bench.SCENARIO_BY_KEY["ws"]
+    figures = {
+        ("uvicorn", "starlette"): (10_000, 4_000),
+        ("uvicorn", "bocadillo"): (12_000, 5_000),
+        ("uvicorn", "fastapi"): (5_000, 4_100),
+        ("granian", "bocadillo"): (25_000, 7_000),
+        ("granian", "fastapi"): (9_000, 8_000),
+        ("granian", "litestar"): (26_000, 1_000),
+    }
+    cells = {}
+    for (server, fw), (json_rps, ws_rate) in figures.items():
+        for scenario, rate in ((json_get, json_rps), (ws, ws_rate)):
+            cell = sock.Cell(bench.FRAMEWORK_BY_KEY[fw], scenario, server)
+            cell.rps.append(rate)
+            cells[(server, 1, fw, scenario.key)] = cell
+    lines = sock.report.verdicts(cells, [json_get, ws], ["uvicorn", "granian"])
+    assert lines == [
+        "small JSON GET: Bocadillo's fastest server is granian; 2.50x Starlette on uvicorn "
+        "(met, goal 2x); 2.08x Bocadillo on uvicorn (met, goal 1.5x)",
+        "small JSON GET, on uvicorn: 2.40x FastAPI (met, goal ahead of both)",
+        "small JSON GET, on granian: 2.78x FastAPI, 0.96x Litestar (behind) "
+        "(missed, goal ahead of both)",
+        "WebSocket echo, pydantic in and out (per message): Bocadillo's fastest server is "
+        "granian; 1.75x Starlette on uvicorn (met, goal 1.5x)",
+        "WebSocket echo, pydantic in and out (per message), on uvicorn: 1.22x FastAPI "
+        "(met, goal ahead of both)",
+        "WebSocket echo, pydantic in and out (per message), on granian: 0.88x FastAPI "
+        "(behind), 7.00x Litestar (missed, goal ahead of both)",
+    ]
 
 
 def test_socket_bench_without_wrk_says_how_to_install_it(

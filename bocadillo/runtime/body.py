@@ -83,7 +83,8 @@ async def body_chunks(
 
     A declared ``Content-Length`` over the limit is refused before reading; an
     undeclared (chunked) body is counted while it streams, so nothing past the
-    limit is buffered.
+    limit is buffered. Once a declared length has arrived the body is whole
+    (the server frames it), so the server's empty last message is not awaited.
     """
     if content_length is not None and content_length > limit:
         raise _too_large(limit)
@@ -98,7 +99,7 @@ async def body_chunks(
             if size > limit:
                 raise _too_large(limit)
             yield chunk
-        if not message.get("more_body", False):
+        if not message.get("more_body", False) or size == content_length:
             return
 
 
