@@ -433,3 +433,24 @@ def test_a_lazy_provider_is_a_span_when_awaited(traces: Traces) -> None:
     server = traces.named("GET /summary")
     made = traces.named("provider.setup report")
     assert made.parent is not None and made.parent.span_id == server.context.span_id
+
+
+def test_without_the_otel_extra_the_app_imports_and_telemetry_says_what_to_install() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "for name in ('opentelemetry', 'opentelemetry.sdk', 'prometheus_client'):\n"
+        "    sys.modules[name] = None  # as if the extras were not installed\n"
+        "from bocadillo import App, ConfigurationError\n"
+        "App()\n"
+        "try:\n"
+        "    App(telemetry=True)\n"
+        "except ConfigurationError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "telemetry needs OpenTelemetry: pip install 'bocadillo[otel]'"
