@@ -1144,6 +1144,10 @@ async def measure(
 
 
 def version(dist: str) -> str:
+    if dist == "bocadillo":  # the package imported (this checkout), not an installed one
+        import bocadillo
+
+        return bocadillo.__version__
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
