@@ -17,6 +17,18 @@ import weakref
 from collections.abc import Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
+from bocadillo.telemetry.metric_names import (
+    ACTIVE,
+    CONNECTIONS,
+    DELIVERIES,
+    DROPS,
+    DURATION,
+    EVENTS,
+    FAILURES,
+    MESSAGES,
+    STREAMS,
+)
+
 if TYPE_CHECKING:
     from bocadillo.telemetry.config import Telemetry
     from bocadillo.telemetry.prometheus import PrometheusMetrics
@@ -97,11 +109,7 @@ class _Open:
 _OBSERVED: weakref.WeakKeyDictionary[Any, dict[str, weakref.WeakSet[_Open]]] = (
     weakref.WeakKeyDictionary()
 )
-_OPEN_INSTRUMENTS = (
-    ("http.server.active_requests", "{request}", "Number of active HTTP server requests."),
-    ("bocadillo.websocket.connections", "{connection}", "Open WebSocket connections, by route."),
-    ("bocadillo.sse.streams", "{stream}", "Open event streams, by route."),
-)
+_OPEN_INSTRUMENTS = (ACTIVE, CONNECTIONS, STREAMS)
 
 
 def _observed(meter: Any) -> dict[str, weakref.WeakSet[_Open]]:
@@ -109,10 +117,10 @@ def _observed(meter: Any) -> dict[str, weakref.WeakSet[_Open]]:
     found = _OBSERVED.get(meter)
     if found is None:
         found = _OBSERVED[meter] = {}
-        for name, unit, description in _OPEN_INSTRUMENTS:
-            opens = found[name] = weakref.WeakSet()
+        for metric in _OPEN_INSTRUMENTS:
+            opens = found[metric.name] = weakref.WeakSet()
             meter.create_observable_up_down_counter(
-                name, [_summed(opens)], unit=unit, description=description
+                metric.name, [_summed(opens)], unit=metric.unit, description=metric.description
             )
     return found
 
@@ -153,9 +161,9 @@ class Instruments:
 
         meter = metrics.get_meter("bocadillo", meter_provider=telemetry.meter_provider)
         self.duration = meter.create_histogram(
-            "http.server.request.duration",
-            unit="s",
-            description="Duration of HTTP server requests.",
+            DURATION.name,
+            unit=DURATION.unit,
+            description=DURATION.description,
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         prometheus = self.prometheus
@@ -175,34 +183,13 @@ class Instruments:
             None if prometheus is None else prometheus.streams,
         )
         observed = _observed(meter)
-        for (name, _, _), open_ in zip(
+        for metric, open_ in zip(
             _OPEN_INSTRUMENTS, (self.active, self.connections, self.streams), strict=True
         ):
-            observed[name].add(open_)
-        self.messages = meter.create_counter(
-            "bocadillo.websocket.messages",
-            unit="{message}",
-            description="WebSocket messages received and sent, by route, direction and type.",
-        )
-        self.events = meter.create_counter(
-            "bocadillo.sse.events",
-            unit="{event}",
-            description="Server-sent events sent, by route and event type.",
-        )
-        self.deliveries = meter.create_counter(
-            "bocadillo.channel.deliveries",
-            unit="{message}",
-            description="Channel messages delivered to a subscription, by channel.",
-        )
-        self.drops = meter.create_counter(
-            "bocadillo.channel.drops",
-            unit="{message}",
-            description="Channel messages dropped for a slow subscriber, by channel and reason.",
-        )
-        self.failures = meter.create_counter(
-            "bocadillo.validation.failures",
-            unit="{failure}",
-            description="Requests (422) and WebSocket messages that failed validation, by route.",
+            observed[metric.name].add(open_)
+        self.messages, self.events, self.deliveries, self.drops, self.failures = (
+            meter.create_counter(m.name, unit=m.unit, description=m.description)
+            for m in (MESSAGES, EVENTS, DELIVERIES, DROPS, FAILURES)
         )
 
     # -- requests, connections and streams -----------------------------------

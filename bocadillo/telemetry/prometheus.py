@@ -23,10 +23,19 @@ from typing import Any
 from starlette.responses import Response
 
 from bocadillo.errors import ConfigurationError
+from bocadillo.telemetry.metric_names import (
+    ACTIVE,
+    CONNECTIONS,
+    DELIVERIES,
+    DROPS,
+    DURATION,
+    EVENTS,
+    FAILURES,
+    MESSAGES,
+    STREAMS,
+)
 
 __all__ = ["PrometheusMetrics", "multiprocess_dir"]
-
-_ROUTE = "http_route"
 
 
 def multiprocess_dir() -> str | None:
@@ -49,70 +58,21 @@ class PrometheusMetrics:
         # The app's own registry (two apps in one process each have theirs). With
         # several workers it is not what a scrape reads: the workers' files are.
         self.registry = registry = CollectorRegistry(auto_describe=True)
-        live: Any = {"multiprocess_mode": "livesum"}
         self.duration = Histogram(
-            "http_server_request_duration_seconds",
-            "Duration of HTTP server requests.",
-            [
-                "http_request_method",
-                "url_scheme",
-                _ROUTE,
-                "http_response_status_code",
-                "error_type",
-            ],
+            DURATION.prometheus_name,
+            DURATION.description,
+            DURATION.prometheus_labels,
             buckets=buckets,
             registry=registry,
         )
-        self.active = Gauge(
-            "http_server_active_requests",
-            "Number of active HTTP server requests.",
-            ["http_request_method", "url_scheme"],
-            registry=registry,
-            **live,
+        live: Any = {"multiprocess_mode": "livesum"}  # what is open: the live workers' sum
+        self.active, self.connections, self.streams = (
+            Gauge(m.prometheus_name, m.description, m.prometheus_labels, registry=registry, **live)
+            for m in (ACTIVE, CONNECTIONS, STREAMS)
         )
-        self.connections = Gauge(
-            "bocadillo_websocket_connections",
-            "Open WebSocket connections, by route.",
-            [_ROUTE],
-            registry=registry,
-            **live,
-        )
-        self.streams = Gauge(
-            "bocadillo_sse_streams",
-            "Open event streams, by route.",
-            [_ROUTE],
-            registry=registry,
-            **live,
-        )
-        self.messages = Counter(
-            "bocadillo_websocket_messages",
-            "WebSocket messages received and sent, by route, direction and type.",
-            [_ROUTE, "bocadillo_direction", "bocadillo_message_type"],
-            registry=registry,
-        )
-        self.events = Counter(
-            "bocadillo_sse_events",
-            "Server-sent events sent, by route and event type.",
-            [_ROUTE, "bocadillo_event_type"],
-            registry=registry,
-        )
-        self.deliveries = Counter(
-            "bocadillo_channel_deliveries",
-            "Channel messages delivered to a subscription, by channel.",
-            ["bocadillo_channel"],
-            registry=registry,
-        )
-        self.drops = Counter(
-            "bocadillo_channel_drops",
-            "Channel messages dropped for a slow subscriber, by channel and reason.",
-            ["bocadillo_channel", "bocadillo_drop_reason"],
-            registry=registry,
-        )
-        self.failures = Counter(
-            "bocadillo_validation_failures",
-            "Requests (422) and WebSocket messages that failed validation, by route.",
-            [_ROUTE, "bocadillo_kind"],
-            registry=registry,
+        self.messages, self.events, self.deliveries, self.drops, self.failures = (
+            Counter(m.prometheus_name, m.description, m.prometheus_labels, registry=registry)
+            for m in (MESSAGES, EVENTS, DELIVERIES, DROPS, FAILURES)
         )
 
     def exposition(self) -> bytes:
